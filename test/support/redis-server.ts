@@ -1,0 +1,116 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort, waitFor } from './wait.js';
+
+/**
+ * A real redis-server for one test suite, on a free loopback port, with its data in a temp folder.
+ * It can be stopped and started again on the same port, so tests can take Redis away and give it back.
+ */
+export class RedisServer {
+  readonly port: number;
+  readonly dir: string;
+  private child: ChildProcess | undefined;
+
+  private constructor(port: number) {
+    this.port = port;
+    this.dir = mkdtempSync(join(tmpdir(), 'bridge-redis-'));
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<RedisServer> {
+    assertRedisInstalled();
+    const server = new RedisServer(await freePort());
+    await server.resume();
+    return server;
+  }
+
+  /** Starts (again) on the same port and waits until it answers PING. */
+  async resume(): Promise<void> {
+    if (this.child) return;
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        // BullMQ needs every key it writes to stay: an evicted job would be a lost job.
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    this.child = child;
+    child.once('exit', () => {
+      if (this.child === child) this.child = undefined;
+    });
+    await waitFor(`redis-server on port ${this.port} answers PING`, () => this.ping(), { timeoutMs: 10_000 });
+  }
+
+  /** Stops the server by its PID and waits until the process has gone. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) {
+      this.child = undefined;
+      return;
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    this.child = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** A fresh client; the caller quits it. */
+  client(): Redis {
+    return new Redis(this.url, { maxRetriesPerRequest: null, lazyConnect: false });
+  }
+
+  async flush(): Promise<void> {
+    const c = this.client();
+    try {
+      await c.flushall();
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  private async ping(): Promise<boolean> {
+    const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      return (await c.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      c.disconnect();
+    }
+  }
+}
+
+function assertRedisInstalled(): void {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'redis-server is not installed, and the tests need a real one. ' +
+        'Install it with: sudo apt-get install -y redis-server',
+    );
+  }
+}
