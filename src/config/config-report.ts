@@ -1,0 +1,39 @@
+import { describeOrigin } from './config-error.js';
+import { schemaLeaves, type LoadedConfig } from './load-config.js';
+import { showValue } from './masking.js';
+
+function valueAt(loaded: LoadedConfig, key: string): unknown {
+  return key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], loaded.config);
+}
+
+/** The effective configuration as `bridge config check` prints it: one key a line, secrets masked. */
+export function renderEffectiveConfig(loaded: LoadedConfig): string {
+  const lines: string[] = [
+    `configuration OK${loaded.file ? ` (file: ${loaded.file})` : ' (no config file)'}`,
+  ];
+  for (const leaf of schemaLeaves()) {
+    const value = valueAt(loaded, leaf.key);
+    const origin = loaded.origins.get(leaf.key) ?? { source: 'default' as const };
+    lines.push(`${leaf.key} = ${showValue(leaf.key, value)}  (${describeOrigin(origin)})`);
+  }
+  return lines.join('\n');
+}
+
+/** The same, as a JSON object of masked values, for `--json`. */
+export function effectiveConfigJson(loaded: LoadedConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const leaf of schemaLeaves()) {
+    const value = valueAt(loaded, leaf.key);
+    out[leaf.key] = JSON.parse(showValue(leaf.key, value));
+  }
+  return out;
+}
+
+/** The Markdown table of keys in the README, generated from the schema so the two cannot drift. */
+export function renderConfigTable(): string {
+  const rows = schemaLeaves().map((l) => {
+    const def = typeof l.default === 'object' ? JSON.stringify(l.default) : String(l.default);
+    return `| \`${l.key}\` | ${l.env ? `\`${l.env}\`` : ''} | ${def === '' ? '(none)' : `\`${def}\``} | ${l.doc} |`;
+  });
+  return ['| key | env | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}

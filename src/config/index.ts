@@ -1,0 +1,12 @@
+export {
+  loadConfig,
+  schemaLeaves,
+  DEFAULT_SEARCH_PATH,
+  type LoadedConfig,
+  type LoadConfigOptions,
+} from './load-config.js';
+export { ConfigError, describeOrigin, type ConfigProblem, type ValueOrigin } from './config-error.js';
+export { renderEffectiveConfig, effectiveConfigJson, renderConfigTable } from './config-report.js';
+export { parseDuration } from './formats.js';
+export { showValue, MASK } from './masking.js';
+export type { BridgeConfig, TenantCredentials } from './schema.js';

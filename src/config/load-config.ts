@@ -1,0 +1,187 @@
+import { existsSync } from 'node:fs';
+import convict from 'convict';
+import { ConfigError, type ConfigProblem, type ValueOrigin } from './config-error.js';
+import { createConfig, schema, SECRET_KEYS, type BridgeConfig } from './schema.js';
+import { readConfigFile } from './yaml-source.js';
+import { showValue } from './masking.js';
+
+/** Searched in order when neither --config nor BRIDGE_CONFIG names a file. */
+export const DEFAULT_SEARCH_PATH = [
+  'bridge.yaml',
+  '/etc/killbill-openstack-bridge/config.yaml',
+  '/etc/concertim-openstack-service/config.yaml',
+];
+
+export interface LoadConfigOptions {
+  /** `--config PATH`; wins over BRIDGE_CONFIG and the search path. */
+  configPath?: string;
+  /** The environment to read. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Files tried when no path is given. Default {@link DEFAULT_SEARCH_PATH}. */
+  searchPath?: string[];
+}
+
+export interface LoadedConfig {
+  config: BridgeConfig;
+  /** Where each key's effective value came from. */
+  origins: Map<string, ValueOrigin>;
+  /** The file read, if any. */
+  file?: string;
+  /** Info lines to log once the logger exists. */
+  notices: string[];
+}
+
+interface Leaf {
+  key: string;
+  env?: string;
+  doc: string;
+  default: unknown;
+}
+
+/** Every key of the schema with its env name and doc: the README table and `config check` use it too. */
+export function schemaLeaves(
+  node: Record<string, unknown> = schema as Record<string, unknown>,
+  prefix = '',
+): Leaf[] {
+  const leaves: Leaf[] = [];
+  for (const [name, value] of Object.entries(node)) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    const v = value as Record<string, unknown>;
+    if ('doc' in v && 'default' in v) {
+      leaves.push({ key, env: v.env as string | undefined, doc: String(v.doc), default: v.default });
+    } else {
+      leaves.push(...schemaLeaves(v, key));
+    }
+  }
+  return leaves;
+}
+
+/**
+ * Builds the effective configuration: defaults, then the YAML file, then the environment. Every wrong
+ * value is collected and thrown at once as a {@link ConfigError}, each naming its key and origin.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const leaves = schemaLeaves();
+  const keys = new Set(leaves.map((l) => l.key));
+  const origins = new Map<string, ValueOrigin>(leaves.map((l) => [l.key, { source: 'default', env: l.env }]));
+  const problems: ConfigProblem[] = [];
+  const notices: string[] = [];
+  // The environment is applied by hand below, after the file, so that each value's origin is known.
+  const config = createConfig();
+
+  const file = resolveConfigFile(options, env);
+  if (file) {
+    const reading = readConfigFile(file.path, keys);
+    problems.push(...reading.problems);
+    notices.push(...reading.notices);
+    for (const { key, value, origin } of reading.values) {
+      config.set(key, value as never);
+      origins.set(key, origin);
+    }
+  }
+
+  for (const leaf of leaves) {
+    if (leaf.env && env[leaf.env] !== undefined) {
+      config.set(leaf.key, env[leaf.env] as never);
+      origins.set(leaf.key, { source: 'env', name: leaf.env });
+    }
+  }
+
+  if (problems.some((p) => p.key === '(config file)')) throw new ConfigError(problems);
+
+  problems.push(...formatProblems(config, origins));
+  const effective = config.getProperties();
+  problems.push(...crossFieldProblems(effective, origins));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config: effective, origins, file: file?.path, notices };
+}
+
+function resolveConfigFile(options: LoadConfigOptions, env: NodeJS.ProcessEnv): { path: string } | undefined {
+  if (options.configPath) return { path: options.configPath };
+  if (env.BRIDGE_CONFIG) return { path: env.BRIDGE_CONFIG };
+  const found = (options.searchPath ?? DEFAULT_SEARCH_PATH).find((p) => existsSync(p));
+  return found ? { path: found } : undefined;
+}
+
+/** Runs convict's per-key format checks and turns its text into one problem per key. */
+function formatProblems(
+  config: convict.Config<BridgeConfig>,
+  origins: Map<string, ValueOrigin>,
+): ConfigProblem[] {
+  try {
+    config.validate({ allowed: 'warn', output: () => {} });
+    return [];
+  } catch (err) {
+    const problems: ConfigProblem[] = [];
+    for (const line of String((err as Error).message).split('\n')) {
+      const m = /^([A-Za-z0-9_.]+): (.*?)(?:: value was .*)?$/.exec(line);
+      if (!m) continue;
+      const key = m[1]!;
+      const value = config.has(key as never) ? config.get(key as never) : undefined;
+      problems.push({
+        key,
+        message: m[2]!,
+        origin: origins.get(key) ?? { source: 'default' },
+        shown: showValue(key, value),
+      });
+    }
+    return problems;
+  }
+}
+
+function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const os = c.openstack;
+  const origin = (key: string): ValueOrigin => origins.get(key) ?? { source: 'default' };
+  if (!os.authUrl && !c.cloudkitty.url) {
+    problems.push({
+      key: 'cloudkitty.url',
+      message:
+        'CloudKitty cannot be reached: set CLOUDKITTY_URL, or OS_AUTH_URL with credentials to find it in the Keystone catalog',
+      origin: origin('cloudkitty.url'),
+    });
+  }
+  if (os.authUrl) {
+    const appCred = os.applicationCredentialId !== '' || os.applicationCredentialSecret !== '';
+    if (appCred && (!os.applicationCredentialId || !os.applicationCredentialSecret)) {
+      problems.push({
+        key: 'openstack.applicationCredentialId',
+        message:
+          'an application credential needs both OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET',
+        origin: origin(
+          os.applicationCredentialId
+            ? 'openstack.applicationCredentialId'
+            : 'openstack.applicationCredentialSecret',
+        ),
+      });
+    }
+    if (!appCred) {
+      if (!os.username && !os.userId) {
+        problems.push({
+          key: 'openstack.username',
+          message:
+            'OS_AUTH_URL is set, so a user is needed: OS_USERNAME or OS_USER_ID (or an application credential)',
+          origin: origin('openstack.authUrl'),
+        });
+      }
+      if (!os.password) {
+        problems.push({
+          key: 'openstack.password',
+          message: 'OS_AUTH_URL is set, so OS_PASSWORD is needed (or an application credential)',
+          origin: origin('openstack.password'),
+        });
+      }
+      if (!os.projectId && !os.projectName) {
+        problems.push({
+          key: 'openstack.projectName',
+          message: 'a token must be scoped to a project: set OS_PROJECT_NAME or OS_PROJECT_ID',
+          origin: origin('openstack.projectName'),
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+export { SECRET_KEYS };

@@ -1,0 +1,295 @@
+import convict from 'convict';
+import { addConfigFormats } from './formats.js';
+
+export interface TenantCredentials {
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface BridgeConfig {
+  redis: { url: string; prefix: string };
+  killbill: {
+    url: string;
+    username: string;
+    password: string;
+    apiKey: string;
+    apiSecret: string;
+    extraTenants: TenantCredentials[];
+    planName: string;
+    createdBy: string;
+    timeout: string;
+  };
+  openstack: {
+    authUrl: string;
+    username: string;
+    password: string;
+    userId: string;
+    projectName: string;
+    projectId: string;
+    userDomainName: string;
+    projectDomainName: string;
+    regionName: string;
+    interface: string;
+    applicationCredentialId: string;
+    applicationCredentialSecret: string;
+  };
+  cloudkitty: { url: string; pageSize: number; timeout: string };
+  server: { port: number; publicUrl: string; callbackToken: string; registerCallback: boolean };
+  log: { level: string };
+  metering: {
+    metricUnits: Record<string, string>;
+    windowSize: string;
+    settleDelay: string;
+    lateHorizonPeriods: number;
+    syncEvery: string;
+    concurrency: number;
+    amountSource: string;
+  };
+  registry: { reconcileEvery: string };
+}
+
+/** Keys whose values are secrets: masked in `bridge config check` and never logged. */
+export const SECRET_KEYS = new Set([
+  'killbill.password',
+  'killbill.apiSecret',
+  'killbill.extraTenants',
+  'openstack.password',
+  'openstack.applicationCredentialSecret',
+  'server.callbackToken',
+  'redis.url',
+]);
+
+// Every key has doc, format, default and env, so `bridge config check` and the README table can be
+// generated from this one place.
+export const schema: convict.Schema<BridgeConfig> = {
+  redis: {
+    url: {
+      doc: 'Redis holding the queues, the registry and the watermarks. Use noeviction: an evicted key is lost work.',
+      format: 'redis-url',
+      default: 'redis://127.0.0.1:6379',
+      env: 'REDIS_URL',
+    },
+    prefix: {
+      doc: 'Prefix of every Redis key the bridge writes, so several bridges can share one Redis.',
+      format: 'required-string',
+      default: 'osb',
+      env: 'BRIDGE_REDIS_PREFIX',
+    },
+  },
+  killbill: {
+    url: {
+      doc: 'Kill Bill base URL, without /1.0/kb.',
+      format: 'http-url',
+      default: 'http://127.0.0.1:8080',
+      env: 'KILLBILL_URL',
+    },
+    username: {
+      doc: 'Kill Bill user (basic auth).',
+      format: 'required-string',
+      default: 'admin',
+      env: 'KILLBILL_USERNAME',
+    },
+    password: {
+      doc: 'Kill Bill password (basic auth).',
+      format: 'required-string',
+      default: 'password',
+      env: 'KILLBILL_PASSWORD',
+      sensitive: true,
+    },
+    apiKey: {
+      doc: "The tenant's API key (X-Killbill-ApiKey).",
+      format: 'required-string',
+      default: '',
+      env: 'KILLBILL_API_KEY',
+    },
+    apiSecret: {
+      doc: "The tenant's API secret (X-Killbill-ApiSecret).",
+      format: 'required-string',
+      default: '',
+      env: 'KILLBILL_API_SECRET',
+      sensitive: true,
+    },
+    extraTenants: {
+      doc: 'Further tenants, as a YAML list of {apiKey, apiSecret}; each gets its own callback URL.',
+      format: 'tenant-list',
+      default: [],
+      env: 'KILLBILL_EXTRA_TENANTS',
+      sensitive: true,
+    },
+    planName: {
+      doc: 'Plan that `bridge setup` subscribes accounts to.',
+      format: 'required-string',
+      default: 'openstack-standard-monthly',
+      env: 'KILLBILL_PLAN_NAME',
+    },
+    createdBy: {
+      doc: 'X-Killbill-CreatedBy on every write, as it appears in Kill Bill audit logs.',
+      format: 'required-string',
+      default: 'killbill-openstack-bridge',
+      env: 'KILLBILL_CREATED_BY',
+    },
+    timeout: {
+      doc: 'Timeout of one Kill Bill call.',
+      format: 'duration',
+      default: '20s',
+      env: 'KILLBILL_TIMEOUT',
+    },
+  },
+  openstack: {
+    authUrl: {
+      doc: 'Keystone v3 URL. Empty: no Keystone, CLOUDKITTY_URL is a CloudKitty without auth.',
+      format: 'optional-http-url',
+      default: '',
+      env: 'OS_AUTH_URL',
+    },
+    username: { doc: 'Keystone user name.', format: String, default: '', env: 'OS_USERNAME' },
+    password: { doc: 'Keystone password.', format: String, default: '', env: 'OS_PASSWORD', sensitive: true },
+    userId: { doc: 'Keystone user id (instead of a name).', format: String, default: '', env: 'OS_USER_ID' },
+    projectName: {
+      doc: 'Project to scope the token to.',
+      format: String,
+      default: '',
+      env: 'OS_PROJECT_NAME',
+    },
+    projectId: {
+      doc: 'Project id to scope the token to.',
+      format: String,
+      default: '',
+      env: 'OS_PROJECT_ID',
+    },
+    userDomainName: { doc: "User's domain.", format: String, default: 'Default', env: 'OS_USER_DOMAIN_NAME' },
+    projectDomainName: {
+      doc: "Project's domain.",
+      format: String,
+      default: 'Default',
+      env: 'OS_PROJECT_DOMAIN_NAME',
+    },
+    regionName: { doc: 'Region of the rating endpoint.', format: String, default: '', env: 'OS_REGION_NAME' },
+    interface: {
+      doc: 'Endpoint interface in the service catalog.',
+      format: ['public', 'internal', 'admin'],
+      default: 'public',
+      env: 'OS_INTERFACE',
+    },
+    applicationCredentialId: {
+      doc: 'Application credential id (instead of a password).',
+      format: String,
+      default: '',
+      env: 'OS_APPLICATION_CREDENTIAL_ID',
+    },
+    applicationCredentialSecret: {
+      doc: 'Application credential secret.',
+      format: String,
+      default: '',
+      env: 'OS_APPLICATION_CREDENTIAL_SECRET',
+      sensitive: true,
+    },
+  },
+  cloudkitty: {
+    url: {
+      doc: 'CloudKitty URL. Overrides the rating endpoint of the Keystone catalog.',
+      format: 'optional-http-url',
+      default: '',
+      env: 'CLOUDKITTY_URL',
+    },
+    pageSize: {
+      doc: 'Rows per /v2/summary page.',
+      format: 'positive-int',
+      default: 1000,
+      env: 'CLOUDKITTY_PAGE_SIZE',
+    },
+    timeout: {
+      doc: 'Timeout of one CloudKitty call.',
+      format: 'duration',
+      default: '60s',
+      env: 'CLOUDKITTY_TIMEOUT',
+    },
+  },
+  server: {
+    port: { doc: 'HTTP port of the intake API.', format: 'port', default: 8080, env: 'PORT' },
+    publicUrl: {
+      doc: 'URL at which Kill Bill reaches this service; the callback is registered under it.',
+      format: 'http-url',
+      default: 'http://127.0.0.1:8080',
+      env: 'BRIDGE_PUBLIC_URL',
+    },
+    callbackToken: {
+      doc: 'Secret in the callback URL (?token=); Kill Bill notifications are unsigned, so this is what lets them in.',
+      format: 'callback-token',
+      default: '',
+      env: 'BRIDGE_CALLBACK_TOKEN',
+      sensitive: true,
+    },
+    registerCallback: {
+      doc: 'Register the callback URL with Kill Bill when the API starts.',
+      format: Boolean,
+      default: true,
+      env: 'BRIDGE_REGISTER_CALLBACK',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      env: 'LOG_LEVEL',
+    },
+  },
+  metering: {
+    metricUnits: {
+      doc: 'CloudKitty metric type → Kill Bill usage unit.',
+      format: 'metric-units',
+      default: { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' },
+      env: 'BRIDGE_METRIC_UNITS',
+    },
+    windowSize: {
+      doc: 'Size of a usage window (aligned in UTC).',
+      format: 'window-size',
+      default: '1h',
+      env: 'BRIDGE_WINDOW_SIZE',
+    },
+    settleDelay: {
+      doc: 'How long after its end a window is taken as rated, when CloudKitty reports no scope state.',
+      format: 'duration',
+      default: '2h',
+      env: 'BRIDGE_SETTLE_DELAY',
+    },
+    lateHorizonPeriods: {
+      doc: 'Billing periods (current included) in which recorded windows are re-checked for re-rating.',
+      format: 'positive-int',
+      default: 2,
+      env: 'BRIDGE_LATE_HORIZON_PERIODS',
+    },
+    syncEvery: {
+      doc: 'How often the usage sync runs.',
+      format: 'duration',
+      default: '15m',
+      env: 'BRIDGE_SYNC_EVERY',
+    },
+    concurrency: {
+      doc: 'Usage jobs run at once by one worker process.',
+      format: 'positive-int',
+      default: 4,
+      env: 'BRIDGE_SYNC_CONCURRENCY',
+    },
+    amountSource: {
+      doc: "What is recorded: 'rate' = CloudKitty's money in cents; 'qty' = CloudKitty's quantity, priced by Kill Bill.",
+      format: ['rate', 'qty'],
+      default: 'rate',
+      env: 'BRIDGE_AMOUNT_SOURCE',
+    },
+  },
+  registry: {
+    reconcileEvery: {
+      doc: 'How often the registry is rebuilt from all Kill Bill accounts.',
+      format: 'duration',
+      default: '1h',
+      env: 'BRIDGE_RECONCILE_EVERY',
+    },
+  },
+};
+
+export function createConfig(): convict.Config<BridgeConfig> {
+  addConfigFormats();
+  return convict<BridgeConfig>(schema);
+}

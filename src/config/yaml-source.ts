@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import type { ConfigProblem, ValueOrigin } from './config-error.js';
+
+/** One value read from the file, with the schema key it sets and where it stood. */
+export interface FileValue {
+  key: string;
+  value: unknown;
+  origin: ValueOrigin;
+}
+
+export interface FileReading {
+  values: FileValue[];
+  problems: ConfigProblem[];
+  /** Things worth one info line, such as ignored blocks of a concertim-openstack-service file. */
+  notices: string[];
+}
+
+/**
+ * Keys of an existing concertim-openstack-service config.yaml, accepted as they are so an operator can
+ * point the bridge at the file they already have.
+ */
+const CONCERTIM_KEYS: Record<string, string> = {
+  log_level: 'log.level',
+  'killbill.api_host': 'killbill.url',
+  'killbill.username': 'killbill.username',
+  'killbill.password': 'killbill.password',
+  'killbill.apikey': 'killbill.apiKey',
+  'killbill.apisecret': 'killbill.apiSecret',
+  'killbill.plan_name': 'killbill.planName',
+  'openstack.auth_url': 'openstack.authUrl',
+  'openstack.username': 'openstack.username',
+  'openstack.password': 'openstack.password',
+  'openstack.user_id': 'openstack.userId',
+  'openstack.project_id': 'openstack.projectId',
+  'openstack.project_name': 'openstack.projectName',
+  'openstack.user_domain_name': 'openstack.userDomainName',
+  'openstack.project_domain_name': 'openstack.projectDomainName',
+};
+
+/** Top-level blocks of a concertim-openstack-service file that mean nothing to the bridge. */
+const IGNORED_BLOCKS = new Set(['rmq', 'concertim', 'billing_platform']);
+
+/** Keys whose value is a whole map or list, not a block of further keys. */
+const STRUCTURED_KEYS = new Set(['metering.metricUnits', 'killbill.extraTenants']);
+
+function snakeToCamel(s: string): string {
+  return s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** Reads a YAML config file into schema keys, keeping file, line and column of every value. */
+export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): FileReading {
+  const reading: FileReading = { values: [], problems: [], notices: [] };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(err);
+    reading.problems.push({
+      key: '(config file)',
+      message: `cannot read ${file}: ${why}`,
+      origin: { source: 'file', file },
+    });
+    return reading;
+  }
+
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const at = (node: Node | null | undefined): ValueOrigin => {
+    const offset = node?.range?.[0] ?? 0;
+    const pos = lines.linePos(offset);
+    return { source: 'file', file, line: pos.line, col: pos.col };
+  };
+
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0];
+      reading.problems.push({
+        key: '(config file)',
+        message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        origin: { source: 'file', file, line: pos?.line, col: pos?.col },
+      });
+    }
+    return reading;
+  }
+  if (doc.contents === null) return reading;
+  if (!isMap(doc.contents)) {
+    reading.problems.push({
+      key: '(config file)',
+      message: 'expected a YAML mapping of keys',
+      origin: at(doc.contents),
+    });
+    return reading;
+  }
+
+  const ignored: string[] = [];
+  const visit = (pairs: Pair[], prefix: string): void => {
+    for (const pair of pairs) {
+      const keyNode = pair.key as Node;
+      const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+      const rawPath = prefix ? `${prefix}.${name}` : name;
+      if (!prefix && IGNORED_BLOCKS.has(name)) {
+        ignored.push(name);
+        continue;
+      }
+      const valueNode = pair.value as Node | null;
+      const key = CONCERTIM_KEYS[rawPath] ?? rawPath.split('.').map(snakeToCamel).join('.');
+      if (isMap(valueNode) && !STRUCTURED_KEYS.has(key)) {
+        visit(valueNode.items as Pair[], rawPath);
+        continue;
+      }
+      if (!schemaKeys.has(key)) {
+        reading.problems.push({
+          key: rawPath,
+          message: 'unknown key (see `bridge config check --help` for the keys)',
+          origin: at(keyNode),
+        });
+        continue;
+      }
+      let value: unknown =
+        isScalar(valueNode) || isSeq(valueNode) || isMap(valueNode) ? valueNode.toJSON() : null;
+      // concertim files write log levels in upper case (DEBUG); pino's names are lower case.
+      if (key === 'log.level' && typeof value === 'string') value = value.toLowerCase();
+      reading.values.push({ key, value, origin: at(valueNode ?? keyNode) });
+    }
+  };
+  visit(doc.contents.items as Pair[], '');
+  if (ignored.length > 0) {
+    reading.notices.push(`ignoring blocks not used by the bridge in ${file}: ${ignored.join(', ')}`);
+  }
+  return reading;
+}

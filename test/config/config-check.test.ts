@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logging/logger.js';
+import { loadConfig } from '../../src/config/index.js';
+
+const SECRETS = ['kb-secret-pw', 'lazar-secret', 'os-secret-pw', 'test-callback-token-0123456789', 'redispw'];
+
+function bridge(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(OS_|KILLBILL_|BRIDGE_|CLOUDKITTY_|REDIS_URL|PORT|LOG_LEVEL)/.test(k),
+    ),
+  );
+  return spawnSync(process.execPath, ['bin/bridge.js', ...args], {
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+  });
+}
+
+describe('bridge config check', function () {
+  this.timeout(60_000);
+
+  it('prints the effective config with every secret masked', () => {
+    const run = bridge(['config', 'check', '--config', 'test/fixtures/config/concertim-config.yaml'], {
+      BRIDGE_CALLBACK_TOKEN: 'test-callback-token-0123456789',
+      REDIS_URL: 'redis://:redispw@127.0.0.1:6379',
+    });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/^configuration OK/);
+    expect(run.stdout).to.include('killbill.apiKey = "bob"');
+    expect(run.stdout).to.include('killbill.password = "********"');
+    expect(run.stdout).to.include('redis.url = "redis://:********@127.0.0.1:6379"');
+    for (const s of SECRETS) expect(run.stdout + run.stderr).not.to.include(s);
+    expect(run.stderr).to.match(/note: ignoring blocks/);
+  });
+
+  for (const [fixture, expected] of [
+    ['broken-url', /killbill\.url: expected an http/],
+    ['missing-killbill-key', /killbill\.apiKey: is required/],
+    ['broken-syntax', /YAML syntax error: .*line 4 column 1/],
+  ] as const) {
+    it(`exits 2 and names the problem for ${fixture}.yaml`, () => {
+      const run = bridge(['config', 'check', '--config', `test/fixtures/config/${fixture}.yaml`]);
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.match(expected);
+      expect(run.stdout).to.equal('');
+    });
+  }
+
+  it('exits 2 for a file that does not exist', () => {
+    const run = bridge(['config', 'check', '--config', 'test/fixtures/config/nope.yaml']);
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.include('the file does not exist');
+  });
+});
+
+describe('log lines never carry secrets', () => {
+  it('redacts passwords, API secrets, tokens and Authorization headers wherever they sit', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'debug', destination: sink });
+    const { config } = loadConfig({
+      configPath: 'test/fixtures/config/concertim-config.yaml',
+      env: { BRIDGE_CALLBACK_TOKEN: 'test-callback-token-0123456789' },
+    });
+    logger.info({ config }, 'effective configuration');
+    logger.warn(
+      {
+        request: {
+          headers: { Authorization: 'Basic a2Itc2VjcmV0LXB3', 'X-Killbill-ApiSecret': 'lazar-secret' },
+        },
+      },
+      'kill bill call failed',
+    );
+    logger.debug(
+      { keystone: { auth: { password: 'os-secret-pw' } }, token: 'test-callback-token-0123456789' },
+      'x',
+    );
+    expect(lines).to.have.length(3);
+    for (const line of lines) {
+      JSON.parse(line);
+      for (const s of [...SECRETS, 'a2Itc2VjcmV0LXB3']) expect(line).not.to.include(s);
+    }
+    expect(lines[0]).to.include('"apiKey":"bob"');
+    expect(lines[1]).to.include('[redacted]');
+  });
+});

@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+const fixture = (name: string) => `test/fixtures/config/${name}.yaml`;
+const TOKEN = 'test-callback-token-0123456789';
+
+function problemsOf(fn: () => unknown): ConfigError['problems'] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  expect.fail('expected a ConfigError');
+}
+
+describe('configuration: defaults, YAML file, environment', () => {
+  it('reads an existing concertim-openstack-service config.yaml as it is', () => {
+    const loaded = loadConfig({
+      configPath: fixture('concertim-config'),
+      env: { BRIDGE_CALLBACK_TOKEN: TOKEN },
+    });
+    const c = loaded.config;
+    expect(c.killbill).to.include({
+      url: 'http://killbill.example:8080',
+      username: 'admin',
+      password: 'kb-secret-pw',
+      apiKey: 'bob',
+      apiSecret: 'lazar-secret',
+      planName: 'openstack-standard-monthly',
+    });
+    expect(c.openstack).to.include({
+      authUrl: 'http://keystone.example:5000/v3',
+      username: 'admin',
+      password: 'os-secret-pw',
+      projectId: '0c9b6a1e2b8a4b6f9a0c9b6a1e2b8a4b',
+      userDomainName: 'default',
+      projectDomainName: 'default',
+    });
+    expect(c.log.level).to.equal('debug');
+    expect(loaded.origins.get('killbill.apiKey')).to.deep.equal({
+      source: 'file',
+      file: fixture('concertim-config'),
+      line: 25,
+      col: 13,
+    });
+    expect(loaded.notices).to.have.length(1);
+    expect(loaded.notices[0]).to.match(/ignoring blocks .*rmq, concertim/);
+  });
+
+  it('lets environment variables override the file, and records where each value came from', () => {
+    const loaded = loadConfig({
+      configPath: fixture('concertim-config'),
+      env: {
+        BRIDGE_CALLBACK_TOKEN: TOKEN,
+        KILLBILL_URL: 'https://kb.internal:8443',
+        OS_PASSWORD: 'from-env',
+        PORT: '9191',
+        REDIS_URL: 'redis://:pw@127.0.0.1:6390/2',
+      },
+    });
+    expect(loaded.config.killbill.url).to.equal('https://kb.internal:8443');
+    expect(loaded.config.openstack.password).to.equal('from-env');
+    expect(loaded.config.server.port).to.equal(9191);
+    expect(loaded.config.redis.url).to.equal('redis://:pw@127.0.0.1:6390/2');
+    expect(loaded.origins.get('killbill.url')).to.deep.equal({ source: 'env', name: 'KILLBILL_URL' });
+    expect(loaded.config.killbill.apiKey).to.equal('bob');
+  });
+
+  it('uses the first file of the search path when no path is given', () => {
+    const loaded = loadConfig({
+      env: { BRIDGE_CALLBACK_TOKEN: TOKEN },
+      searchPath: ['test/fixtures/config/does-not-exist.yaml', fixture('concertim-config')],
+    });
+    expect(loaded.file).to.equal(fixture('concertim-config'));
+  });
+
+  it('names the key, what was expected and the file line of a wrong URL', () => {
+    const [p, ...rest] = problemsOf(() => loadConfig({ configPath: fixture('broken-url'), env: {} }));
+    expect(rest).to.have.length(0);
+    expect(p!.key).to.equal('killbill.url');
+    expect(p!.message).to.match(/expected an http:\/\/ or https:\/\/ URL/);
+    expect(p!.origin).to.deep.include({ source: 'file', line: 2, col: 8 });
+    expect(p!.shown).to.equal('"htp//not a url"');
+  });
+
+  it('names a missing Kill Bill API key and how to set it', () => {
+    const problems = problemsOf(() => loadConfig({ configPath: fixture('missing-killbill-key'), env: {} }));
+    expect(problems.map((p) => p.key)).to.deep.equal(['killbill.apiKey']);
+    expect(new ConfigError(problems).message).to.include('set environment variable KILLBILL_API_KEY');
+  });
+
+  it('names the line and column of a YAML syntax error', () => {
+    const [p] = problemsOf(() => loadConfig({ configPath: fixture('broken-syntax'), env: {} }));
+    expect(p!.message).to.match(/^YAML syntax error: /);
+    expect(p!.origin).to.deep.include({ source: 'file', line: 4, col: 1 });
+  });
+
+  it('reports every bad value at once, env values by their variable', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        searchPath: [],
+        env: {
+          KILLBILL_URL: 'ftp://kb',
+          KILLBILL_API_KEY: 'bob',
+          KILLBILL_API_SECRET: 'lazar',
+          BRIDGE_CALLBACK_TOKEN: 'short',
+          PORT: '99999',
+          REDIS_URL: 'http://not-redis',
+          BRIDGE_WINDOW_SIZE: '7h',
+          OS_AUTH_URL: 'http://keystone:5000/v3',
+        },
+      }),
+    );
+    const byKey = Object.fromEntries(problems.map((p) => [p.key, p]));
+    expect(Object.keys(byKey)).to.include.members([
+      'killbill.url',
+      'server.callbackToken',
+      'server.port',
+      'redis.url',
+      'metering.windowSize',
+      'openstack.username',
+      'openstack.password',
+    ]);
+    expect(byKey['killbill.url']!.origin).to.deep.equal({ source: 'env', name: 'KILLBILL_URL' });
+    // The token is secret: its value is never repeated back.
+    expect(byKey['server.callbackToken']!.shown).to.equal('"********"');
+  });
+
+  it('rejects an unknown key in the file with its line', () => {
+    const problems = problemsOf(() => loadConfig({ configPath: fixture('unknown-key'), env: {} }));
+    const p = problems.find((x) => x.key === 'killbill.apikee');
+    expect(p, JSON.stringify(problems)).to.exist;
+    expect(p!.origin).to.deep.include({ line: 3 });
+  });
+});
