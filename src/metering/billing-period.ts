@@ -1,0 +1,125 @@
+import { InvalidBillingCycleError, InvalidInstantError } from './errors.js';
+import {
+  assertTimeZone,
+  daysInMonth,
+  formatOffset,
+  localDateOf,
+  startOfLocalDay,
+  zoneOffsetMs,
+} from './time-zone.js';
+import { assertValidInstant } from './window.js';
+
+/**
+ * Kill Bill's monthly usage billing periods for an account: each starts on the bill-cycle day (the month's last
+ * day when the month is shorter) at the start of the local day, and ends where the next one starts.
+ *
+ * Which "local" depends on Kill Bill's `org.killbill.invoice.usage.tz.mode` (InvoiceConfig, since the fix of
+ * killbill#1934): VARIABLE uses the account's IANA zone with its DST offset on that date; FIXED (Kill Bill's
+ * DEFAULT) uses one fixed offset, the zone's offset at the account's referenceTime, all year round. The two
+ * differ by the DST shift for half the year, so the bridge must use the mode the server is configured with.
+ */
+export type UsageTzMode = 'VARIABLE' | 'FIXED';
+
+export interface BillingCycle {
+  /** Account billCycleDayLocal (subscription.billCycleDayLocal with ACCOUNT billing alignment), 1–31. */
+  readonly billCycleDay: number;
+  /** Account timeZone (IANA id such as "Europe/London", or "UTC"). */
+  readonly timeZone: string;
+  /** Default VARIABLE (local midnight with DST). Use FIXED with referenceTime to match a default Kill Bill. */
+  readonly tzMode?: UsageTzMode;
+  /** Account referenceTime; required for FIXED. */
+  readonly referenceTime?: Date;
+}
+
+/** A billing period, UTC, half-open [start, end). */
+export interface BillingPeriod {
+  readonly start: Date;
+  readonly end: Date;
+}
+
+interface ResolvedCycle {
+  readonly bcd: number;
+  /** The zone used for local dates: the IANA zone (VARIABLE) or a fixed "+HH:MM" offset (FIXED). */
+  readonly zone: string;
+}
+
+function resolveCycle(cycle: BillingCycle): ResolvedCycle {
+  const bcd = cycle.billCycleDay;
+  if (!Number.isInteger(bcd) || bcd < 1 || bcd > 31) {
+    throw new InvalidBillingCycleError(`bill-cycle day must be 1–31: ${bcd}`);
+  }
+  assertTimeZone(cycle.timeZone);
+  const mode = cycle.tzMode ?? 'VARIABLE';
+  if (mode === 'VARIABLE') return { bcd, zone: cycle.timeZone };
+  if (mode !== 'FIXED') throw new InvalidBillingCycleError(`unknown usage tz mode: ${String(mode)}`);
+  if (!cycle.referenceTime)
+    throw new InvalidBillingCycleError('FIXED tz mode needs the account referenceTime');
+  const ref = assertValidInstant(cycle.referenceTime, 'referenceTime');
+  return { bcd, zone: formatOffset(zoneOffsetMs(cycle.timeZone, ref)) };
+}
+
+/** Months are counted as year * 12 + (month - 1) to step across years easily. */
+function boundaryOfMonth(c: ResolvedCycle, monthIndex: number): number {
+  const year = Math.floor(monthIndex / 12);
+  const month = (monthIndex % 12) + 1;
+  const day = Math.min(c.bcd, daysInMonth(year, month));
+  return startOfLocalDay(c.zone, { year, month, day });
+}
+
+function monthIndexContaining(c: ResolvedCycle, t: number): number {
+  const local = localDateOf(c.zone, t);
+  let m = local.year * 12 + (local.month - 1);
+  // The local month is the right one or its neighbour; step until boundary(m) <= t < boundary(m + 1).
+  while (t < boundaryOfMonth(c, m)) m--;
+  while (t >= boundaryOfMonth(c, m + 1)) m++;
+  return m;
+}
+
+/** The billing period containing the instant. */
+export function billingPeriodContaining(instant: Date, cycle: BillingCycle): BillingPeriod {
+  const c = resolveCycle(cycle);
+  const t = assertValidInstant(instant, 'instant');
+  const m = monthIndexContaining(c, t);
+  return { start: new Date(boundaryOfMonth(c, m)), end: new Date(boundaryOfMonth(c, m + 1)) };
+}
+
+/** The period `offset` periods after (positive) or before (negative) the one containing the instant. */
+export function billingPeriodRelativeTo(instant: Date, offset: number, cycle: BillingCycle): BillingPeriod {
+  const c = resolveCycle(cycle);
+  const m = monthIndexContaining(c, assertValidInstant(instant, 'instant')) + offset;
+  return { start: new Date(boundaryOfMonth(c, m)), end: new Date(boundaryOfMonth(c, m + 1)) };
+}
+
+/** Every period boundary b with from <= b <= to, in order. */
+export function billingPeriodBoundariesBetween(from: Date, to: Date, cycle: BillingCycle): Date[] {
+  const c = resolveCycle(cycle);
+  const f = assertValidInstant(from, 'from');
+  const t = assertValidInstant(to, 'to');
+  if (t < f) throw new InvalidInstantError('range ends before it starts');
+  const result: Date[] = [];
+  let m = monthIndexContaining(c, f);
+  for (let b = boundaryOfMonth(c, m); b <= t; b = boundaryOfMonth(c, ++m)) {
+    if (b >= f) result.push(new Date(b));
+  }
+  return result;
+}
+
+/** The late-usage horizon: by default the current and the previous billing period. */
+export const DEFAULT_HORIZON_PERIODS = 2;
+
+/**
+ * Whether a period is still inside the late-usage horizon at `now`: it is one of the last `periods` periods
+ * (the current one included). Kill Bill reads raw usage back only `org.killbill.invoice.readMaxRawUsagePreviousPeriod`
+ * periods (default 2), so a record older than that would never be invoiced; the bridge reports such differences instead.
+ */
+export function isWithinLateUsageHorizon(
+  period: BillingPeriod,
+  now: Date,
+  cycle: BillingCycle,
+  periods: number = DEFAULT_HORIZON_PERIODS,
+): boolean {
+  if (!Number.isInteger(periods) || periods < 1)
+    throw new InvalidBillingCycleError(`horizon must be >= 1: ${periods}`);
+  const oldest = billingPeriodRelativeTo(now, -(periods - 1), cycle);
+  return period.start.getTime() >= oldest.start.getTime();
+}

@@ -1,0 +1,36 @@
+import {
+  billingPeriodBoundariesBetween,
+  billingPeriodContaining,
+  type BillingCycle,
+  type BillingPeriod,
+} from './billing-period.js';
+import {
+  alignWindowStart,
+  assertValidInstant,
+  windowsBetween,
+  type UsageWindow,
+  type WindowSize,
+} from './window.js';
+
+/**
+ * The windows the bridge meters for an account between two instants: the epoch-aligned grid split at the
+ * account's billing-period boundaries. Boundaries are looked up over whole grid cells (not just [from, to)),
+ * so a cell that straddles a boundary just outside the range is split the same way in every run.
+ */
+export function billingWindowsBetween(
+  from: Date,
+  to: Date,
+  size: WindowSize,
+  cycle: BillingCycle,
+): UsageWindow[] {
+  const firstCell = alignWindowStart(from, size).getTime();
+  assertValidInstant(to, 'to');
+  const lastCellEnd = Math.max(alignWindowStart(to, size).getTime() + size.ms, firstCell);
+  const boundaries = billingPeriodBoundariesBetween(new Date(firstCell), new Date(lastCellEnd), cycle);
+  return windowsBetween(from, to, size, boundaries);
+}
+
+/** The billing period a window belongs to (its start decides; windows never straddle a boundary). */
+export function billingPeriodOfWindow(window: UsageWindow, cycle: BillingCycle): BillingPeriod {
+  return billingPeriodContaining(window.start, cycle);
+}

@@ -1,0 +1,16 @@
+/**
+ * Pure metering logic: windows, billing periods, cents and rounding, corrections, tracking ids and the usage
+ * records posted to Kill Bill. No I/O here; see docs/amounts-and-windows.md for the reasoning.
+ */
+export * from './errors.js';
+export * from './cents.js';
+export * from './period-rounding.js';
+export * from './window.js';
+export * from './time-zone.js';
+export * from './billing-period.js';
+export * from './billing-windows.js';
+export * from './closed-window.js';
+export * from './subscription-span.js';
+export * from './tracking-id.js';
+export * from './correction.js';
+export * from './usage-record.js';
