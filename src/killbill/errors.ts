@@ -1,0 +1,62 @@
+import { isAxiosError } from 'axios';
+
+/**
+ * A Kill Bill call that failed. `retryable` is true when trying again later may succeed (the server is
+ * down, busy or answered 5xx); false when the request itself is wrong and a retry would fail the same way.
+ */
+export class KillBillError extends Error {
+  readonly operation: string;
+  readonly status: number | undefined;
+  /** Kill Bill's ErrorCode number from the BillingException JSON, when it sent one. */
+  readonly code: number | null;
+  readonly retryable: boolean;
+
+  constructor(
+    operation: string,
+    message: string,
+    status: number | undefined,
+    code: number | null,
+    retryable: boolean,
+  ) {
+    super(`Kill Bill ${operation} failed: ${message}`);
+    this.name = 'KillBillError';
+    this.operation = operation;
+    this.status = status;
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+/** Kill Bill's answer to a usage record whose tracking id it already has (contract §3.1). */
+export const TRACKING_ID_ALREADY_EXISTS = 50000;
+/** Kill Bill's answer to an exact duplicate custom field. */
+export const CUSTOM_FIELD_ALREADY_EXISTS = 9000;
+
+/** Turns an axios failure into a {@link KillBillError} that carries no credentials. */
+export function toKillBillError(operation: string, err: unknown): KillBillError {
+  if (err instanceof KillBillError) return err;
+  if (!isAxiosError(err)) {
+    return new KillBillError(
+      operation,
+      err instanceof Error ? err.message : String(err),
+      undefined,
+      null,
+      true,
+    );
+  }
+  const status = err.response?.status;
+  if (status === undefined) {
+    // No answer at all: refused, reset, timed out. The request may or may not have been applied.
+    return new KillBillError(operation, `no answer (${err.code ?? err.message})`, undefined, null, true);
+  }
+  const body = err.response?.data as { message?: unknown; code?: unknown } | string | undefined;
+  const text =
+    typeof body === 'object' && body !== null && typeof body.message === 'string'
+      ? body.message
+      : typeof body === 'string' && body !== ''
+        ? body.slice(0, 200)
+        : `HTTP ${status}`;
+  const code = typeof body === 'object' && body !== null && typeof body.code === 'number' ? body.code : null;
+  const retryable = status >= 500 || status === 429 || status === 408;
+  return new KillBillError(operation, `${status} ${text}`, status, code, retryable);
+}

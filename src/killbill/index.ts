@@ -1,0 +1,2 @@
+export * from './killbill-client.js';
+export * from './errors.js';

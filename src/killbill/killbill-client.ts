@@ -1,0 +1,300 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import {
+  AccountApi,
+  CatalogApi,
+  Configuration,
+  InvoiceApi,
+  SubscriptionApi,
+  TenantApi,
+  UsageApi,
+  apiKey,
+  type Account,
+  type Bundle,
+  type CustomField,
+  type Invoice,
+  type RolledUpUsage,
+  type Subscription,
+  type SubscriptionUsageRecord,
+} from 'killbill';
+import { KillBillError, TRACKING_ID_ALREADY_EXISTS, toKillBillError } from './errors.js';
+
+export type { Account, Bundle, CustomField, Invoice, RolledUpUsage, Subscription, SubscriptionUsageRecord };
+
+export interface KillBillClientOptions {
+  /** Base URL, without /1.0/kb. */
+  url: string;
+  username: string;
+  password: string;
+  /** The tenant every call is made for. */
+  apiKey: string;
+  apiSecret: string;
+  /** X-Killbill-CreatedBy on writes. Default `killbill-openstack-bridge`. */
+  createdBy?: string;
+  /** Timeout of one call in ms. Default 20 000. */
+  timeoutMs?: number;
+}
+
+export type RecordOutcome = 'recorded' | 'already-recorded';
+
+/**
+ * The bridge's view of one Kill Bill tenant, through the official `killbill` client. Every failure
+ * becomes a {@link KillBillError}; reads of unknown ids return null rather than throw.
+ */
+export class KillBillClient {
+  readonly apiKey: string;
+  private readonly apiSecret: string;
+  private readonly createdBy: string;
+  private readonly http: AxiosInstance;
+  private readonly accounts: AccountApi;
+  private readonly subscriptions: SubscriptionApi;
+  private readonly usages: UsageApi;
+  private readonly tenants: TenantApi;
+  private readonly catalogs: CatalogApi;
+  private readonly invoices: InvoiceApi;
+  private readonly admin: { url: string; username: string; password: string };
+
+  constructor(options: KillBillClientOptions) {
+    this.apiKey = options.apiKey;
+    this.apiSecret = options.apiSecret;
+    this.createdBy = options.createdBy ?? 'killbill-openstack-bridge';
+    this.http = axios.create({ timeout: options.timeoutMs ?? 20_000, maxRedirects: 0 });
+    this.admin = {
+      url: options.url.replace(/\/+$/, ''),
+      username: options.username,
+      password: options.password,
+    };
+    // killbill is CommonJS and types axios through its CJS entry; the instance is the same at run time.
+    const http = this.http as unknown as ConstructorParameters<typeof AccountApi>[2];
+    const config = new Configuration({
+      basePath: this.admin.url,
+      username: options.username,
+      password: options.password,
+      apiKey: apiKey(options.apiKey, options.apiSecret),
+    });
+    this.accounts = new AccountApi(config, undefined, http);
+    this.subscriptions = new SubscriptionApi(config, undefined, http);
+    this.usages = new UsageApi(config, undefined, http);
+    this.tenants = new TenantApi(config, undefined, http);
+    this.catalogs = new CatalogApi(config, undefined, http);
+    this.invoices = new InvoiceApi(config, undefined, http);
+  }
+
+  private async call<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toKillBillError(operation, err);
+    }
+  }
+
+  /** Runs a read; an unknown id (404) is null. */
+  private async read<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<T | null> {
+    try {
+      return (await this.call(operation, fn)).data;
+    } catch (err) {
+      if (err instanceof KillBillError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      const res = await this.http.get(`${this.admin.url}/1.0/healthcheck`, { validateStatus: () => true });
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  getAccount(accountId: string): Promise<Account | null> {
+    return this.read('get account', () => this.accounts.getAccount(accountId));
+  }
+
+  /** Every account of the tenant, page by page, following Kill Bill's pagination headers. */
+  async *allAccounts(pageSize = 100): AsyncGenerator<Account[]> {
+    let offset: number | undefined = 0;
+    while (offset !== undefined) {
+      const res: AxiosResponse<Account[]> = await this.call('list accounts', () =>
+        this.accounts.getAccounts(offset, pageSize),
+      );
+      yield res.data;
+      const next = res.headers['x-killbill-pagination-nextoffset'];
+      offset = next === undefined || next === null || next === '' ? undefined : Number(next);
+    }
+  }
+
+  async getAccountCustomFields(accountId: string): Promise<CustomField[] | null> {
+    return this.read('get account custom fields', () => this.accounts.getAccountCustomFields(accountId));
+  }
+
+  async getAccountBundles(accountId: string): Promise<Bundle[] | null> {
+    return this.read('get account bundles', () => this.accounts.getAccountBundles(accountId));
+  }
+
+  getSubscription(subscriptionId: string): Promise<Subscription | null> {
+    return this.read('get subscription', () => this.subscriptions.getSubscription(subscriptionId));
+  }
+
+  getSubscriptionCustomFields(subscriptionId: string): Promise<CustomField[] | null> {
+    return this.read('get subscription custom fields', () =>
+      this.subscriptions.getSubscriptionCustomFields(subscriptionId),
+    );
+  }
+
+  /**
+   * Records usage. Kill Bill answers 400 code 50000 when it already holds the record's tracking id: that
+   * is the earlier attempt having landed, so it counts as recorded, not as an error.
+   */
+  async recordUsage(record: SubscriptionUsageRecord): Promise<RecordOutcome> {
+    try {
+      await this.call('record usage', () => this.usages.recordUsage(record, this.createdBy));
+      return 'recorded';
+    } catch (err) {
+      if (err instanceof KillBillError && err.code === TRACKING_ID_ALREADY_EXISTS) return 'already-recorded';
+      throw err;
+    }
+  }
+
+  /** Usage rolled up per unit over `[startDate, endDate)`. */
+  async getUsage(subscriptionId: string, startDate: string, endDate: string): Promise<RolledUpUsage> {
+    return (await this.call('get usage', () => this.usages.getAllUsage(subscriptionId, startDate, endDate)))
+      .data;
+  }
+
+  /** The callback URLs Kill Bill holds for the tenant (one at most). */
+  async getCallbacks(): Promise<string[]> {
+    const res = await this.call('get push notification callback', () =>
+      this.tenants.getPushNotificationCallbacks(),
+    );
+    return res.data.values ?? [];
+  }
+
+  async registerCallback(url: string): Promise<void> {
+    // The generated client leaves the content type to axios, which picks a form type; Kill Bill answers 415.
+    await this.call('register push notification callback', () =>
+      this.tenants.registerPushNotificationCallback(this.createdBy, url, undefined, undefined, {
+        headers: { 'Content-Type': 'application/json' },
+      }),
+    );
+  }
+
+  /** Creates the tenant of this client's key and secret; false when Kill Bill already has that key. */
+  async createTenant(): Promise<boolean> {
+    const tenant = { apiKey: this.apiKey, apiSecret: this.apiSecret };
+    try {
+      await this.call('create tenant', () => this.tenants.createTenant(tenant, this.createdBy));
+      return true;
+    } catch (err) {
+      if (err instanceof KillBillError && err.status === 409) return false;
+      throw err;
+    }
+  }
+
+  /** The tenant's current catalog as XML, or null when it has none. */
+  async getCatalogXml(): Promise<string | null> {
+    try {
+      const res = await this.call('get catalog', () =>
+        this.catalogs.getCatalogXml(undefined, undefined, {
+          responseType: 'text',
+          headers: { Accept: 'text/xml' },
+        }),
+      );
+      const xml = String(res.data ?? '');
+      return /<plans>|<plan /.test(xml) ? xml : null;
+    } catch (err) {
+      if (err instanceof KillBillError && (err.status === 404 || err.status === 400)) return null;
+      throw err;
+    }
+  }
+
+  async uploadCatalogXml(xml: string): Promise<void> {
+    await this.call('upload catalog', () => this.catalogs.uploadCatalogXml(xml, this.createdBy));
+  }
+
+  /** Creates an account; returns its id, read from the Location header. */
+  async createAccount(account: Account): Promise<string> {
+    const res = await this.call('create account', () => this.accounts.createAccount(account, this.createdBy));
+    return idFromLocation(res);
+  }
+
+  async addAccountCustomFields(
+    accountId: string,
+    fields: Array<{ name: string; value: string }>,
+  ): Promise<void> {
+    await this.call('add account custom fields', () =>
+      this.accounts.createAccountCustomFields(fields, accountId, this.createdBy),
+    );
+  }
+
+  /** Changes field values in place; Kill Bill sends no notification for this (contract §2.4). */
+  async updateAccountCustomFields(
+    accountId: string,
+    fields: Array<{ customFieldId: string; value: string }>,
+  ) {
+    // Kill Bill needs only the id and the new value; the spec's type also asks for the name.
+    const body = fields as unknown as CustomField[];
+    await this.call('update account custom fields', () =>
+      this.accounts.modifyAccountCustomFields(body, accountId, this.createdBy),
+    );
+  }
+
+  async removeAccountCustomFields(accountId: string, customFieldIds: string[]): Promise<void> {
+    await this.call('remove account custom fields', () =>
+      this.accounts.deleteAccountCustomFields(accountId, this.createdBy, customFieldIds),
+    );
+  }
+
+  async addSubscriptionCustomFields(subscriptionId: string, fields: Array<{ name: string; value: string }>) {
+    await this.call('add subscription custom fields', () =>
+      this.subscriptions.createSubscriptionCustomFields(fields, subscriptionId, this.createdBy),
+    );
+  }
+
+  /** Subscribes an account to a plan; `startDate` (YYYY-MM-DD) may lie in the past. Returns the id. */
+  async createSubscription(accountId: string, planName: string, startDate?: string, externalKey?: string) {
+    const res = await this.call('create subscription', () =>
+      this.subscriptions.createSubscription(
+        // The spec's type also requires product, billing period and price list; the plan name implies them.
+        { accountId, planName, externalKey } as Subscription,
+        this.createdBy,
+        startDate,
+        startDate,
+      ),
+    );
+    return idFromLocation(res);
+  }
+
+  async cancelSubscription(subscriptionId: string): Promise<void> {
+    await this.call('cancel subscription', () =>
+      this.subscriptions.cancelSubscriptionPlan(
+        subscriptionId,
+        this.createdBy,
+        undefined,
+        undefined,
+        undefined,
+        'IMMEDIATE',
+        'IMMEDIATE',
+      ),
+    );
+  }
+
+  /** The account's next invoice as Kill Bill would generate it now (nothing is stored). */
+  async previewInvoice(accountId: string, targetDate?: string): Promise<Invoice | null> {
+    const res = await this.call('preview invoice', () =>
+      this.invoices.generateDryRunInvoice(
+        { dryRunType: 'UPCOMING_INVOICE' },
+        accountId,
+        this.createdBy,
+        targetDate,
+      ),
+    );
+    return res.status === 204 ? null : res.data;
+  }
+}
+
+function idFromLocation(res: AxiosResponse): string {
+  const location = String(res.headers.location ?? '');
+  const id = location.split('?')[0]!.split('/').filter(Boolean).pop();
+  if (!id) throw new KillBillError('read Location header', `no id in "${location}"`, res.status, null, false);
+  return id;
+}
