@@ -1,0 +1,205 @@
+import {
+  readSummaryPage,
+  summarySearchParams,
+  type SummaryQuery,
+  type SummaryRow,
+} from './cloudkitty-summary.js';
+import { parseCloudKittyTime } from './cloudkitty-time.js';
+import type { KeystoneSession } from './keystone-session.js';
+import {
+  OpenStackHttp,
+  serverMessage,
+  type OpenStackHttpOptions,
+  type OpenStackHttpRequest,
+  type OpenStackHttpResponse,
+  type OpenStackRequestEvent,
+} from './openstack-http.js';
+import { OpenStackRequestError } from './openstack-request-error.js';
+import type { Dataframe } from './rated-usage-dataframes.js';
+
+export type CloudKittyClientOptions = OpenStackHttpOptions & {
+  /** Rows per summary request. Default 1000 (CloudKitty's own default is 100; it has no maximum). */
+  pageSize?: number;
+  /** Dataframes per `POST /v2/dataframes`. Default 24 (a day of hourly frames). */
+  dataframesPerRequest?: number;
+} & (
+    | {
+        /** Fixed CloudKitty base URL (CLOUDKITTY_URL), e.g. `http://127.0.0.1:8889`: a noauth CloudKitty. */
+        url: string;
+        session?: undefined;
+      }
+    | {
+        /** Keystone session: endpoint from its catalog, token in `X-Auth-Token`. */
+        session: KeystoneSession;
+        url?: undefined;
+      }
+  );
+
+/** One rating scope's processing state, from `GET /v2/scope`. */
+export interface ScopeState {
+  scopeId: string;
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+  /** Everything before this time has been rated by cloudkitty-processor. */
+  lastProcessedTimestamp: Date | null;
+  active: boolean;
+}
+
+const NO_RESOURCE = /^No resource found/;
+
+/** CloudKitty v2 API client: rated usage summaries (paged), dataframes, scope states. */
+export class CloudKittyClient {
+  private readonly fixedUrl: string | undefined;
+  private readonly session: KeystoneSession | undefined;
+  private readonly http: OpenStackHttp;
+  private readonly pageSize: number;
+  private readonly dataframesPerRequest: number;
+  private requests = 0;
+
+  constructor(options: CloudKittyClientOptions) {
+    if (options.session === undefined && !options.url)
+      throw new TypeError('CloudKittyClient needs url or session');
+    this.fixedUrl = options.url?.replace(/\/+$/, '');
+    this.session = options.session;
+    this.pageSize = positiveInteger(options.pageSize ?? 1000, 'pageSize');
+    this.dataframesPerRequest = positiveInteger(options.dataframesPerRequest ?? 24, 'dataframesPerRequest');
+    const onRequest = options.onRequest;
+    this.http = new OpenStackHttp({
+      ...options,
+      onRequest: (event: OpenStackRequestEvent) => {
+        this.requests++;
+        onRequest?.(event);
+      },
+    });
+  }
+
+  /** HTTP requests sent to CloudKitty so far, retries included (Keystone requests not counted). */
+  get requestCount(): number {
+    return this.requests;
+  }
+
+  /**
+   * `GET /v2/summary`, every page: requests `offset` = 0, limit, 2·limit, ... until CloudKitty's
+   * `total`, so ⌈total / limit⌉ requests (one when there is nothing). Rows come in CloudKitty's
+   * order (sorted by the groupby keys as given).
+   */
+  async summary<K extends string>(query: SummaryQuery<K>): Promise<SummaryRow<K>[]> {
+    const limit = positiveInteger(query.limit ?? this.pageSize, 'limit');
+    const rows: SummaryRow<K>[] = [];
+    for (let offset = 0; ;) {
+      const request = {
+        method: 'GET' as const,
+        path: '/v2/summary',
+        query: summarySearchParams(query, offset, limit),
+      };
+      const { sent, response } = await this.call(request);
+      if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return rows;
+      if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
+      const page = readSummaryPage(response.body, query.groupby);
+      if (typeof page === 'string') throw malformed(sent, response, page);
+      rows.push(...page.rows);
+      offset += page.rows.length;
+      // An empty page before `total` means rows vanished meanwhile; asking again would loop.
+      if (offset >= page.total || page.rows.length === 0) return rows;
+    }
+  }
+
+  /**
+   * `POST /v2/dataframes`, `dataframesPerRequest` frames per request. Posting the same point
+   * (period, metric, tags) again overwrites it, so a retried or repeated seed is harmless.
+   */
+  async addDataframes(dataframes: readonly Dataframe[]): Promise<void> {
+    for (let i = 0; i < dataframes.length; i += this.dataframesPerRequest) {
+      const json = { dataframes: dataframes.slice(i, i + this.dataframesPerRequest) };
+      const { sent, response } = await this.call({ method: 'POST', path: '/v2/dataframes', json });
+      if (response.status !== 204 && response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
+    }
+  }
+
+  /**
+   * `GET /v2/scope`: the processing state of every scope (or of `scopeIds`). Only
+   * cloudkitty-processor creates scopes; none (CloudKitty's 404) gives an empty list.
+   */
+  async scopes(filter: { scopeIds?: readonly string[] } = {}): Promise<ScopeState[]> {
+    const states: ScopeState[] = [];
+    for (let offset = 0; ;) {
+      const query = new URLSearchParams({ limit: String(this.pageSize), offset: String(offset) });
+      if (filter.scopeIds?.length) query.set('scope_id', filter.scopeIds.join(','));
+      const { sent, response } = await this.call({ method: 'GET', path: '/v2/scope', query });
+      if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return states;
+      if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
+      const results = (response.body as { results?: unknown } | undefined)?.results;
+      if (!Array.isArray(results)) throw malformed(sent, response, 'scope response has no results array');
+      for (const r of results) {
+        const state = readScopeState(r);
+        if (!state) throw malformed(sent, response, `unexpected scope entry ${JSON.stringify(r)}`);
+        states.push(state);
+      }
+      // This endpoint reports no total; a short page is the last one.
+      if (results.length < this.pageSize) return states;
+      offset += results.length;
+    }
+  }
+
+  private async call(request: {
+    method: 'GET' | 'POST';
+    path: string;
+    query?: URLSearchParams;
+    json?: unknown;
+  }): Promise<{ sent: OpenStackHttpRequest; response: OpenStackHttpResponse }> {
+    for (let renewed = false; ; renewed = true) {
+      const base = this.fixedUrl ?? (await (this.session as KeystoneSession).ratingEndpoint());
+      const url = new URL(`${base}${request.path}`);
+      if (request.query) url.search = request.query.toString();
+      const headers: Record<string, string> = {};
+      if (this.session) headers['X-Auth-Token'] = await this.session.token();
+      const sent: OpenStackHttpRequest = { method: request.method, url, headers, json: request.json };
+      const response = await this.http.send(sent);
+      // A token can die before its expiry (revoked, keys rotated): renew once, then believe the 401.
+      if (response.status === 401 && this.session && !renewed) {
+        this.session.invalidate();
+        continue;
+      }
+      return { sent, response };
+    }
+  }
+}
+
+function readScopeState(entry: unknown): ScopeState | undefined {
+  const r = entry as Record<string, unknown> | null;
+  if (!r || typeof r.scope_id !== 'string') return undefined;
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const last = r.last_processed_timestamp ?? null;
+  const lastProcessedTimestamp = last === null ? null : parseCloudKittyTime(last);
+  if (lastProcessedTimestamp === undefined) return undefined;
+  return {
+    scopeId: r.scope_id,
+    scopeKey: text(r.scope_key),
+    fetcher: text(r.fetcher),
+    collector: text(r.collector),
+    lastProcessedTimestamp,
+    active: r.active !== false,
+  };
+}
+
+function malformed(
+  sent: OpenStackHttpRequest,
+  response: OpenStackHttpResponse,
+  why: string,
+): OpenStackRequestError {
+  const { method, url, status, attempts } = OpenStackHttp.errorFor(sent, response);
+  return new OpenStackRequestError({
+    method,
+    url,
+    status,
+    attempts,
+    serverMessage: `unexpected response: ${why}`,
+  });
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}

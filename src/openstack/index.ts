@@ -1,0 +1,26 @@
+export { CloudKittyClient, type CloudKittyClientOptions, type ScopeState } from './cloudkitty-client.js';
+export {
+  encodeFilters,
+  type SummaryFilters,
+  type SummaryQuery,
+  type SummaryRow,
+} from './cloudkitty-summary.js';
+export { formatCloudKittyTime, parseCloudKittyTime } from './cloudkitty-time.js';
+export {
+  KeystoneSession,
+  type EndpointInterface,
+  type KeystoneApplicationCredential,
+  type KeystoneCredentials,
+  type KeystonePasswordCredentials,
+  type KeystoneSessionOptions,
+} from './keystone-session.js';
+export { OpenStackAuthError } from './openstack-auth-error.js';
+export { type OpenStackHttpOptions, type OpenStackRequestEvent } from './openstack-http.js';
+export { OpenStackRequestError } from './openstack-request-error.js';
+export { RatingEndpointNotFoundError } from './rating-endpoint-not-found-error.js';
+export {
+  buildDataframes,
+  type Dataframe,
+  type DataframePoint,
+  type RatedUsage,
+} from './rated-usage-dataframes.js';

@@ -1,0 +1,177 @@
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { OpenStackAuthError } from './openstack-auth-error.js';
+import { OpenStackRequestError } from './openstack-request-error.js';
+
+/** One HTTP attempt, as reported to `onRequest` (tests count them; operators may export them as metrics). */
+export interface OpenStackRequestEvent {
+  method: string;
+  /** Without user-info. */
+  url: string;
+  /** 1 for the first try of a call, 2 for its first retry, ... */
+  attempt: number;
+  /** Undefined when no response arrived. */
+  status?: number;
+  durationMs: number;
+}
+
+export interface OpenStackHttpOptions {
+  /** Time allowed for one attempt, response body included. Default 30 000 ms. */
+  timeoutMs?: number;
+  /** Attempts per call, retries included; only 5xx and network errors are retried. Default 4. */
+  attempts?: number;
+  /** First retry delay; doubles each retry, with jitter. Default 500 ms. */
+  baseDelayMs?: number;
+  /** Ceiling for one retry delay. Default 10 000 ms. */
+  maxDelayMs?: number;
+  /** Retries are logged at warn. Default: silent. */
+  logger?: Logger;
+  /** Called after every HTTP attempt. */
+  onRequest?: (event: OpenStackRequestEvent) => void;
+}
+
+export interface OpenStackHttpRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: URL;
+  headers?: Record<string, string>;
+  /** Sent as JSON. */
+  json?: unknown;
+}
+
+export interface OpenStackHttpResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the server sent JSON, the text otherwise, undefined when empty. */
+  body: unknown;
+  /** Attempts this call took. */
+  attempts: number;
+}
+
+/**
+ * The HTTP plumbing shared by Keystone and CloudKitty calls: per-attempt timeout, retries with
+ * exponential backoff and jitter on 5xx and network errors, and errors that name the call without
+ * secrets. Responses below 500 are returned for the caller to judge (404 and 401 mean different
+ * things to different calls).
+ */
+export class OpenStackHttp {
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly logger: Logger;
+  private readonly onRequest: ((event: OpenStackRequestEvent) => void) | undefined;
+
+  constructor(options: OpenStackHttpOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.attempts = Math.max(1, options.attempts ?? 4);
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.logger = options.logger ?? silentLogger;
+    this.onRequest = options.onRequest;
+  }
+
+  async send(request: OpenStackHttpRequest): Promise<OpenStackHttpResponse> {
+    const url = displayUrl(request.url);
+    const headers: Record<string, string> = { Accept: 'application/json', ...request.headers };
+    if (request.json !== undefined) headers['Content-Type'] = 'application/json';
+    const body = request.json === undefined ? undefined : JSON.stringify(request.json);
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      let failure: { status?: number; message: string };
+      try {
+        const signal = AbortSignal.timeout(this.timeoutMs);
+        const res = await fetch(request.url, { method: request.method, headers, body, signal });
+        const parsed = await readBody(res);
+        this.report(request.method, url, attempt, started, res.status);
+        if (res.status < 500)
+          return { status: res.status, headers: res.headers, body: parsed, attempts: attempt };
+        failure = { status: res.status, message: serverMessage(parsed) ?? res.statusText };
+      } catch (err) {
+        this.report(request.method, url, attempt, started, undefined);
+        failure = { message: networkMessage(err, this.timeoutMs) };
+      }
+      if (attempt >= this.attempts) {
+        throw new OpenStackRequestError({
+          method: request.method,
+          url,
+          status: failure.status,
+          serverMessage: failure.message,
+          attempts: attempt,
+        });
+      }
+      const delayMs = this.backoff(attempt);
+      this.logger.warn(
+        { method: request.method, url, status: failure.status, reason: failure.message, attempt, delayMs },
+        'OpenStack request failed; retrying',
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+
+  /** The error for a response the caller does not accept; 401/403 become OpenStackAuthError. */
+  static errorFor(request: OpenStackHttpRequest, response: OpenStackHttpResponse): OpenStackRequestError {
+    const details = {
+      method: request.method,
+      url: displayUrl(request.url),
+      status: response.status,
+      serverMessage: serverMessage(response.body),
+      attempts: response.attempts,
+    };
+    const refused = response.status === 401 || response.status === 403;
+    return refused ? new OpenStackAuthError(details) : new OpenStackRequestError(details);
+  }
+
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    // Half fixed, half random: keeps a floor under the delay while spreading many clients apart.
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  private report(method: string, url: string, attempt: number, started: number, status?: number): void {
+    this.onRequest?.({ method, url, attempt, status, durationMs: Date.now() - started });
+  }
+}
+
+/** The URL as it may appear in errors and logs: user-info (a password) removed. */
+export function displayUrl(url: URL): string {
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
+/** CloudKitty says `{"message"}`, Keystone and keystonemiddleware say `{"error": {"message"}}`. */
+export function serverMessage(body: unknown): string | undefined {
+  if (typeof body === 'string')
+    return body
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 300);
+  if (!body || typeof body !== 'object') return undefined;
+  const record = body as { message?: unknown; error?: { message?: unknown } };
+  if (typeof record.message === 'string') return record.message;
+  if (record.error && typeof record.error.message === 'string') return record.error.message;
+  return undefined;
+}
+
+async function readBody(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return undefined;
+  if (!(res.headers.get('content-type') ?? '').includes('json')) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function networkMessage(err: unknown, timeoutMs: number): string {
+  if (err instanceof DOMException && err.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+  if (err instanceof Error) {
+    const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+    if (cause && typeof cause.code === 'string') return `${err.message} (${cause.code})`;
+    if (cause && typeof cause.message === 'string') return `${err.message} (${cause.message})`;
+    return err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,80 @@
+import { formatCloudKittyTime } from './cloudkitty-time.js';
+
+/** One rated point as `POST /v2/dataframes` takes it. `price` is the price of the whole point. */
+export interface DataframePoint {
+  vol: { unit: string; qty: string };
+  rating: { price: string };
+  groupby: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+/** One collect period's rated points, keyed by metric (which CloudKitty reports as `type`). */
+export interface Dataframe {
+  period: { begin: string; end: string };
+  usage: Record<string, DataframePoint[]>;
+}
+
+/** Rated usage of one resource of one project for one period, e.g. one hour of one VM. */
+export interface RatedUsage {
+  /** Start of the period. */
+  begin: Date;
+  /** End of the period. Default: one hour after `begin`. */
+  end?: Date;
+  projectId: string;
+  /** Metric name, e.g. `instance`, `vcpus`; summaries group it as `type`. */
+  metric: string;
+  /** Price of the whole point, as decimal text (`"0.05"`), never a float. */
+  price: string;
+  /** Quantity as decimal text. Default `"1"`. */
+  qty?: string;
+  /** Default: the metric name. */
+  unit?: string;
+  /** Resource id, the `id` groupby tag. Default `<projectId>-<metric>`. */
+  resourceId?: string;
+  /** More groupby tags, e.g. `{ user_id: 'u1' }`. */
+  tags?: Record<string, string>;
+  metadata?: Record<string, string>;
+}
+
+const HOUR_MS = 3_600_000;
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/**
+ * Groups rated usage into CloudKitty dataframes: one per period, points grouped by metric, in the
+ * order first seen. Refuses two points with the same period, metric and tags: InfluxDB would keep
+ * only the last one, silently losing money.
+ */
+export function buildDataframes(usage: readonly RatedUsage[]): Dataframe[] {
+  const frames = new Map<string, Dataframe>();
+  const seen = new Set<string>();
+  for (const u of usage) {
+    const qty = u.qty ?? '1';
+    if (!DECIMAL.test(u.price))
+      throw new RangeError(`price must be decimal text, got ${JSON.stringify(u.price)}`);
+    if (!DECIMAL.test(qty)) throw new RangeError(`qty must be decimal text, got ${JSON.stringify(qty)}`);
+    const end = u.end ?? new Date(u.begin.getTime() + HOUR_MS);
+    if (!(end.getTime() > u.begin.getTime())) throw new RangeError('a period must end after it begins');
+    const period = { begin: formatCloudKittyTime(u.begin), end: formatCloudKittyTime(end) };
+    const groupby = { ...u.tags, id: u.resourceId ?? `${u.projectId}-${u.metric}`, project_id: u.projectId };
+    const identity = JSON.stringify([period.begin, u.metric, Object.entries(groupby).sort()]);
+    if (seen.has(identity)) {
+      throw new RangeError(
+        `two points for ${u.metric} of ${groupby.id} in the period starting ${period.begin}`,
+      );
+    }
+    seen.add(identity);
+    const key = `${period.begin}/${period.end}`;
+    let frame = frames.get(key);
+    if (!frame) {
+      frame = { period, usage: {} };
+      frames.set(key, frame);
+    }
+    (frame.usage[u.metric] ??= []).push({
+      vol: { unit: u.unit ?? u.metric, qty },
+      rating: { price: u.price },
+      groupby,
+      metadata: { ...u.metadata },
+    });
+  }
+  return [...frames.values()];
+}

@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logging/logger.js';
+import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
+import { OpenStackRequestError } from '../../src/openstack/openstack-request-error.js';
+import { freePort } from '../support/wait.js';
+
+const QUERY = {
+  begin: new Date('2024-01-01T00:00:00Z'),
+  end: new Date('2024-01-02T00:00:00Z'),
+  groupby: ['project_id'],
+  filters: { type: ['instance'] },
+} as const;
+
+/** A stand-in that fails the first `failures` requests with `status`, then answers an empty summary. */
+async function flakyCloudKitty(
+  failures: number,
+  status: number,
+): Promise<{ url: string; hits: () => number; server: Server }> {
+  let hits = 0;
+  const server = createServer((_req, res) => {
+    hits++;
+    const failing = hits <= failures;
+    res.writeHead(failing ? status : 200, { 'Content-Type': 'application/json' });
+    res.end(
+      JSON.stringify(failing ? { message: 'Internal Server Error' } : { total: 0, columns: [], results: [] }),
+    );
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, hits: () => hits, server };
+}
+
+describe('CloudKittyClient: failures', () => {
+  it('reports CloudKitty down as a typed error after every attempt, naming the call', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+    const client = new CloudKittyClient({ url, attempts: 3, baseDelayMs: 5 });
+    let error: unknown;
+    await client.summary(QUERY).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(OpenStackRequestError);
+    const failure = error as OpenStackRequestError;
+    expect(failure.name).to.equal('OpenStackRequestError');
+    expect(failure.status).to.equal(undefined);
+    expect(failure.attempts).to.equal(3);
+    expect(failure.method).to.equal('GET');
+    expect(failure.url.startsWith(`${url}/v2/summary?`)).to.equal(true);
+    expect(failure.serverMessage).to.match(/ECONNREFUSED/);
+    expect(client.requestCount).to.equal(3);
+  });
+
+  it('retries 5xx with growing delays, logs each retry, and succeeds when the server recovers', async () => {
+    const flaky = await flakyCloudKitty(2, 503);
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    try {
+      const client = new CloudKittyClient({
+        url: flaky.url,
+        attempts: 4,
+        baseDelayMs: 20,
+        logger: createLogger({ level: 'warn', destination }),
+      });
+      expect(await client.summary(QUERY)).to.deep.equal([]);
+      expect(flaky.hits()).to.equal(3);
+      expect(client.requestCount).to.equal(3);
+      const retries = lines.map((l) => JSON.parse(l) as { attempt: number; status: number; delayMs: number });
+      expect(retries.map((r) => [r.attempt, r.status])).to.deep.equal([
+        [1, 503],
+        [2, 503],
+      ]);
+      // Jitter keeps each delay within [half, full] of base·2^(attempt-1).
+      expect(retries[0]!.delayMs).to.be.within(10, 20);
+      expect(retries[1]!.delayMs).to.be.within(20, 40);
+    } finally {
+      flaky.server.close();
+    }
+  });
+
+  it('gives up on a lasting 5xx with the status and CloudKitty’s message', async () => {
+    const flaky = await flakyCloudKitty(99, 500);
+    try {
+      const client = new CloudKittyClient({ url: flaky.url, attempts: 2, baseDelayMs: 1 });
+      let error: unknown;
+      await client.summary(QUERY).catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(OpenStackRequestError);
+      expect((error as OpenStackRequestError).status).to.equal(500);
+      expect((error as OpenStackRequestError).serverMessage).to.equal('Internal Server Error');
+      expect((error as OpenStackRequestError).message).to.match(
+        /HTTP 500 after 2 attempts: Internal Server Error$/,
+      );
+      expect(flaky.hits()).to.equal(2);
+    } finally {
+      flaky.server.close();
+    }
+  });
+
+  it('times out a hung request per attempt', async () => {
+    const server = createServer(() => {}); // accepts, never answers
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const client = new CloudKittyClient({
+        url: `http://127.0.0.1:${port}`,
+        attempts: 2,
+        baseDelayMs: 1,
+        timeoutMs: 150,
+      });
+      let error: unknown;
+      await client.summary(QUERY).catch((e: unknown) => (error = e));
+      expect((error as OpenStackRequestError).serverMessage).to.equal('timed out after 150 ms');
+      expect(client.requestCount).to.equal(2);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

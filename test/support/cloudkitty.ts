@@ -1,0 +1,160 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
+import { buildDataframes, type RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
+import { registerCleanup } from './root-hooks.js';
+import { freePort } from './wait.js';
+
+export type CloudKittyAuth = 'noauth' | 'keystone';
+
+export interface StartCloudKittyOptions {
+  /** Default `noauth`. `keystone` also starts a real Keystone (about 20 s more). */
+  auth?: CloudKittyAuth;
+  /** Time zone of the CloudKitty API process, e.g. `Asia/Kathmandu`; responses carry its offset. Default UTC. */
+  timeZone?: string;
+}
+
+export interface KeystoneAccess {
+  /** Keystone v3 URL, e.g. `http://127.0.0.1:40123/v3`. */
+  authUrl: string;
+  /** The bootstrap admin (role admin on project admin). */
+  username: string;
+  password: string;
+  projectName: string;
+  userDomainName: string;
+  projectDomainName: string;
+  region: string;
+}
+
+export interface CloudKittyInstance {
+  /** CloudKitty API base URL, no `/v2`. */
+  url: string;
+  influxUrl: string;
+  /** Holds the configs, the SQLite databases and the logs (`log/`). */
+  stateDir: string;
+  keystone?: KeystoneAccess;
+  /** Empties all rated data (drops and recreates the InfluxDB database); the API keeps running. */
+  reset(): Promise<void>;
+  /** Stops every process by recorded PID. Runs by itself after the whole mocha run. */
+  stop(): Promise<void>;
+}
+
+const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../scripts/cloudkitty-up.sh');
+const instances = new Map<string, Promise<CloudKittyInstance>>();
+
+/**
+ * A real CloudKitty 17 (and InfluxDB, and with `auth: 'keystone'` a real Keystone) on free loopback
+ * ports, started once per option set for the whole mocha run and stopped after it. Suites share it,
+ * so they call `reset()` or use their own time windows rather than assume an empty store.
+ */
+export function startCloudKitty(options: StartCloudKittyOptions = {}): Promise<CloudKittyInstance> {
+  const auth = options.auth ?? 'noauth';
+  const timeZone = options.timeZone ?? 'UTC';
+  const key = `${auth}/${timeZone}`;
+  let instance = instances.get(key);
+  if (!instance) {
+    // A failed start stays memoized, so every later suite fails at once with the same reason.
+    instance = launch(auth, timeZone);
+    instances.set(key, instance);
+    registerCleanup(async () => {
+      const started = await instance?.catch(() => undefined);
+      await started?.stop();
+    });
+  }
+  return instance;
+}
+
+/**
+ * Seeds rated usage through `POST /v2/dataframes` (one dataframe per period, points per metric).
+ * Re-seeding the same points overwrites them.
+ */
+export async function seedRatedUsage(url: string, usage: readonly RatedUsage[]): Promise<void> {
+  await new CloudKittyClient({ url, attempts: 1 }).addDataframes(buildDataframes(usage));
+}
+
+async function launch(auth: CloudKittyAuth, timeZone: string): Promise<CloudKittyInstance> {
+  assertInstalled(auth);
+  const stateDir = mkdtempSync(join(tmpdir(), `bridge-cloudkitty-${auth}-`));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CK_AUTH: auth,
+    CK_TZ: timeZone,
+    CK_STATE_DIR: stateDir,
+    CK_SKIP_INSTALL: '1',
+    CK_PORT: String(await freePort()),
+    CK_INFLUX_PORT: String(await freePort()),
+    CK_INFLUX_RPC_PORT: String(await freePort()),
+    CK_KEYSTONE_PORT: String(await freePort()),
+    // A fresh password per run: a test can then search any output for it to prove it never leaks.
+    CK_ADMIN_PASSWORD: `ci-${randomBytes(9).toString('hex')}`,
+  };
+  const exported = parseExports(await runScript(['up'], env));
+  let stopped: Promise<void> | undefined;
+  const required = (name: string): string => {
+    const value = exported.get(name);
+    if (!value) throw new Error(`cloudkitty-up.sh up printed no ${name}`);
+    return value;
+  };
+  return {
+    url: required('CLOUDKITTY_URL'),
+    influxUrl: required('CLOUDKITTY_INFLUX_URL'),
+    stateDir,
+    keystone:
+      auth === 'keystone'
+        ? {
+            authUrl: required('OS_AUTH_URL'),
+            username: required('OS_USERNAME'),
+            password: required('OS_PASSWORD'),
+            projectName: required('OS_PROJECT_NAME'),
+            userDomainName: required('OS_USER_DOMAIN_NAME'),
+            projectDomainName: required('OS_PROJECT_DOMAIN_NAME'),
+            region: required('OS_REGION_NAME'),
+          }
+        : undefined,
+    reset: async () => {
+      await runScript(['reset', stateDir], env);
+    },
+    stop: () => {
+      stopped ??= runScript(['down', stateDir], env).then(() => undefined);
+      return stopped;
+    },
+  };
+}
+
+function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile('bash', [SCRIPT, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`cloudkitty-up.sh ${args[0]} failed (${error.message.split('\n')[0]}):\n${stderr}`));
+      } else {
+        resolvePromise(stdout);
+      }
+    });
+  });
+}
+
+function parseExports(stdout: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const match = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) values.set(match[1] as string, match[2] as string);
+  }
+  return values;
+}
+
+function assertInstalled(auth: CloudKittyAuth): void {
+  const needed = ['cloudkitty-api', 'cloudkitty-dbsync', 'influxd', 'curl'];
+  if (auth === 'keystone') needed.push('keystone-manage', 'keystone-wsgi-public');
+  const missing = needed.filter((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
+  if (missing.length || !existsSync('/usr/bin/python3')) {
+    throw new Error(
+      `the CloudKitty tests need a real CloudKitty 17, InfluxDB${auth === 'keystone' ? ' and Keystone' : ''} ` +
+        `(missing: ${missing.join(', ') || '/usr/bin/python3'}). On Debian 12 install them with: ` +
+        'sudo apt-get install -y --no-install-recommends cloudkitty-api influxdb keystone',
+    );
+  }
+}
