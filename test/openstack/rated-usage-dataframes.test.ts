@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { buildDataframes } from '../../src/openstack/rated-usage-dataframes.js';
+
+const H0 = new Date('2024-01-01T00:00:00Z');
+const H1 = new Date('2024-01-01T01:00:00Z');
+
+describe('buildDataframes', () => {
+  it('makes one dataframe per period with points grouped by metric, prices kept as text', () => {
+    const frames = buildDataframes([
+      {
+        begin: H0,
+        projectId: 'a',
+        metric: 'instance',
+        price: '0.05',
+        resourceId: 'vm-1',
+        tags: { user_id: 'u1' },
+      },
+      { begin: H0, projectId: 'a', metric: 'vcpus', price: '0.02', qty: '2' },
+      {
+        begin: H1,
+        projectId: 'a',
+        metric: 'instance',
+        price: '0.05',
+        resourceId: 'vm-1',
+        metadata: { flavor: 'm1' },
+      },
+    ]);
+    expect(frames).to.deep.equal([
+      {
+        period: { begin: '2024-01-01T00:00:00Z', end: '2024-01-01T01:00:00Z' },
+        usage: {
+          instance: [
+            {
+              vol: { unit: 'instance', qty: '1' },
+              rating: { price: '0.05' },
+              groupby: { user_id: 'u1', id: 'vm-1', project_id: 'a' },
+              metadata: {},
+            },
+          ],
+          vcpus: [
+            {
+              vol: { unit: 'vcpus', qty: '2' },
+              rating: { price: '0.02' },
+              groupby: { id: 'a-vcpus', project_id: 'a' },
+              metadata: {},
+            },
+          ],
+        },
+      },
+      {
+        period: { begin: '2024-01-01T01:00:00Z', end: '2024-01-01T02:00:00Z' },
+        usage: {
+          instance: [
+            {
+              vol: { unit: 'instance', qty: '1' },
+              rating: { price: '0.05' },
+              groupby: { id: 'vm-1', project_id: 'a' },
+              metadata: { flavor: 'm1' },
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('refuses a second point CloudKitty would silently overwrite', () => {
+    const point = { begin: H0, projectId: 'a', metric: 'instance', price: '0.05' };
+    expect(() => buildDataframes([point, { ...point, price: '0.07' }])).to.throw(RangeError, /two points/);
+    expect(buildDataframes([point, { ...point, resourceId: 'other' }])[0]?.usage.instance).to.have.length(2);
+  });
+
+  it('refuses prices and quantities that are not decimal text, and empty periods', () => {
+    const point = { begin: H0, projectId: 'a', metric: 'instance', price: '0.05' };
+    expect(() => buildDataframes([{ ...point, price: '1e-2' }])).to.throw(RangeError, /price/);
+    expect(() => buildDataframes([{ ...point, qty: 'two' }])).to.throw(RangeError, /qty/);
+    expect(() => buildDataframes([{ ...point, end: H0 }])).to.throw(RangeError, /end after/);
+  });
+});
