@@ -184,4 +184,21 @@ function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>):
   return problems;
 }
 
+/**
+ * Only the commands that read CloudKitty (worker, start, sync) need it; the API and `setup` start without.
+ * Checked by those commands before they start.
+ */
+export function requireCloudKitty(loaded: LoadedConfig): void {
+  const c = loaded.config;
+  if (c.openstack.authUrl || c.cloudkitty.url) return;
+  throw new ConfigError([
+    {
+      key: 'cloudkitty.url',
+      message:
+        'this command reads CloudKitty: set CLOUDKITTY_URL, or OS_AUTH_URL with credentials to find it in the Keystone catalog',
+      origin: loaded.origins.get('cloudkitty.url') ?? { source: 'default' },
+    },
+  ]);
+}
+
 export { SECRET_KEYS };

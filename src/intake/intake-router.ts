@@ -1,0 +1,60 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { NotificationIntake } from './notification-intake.js';
+
+/** Kill Bill's bodies are a few hundred bytes; anything near this is not from Kill Bill. */
+export const BODY_LIMIT = '64kb';
+
+/** The thin Express adapter over {@link NotificationIntake}. */
+export function createIntakeRouter(intake: NotificationIntake): Router {
+  const router = express.Router();
+
+  // The token is checked before the body is read, so strangers cannot make the service parse anything.
+  const checkToken = (req: Request, res: Response, next: NextFunction) => {
+    if (!intake.tokenMatches(req.query.token)) {
+      res.status(401).json({ error: 'missing or wrong callback token' });
+      return;
+    }
+    if (!req.is('application/json')) {
+      res.status(415).json({ error: 'Content-Type must be application/json' });
+      return;
+    }
+    next();
+  };
+  const parseJson = express.json({
+    limit: BODY_LIMIT,
+    type: 'application/json',
+    strict: false,
+    verify: (req, _res, buf) => {
+      (req as Request & { rawBody?: string }).rawBody = buf.toString('utf8');
+    },
+  });
+  const handle = async (req: Request, res: Response) => {
+    const answer = await intake.accept({
+      tenantApiKey: typeof req.params.tenantApiKey === 'string' ? req.params.tenantApiKey : undefined,
+      token: req.query.token,
+      rawBody: (req as Request & { rawBody?: string }).rawBody ?? '',
+      body: req.body,
+    });
+    res.status(answer.status).json(answer.body);
+  };
+
+  router.post('/killbill/notifications', checkToken, parseJson, handle);
+  router.post('/killbill/notifications/:tenantApiKey', checkToken, parseJson, handle);
+  return router;
+}
+
+/** Body-parser failures as short JSON answers; never a stack trace. */
+export function intakeErrorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e.type === 'entity.too.large') {
+    res.status(413).json({ error: `body larger than ${BODY_LIMIT}` });
+  } else if (e.type === 'entity.parse.failed') {
+    res.status(400).json({ error: 'malformed notification', reason: 'body is not valid JSON' });
+  } else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    res.status(415).json({ error: 'unsupported body encoding' });
+  } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    res.status(e.status).json({ error: e.message ?? 'bad request' });
+  } else {
+    res.status(500).json({ error: 'internal error' });
+  }
+}

@@ -1,0 +1,141 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Logger } from '../logging/logger.js';
+import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../queues/registry-jobs.js';
+import { notificationKey, parseNotification } from './notification.js';
+import type { IntakeMetrics } from './intake-metrics.js';
+
+export interface IntakeAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface NotificationIntakeOptions {
+  /** The registry queue, on a producer connection (fails at once while Redis is away). */
+  queue: Queue<RegistryJobData>;
+  /** API key of the tenant served at the plain path. */
+  defaultTenant: string;
+  /** API keys of every tenant served (the default one included). */
+  tenants: Iterable<string>;
+  /** The secret expected in `?token=`. */
+  callbackToken: string;
+  metrics: IntakeMetrics;
+  logger: Logger;
+  /** Longest wait for Redis to take a job before answering 503. Default 5 000 ms. */
+  enqueueTimeoutMs?: number;
+}
+
+export interface IncomingNotification {
+  /** From the path; undefined for the default tenant's path. */
+  tenantApiKey?: string;
+  token: unknown;
+  rawBody: string;
+  body: unknown;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/**
+ * The intake's core, free of any HTTP framework: checks a notification and puts it durably in the queue.
+ * It answers 200 only once Redis has the job, so a notification is either queued or retried by Kill Bill.
+ */
+export class NotificationIntake {
+  private readonly tenants: Set<string>;
+  private readonly tokenDigest: Buffer;
+
+  constructor(private readonly options: NotificationIntakeOptions) {
+    this.tenants = new Set(options.tenants);
+    this.tenants.add(options.defaultTenant);
+    this.tokenDigest = digest(options.callbackToken);
+  }
+
+  /** Constant-time: hashing first makes both sides the same length whatever was sent. */
+  tokenMatches(token: unknown): boolean {
+    return typeof token === 'string' && timingSafeEqual(digest(token), this.tokenDigest);
+  }
+
+  async accept(incoming: IncomingNotification): Promise<IntakeAnswer> {
+    const { metrics, logger } = this.options;
+    if (!this.tokenMatches(incoming.token)) {
+      metrics.count('unknown', 'unauthorized');
+      return { status: 401, body: { error: 'missing or wrong callback token' } };
+    }
+    const tenant = incoming.tenantApiKey ?? this.options.defaultTenant;
+    if (!this.tenants.has(tenant)) {
+      metrics.count('unknown', 'unknown_tenant');
+      return { status: 404, body: { error: 'no such tenant is configured' } };
+    }
+    const parsed = parseNotification(incoming.body);
+    if (!parsed.ok) {
+      metrics.count('invalid', 'rejected');
+      logger.warn({ event: 'intake.rejected', tenant, reason: parsed.reason }, 'notification rejected');
+      return { status: 400, body: { error: 'malformed notification', reason: parsed.reason } };
+    }
+    const { notification: n, action } = parsed;
+    if (action === 'ignore') {
+      metrics.count(n.eventType, 'ignored');
+      return { status: 200, body: { status: 'ignored', eventType: n.eventType } };
+    }
+
+    const key = notificationKey(tenant, incoming.rawBody);
+    const data: RegistryJobData =
+      action === 'reconcile'
+        ? { kind: 'reconcile', tenantApiKey: tenant, cause: `${n.eventType} ${JSON.stringify(n.metaData)}` }
+        : {
+            kind: 'account',
+            tenantApiKey: tenant,
+            accountId: n.accountId!,
+            cause: { eventType: n.eventType, objectType: n.objectType, objectId: n.objectId },
+          };
+    try {
+      const job = await this.enqueue(data, key);
+      metrics.count(n.eventType, 'queued');
+      logger.info(
+        {
+          event: 'intake.queued',
+          tenant,
+          eventType: n.eventType,
+          accountId: n.accountId,
+          objectId: n.objectId,
+          jobId: job,
+        },
+        'notification queued',
+      );
+      return { status: 200, body: { status: 'queued', jobId: job } };
+    } catch (err) {
+      metrics.count(n.eventType, 'unavailable');
+      logger.error(
+        { event: 'intake.unavailable', tenant, eventType: n.eventType, err: (err as Error).message },
+        'could not queue notification; answering 503 so Kill Bill retries',
+      );
+      return { status: 503, body: { error: 'cannot queue the notification now; retry later' } };
+    }
+  }
+
+  private async enqueue(data: RegistryJobData, key: string): Promise<string | undefined> {
+    const { queue, enqueueTimeoutMs = 5_000 } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not take the job within ${enqueueTimeoutMs} ms`)),
+        enqueueTimeoutMs,
+      );
+    });
+    try {
+      // Deduplication, not a fixed job id: Kill Bill bodies carry no timestamp, so a later real change can
+      // look exactly like an earlier event; it must not be swallowed once the first job has run.
+      const job = await Promise.race([
+        queue.add(REGISTRY_JOB_NAMES[data.kind], data, {
+          ...REGISTRY_JOB_OPTIONS,
+          deduplication: { id: key, keepLastIfActive: true },
+        }),
+        timeout,
+      ]);
+      return job.id;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

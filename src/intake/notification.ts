@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { EVENT_TYPES, RECONCILE_ON_TENANT_KEYS, type EventAction } from './event-types.js';
+
+/** Kill Bill's push notification body (NotificationJson), with metaData parsed once. */
+export interface Notification {
+  eventType: string;
+  accountId: string | null;
+  objectType: string;
+  objectId: string | null;
+  metaData: Record<string, unknown> | null;
+}
+
+export type ParsedNotification =
+  { ok: true; notification: Notification; action: EventAction } | { ok: false; reason: string };
+
+const KEYS = ['eventType', 'accountId', 'objectType', 'objectId', 'metaData'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function fail(reason: string): ParsedNotification {
+  return { ok: false, reason };
+}
+
+/**
+ * Checks a body against the shape Kill Bill 0.24 really sends (contract §2.3): exactly five keys, a known
+ * event type with a consistent object type, UUIDs or null, metaData null or a JSON string.
+ */
+export function parseNotification(body: unknown): ParsedNotification {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return fail('body must be a JSON object');
+  const obj = body as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  const missing = KEYS.filter((k) => !(k in obj));
+  const extra = keys.filter((k) => !(KEYS as readonly string[]).includes(k));
+  if (missing.length > 0) return fail(`missing key(s): ${missing.join(', ')}`);
+  if (extra.length > 0) return fail(`unexpected key(s): ${extra.join(', ')}`);
+
+  const { eventType, accountId, objectType, objectId, metaData } = obj;
+  if (typeof eventType !== 'string') return fail('eventType must be a string');
+  const rule = EVENT_TYPES[eventType];
+  if (!rule)
+    return fail(`eventType ${JSON.stringify(eventType).slice(0, 80)} is not a Kill Bill 0.24 event type`);
+  if (typeof objectType !== 'string' || !rule.objectTypes.includes(objectType)) {
+    return fail(`objectType of ${eventType} must be ${rule.objectTypes.join(' or ')}`);
+  }
+  for (const [name, value] of [
+    ['accountId', accountId],
+    ['objectId', objectId],
+  ] as const) {
+    if (value !== null && (typeof value !== 'string' || !UUID.test(value)))
+      return fail(`${name} must be a UUID or null`);
+  }
+  if (accountId === null && !rule.accountless) return fail(`accountId is required for ${eventType}`);
+  if (objectId === null && !rule.nullObject) return fail(`objectId is required for ${eventType}`);
+
+  let meta: Record<string, unknown> | null = null;
+  if (metaData !== null) {
+    if (typeof metaData !== 'string') return fail('metaData must be null or a string holding JSON');
+    try {
+      const parsed: unknown = JSON.parse(metaData);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        return fail('metaData must hold a JSON object');
+      }
+      meta = parsed as Record<string, unknown>;
+    } catch {
+      return fail('metaData is not valid JSON');
+    }
+  }
+  if (rule.subscriptionMetadata) {
+    const why = subscriptionMetadataProblem(meta);
+    if (why) return fail(`metaData of ${eventType}: ${why}`);
+  }
+
+  let action = rule.action;
+  if (
+    eventType === 'TENANT_CONFIG_CHANGE' &&
+    typeof meta?.key === 'string' &&
+    RECONCILE_ON_TENANT_KEYS.has(meta.key)
+  ) {
+    action = 'reconcile';
+  }
+  const notification: Notification = {
+    eventType,
+    accountId: accountId as string | null,
+    objectType,
+    objectId: objectId as string | null,
+    metaData: meta,
+  };
+  return { ok: true, notification, action };
+}
+
+function subscriptionMetadataProblem(meta: Record<string, unknown> | null): string | undefined {
+  if (meta === null) return 'must be SubscriptionMetadata, got null';
+  if (meta.actionType !== 'EFFECTIVE' && meta.actionType !== 'REQUESTED') {
+    return 'actionType must be EFFECTIVE or REQUESTED';
+  }
+  if (
+    'bundleExternalKey' in meta &&
+    meta.bundleExternalKey !== null &&
+    typeof meta.bundleExternalKey !== 'string'
+  ) {
+    return 'bundleExternalKey must be a string or null';
+  }
+  if ('subscriptionChangeUndo' in meta && typeof meta.subscriptionChangeUndo !== 'boolean') {
+    return 'subscriptionChangeUndo must be a boolean';
+  }
+  return undefined;
+}
+
+/**
+ * The same event delivered again (Kill Bill delivers at least once and has no event id) hashes the same:
+ * tenant plus the exact body.
+ */
+export function notificationKey(tenantApiKey: string, rawBody: string): string {
+  return createHash('sha256').update(tenantApiKey).update('\0').update(rawBody).digest('hex').slice(0, 40);
+}

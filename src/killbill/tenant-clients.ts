@@ -1,0 +1,23 @@
+import type { BridgeConfig } from '../config/index.js';
+import { parseDuration } from '../config/index.js';
+import { KillBillClient } from './killbill-client.js';
+
+/** One client per configured tenant, keyed by API key; the first is the default tenant. */
+export function createTenantClients(config: BridgeConfig): Map<string, KillBillClient> {
+  const kb = config.killbill;
+  const tenants = [{ apiKey: kb.apiKey, apiSecret: kb.apiSecret }, ...kb.extraTenants];
+  return new Map(
+    tenants.map((t) => [
+      t.apiKey,
+      new KillBillClient({
+        url: kb.url,
+        username: kb.username,
+        password: kb.password,
+        apiKey: t.apiKey,
+        apiSecret: t.apiSecret,
+        createdBy: kb.createdBy,
+        timeoutMs: parseDuration(kb.timeout),
+      }),
+    ]),
+  );
+}

@@ -1,0 +1,138 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createApiApp } from '../api/api-app.js';
+import type { BridgeConfig } from '../config/index.js';
+import { callbackUrl, ensureCallbackRegistered } from '../intake/callback-registration.js';
+import { IntakeMetrics } from '../intake/intake-metrics.js';
+import { NotificationIntake } from '../intake/notification-intake.js';
+import type { KillBillClient } from '../killbill/killbill-client.js';
+import { createTenantClients } from '../killbill/tenant-clients.js';
+import type { Logger } from '../logging/logger.js';
+import { REGISTRY_QUEUE } from '../queues/queue-names.js';
+import { createRedisConnection } from '../queues/redis-connection.js';
+import type { RegistryJobData } from '../queues/registry-jobs.js';
+
+export interface ApiServiceOptions {
+  config: BridgeConfig;
+  logger: Logger;
+  /** Port to listen on; default the configured one (0 = any free port). */
+  port?: number;
+  host?: string;
+}
+
+/** `bridge api`: the intake endpoint, health, readiness and metrics, and the callback registration. */
+export class ApiService {
+  private server: Server | undefined;
+  private redis: Redis | undefined;
+  private queue: Queue<RegistryJobData> | undefined;
+  private readonly registered = new Set<string>();
+  private stopping = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  readonly clients: Map<string, KillBillClient>;
+
+  constructor(private readonly options: ApiServiceOptions) {
+    this.clients = createTenantClients(options.config);
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.options;
+    this.redis = createRedisConnection(config.redis.url, 'producer');
+    this.queue = new Queue<RegistryJobData>(REGISTRY_QUEUE, {
+      connection: this.redis,
+      prefix: config.redis.prefix,
+    });
+    this.queue.on('error', (err) =>
+      logger.debug({ event: 'queue.error', err: err.message }, 'registry queue error'),
+    );
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    const [defaultTenant] = this.clients.keys();
+    const intake = new NotificationIntake({
+      queue: this.queue,
+      defaultTenant: defaultTenant!,
+      tenants: this.clients.keys(),
+      callbackToken: config.server.callbackToken,
+      metrics: new IntakeMetrics(metrics),
+      logger,
+    });
+    const redis = this.redis;
+    const app = createApiApp({
+      intake,
+      metrics,
+      readiness: [
+        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+        {
+          name: 'callback',
+          check: async () => !config.server.registerCallback || this.registered.size === this.clients.size,
+        },
+      ],
+    });
+    // No 'upgrade' listener on purpose: Kill Bill 0.24 sends `Upgrade: h2c` on plain HTTP, and Node hands
+    // such a request to the normal handler only when nobody listens for upgrades (contract §2.2).
+    this.server = createServer(app);
+    const port = this.options.port ?? config.server.port;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, this.options.host ?? '0.0.0.0', () => resolve());
+    });
+    logger.info({ event: 'api.listening', port: this.port }, 'intake API listening');
+    if (config.server.registerCallback) void this.registerCallbacks(1_000);
+  }
+
+  /** Keeps trying until every tenant's callback is registered: Kill Bill may start after the bridge. */
+  private async registerCallbacks(delayMs: number): Promise<void> {
+    const { config, logger } = this.options;
+    const [defaultTenant] = this.clients.keys();
+    for (const [apiKey, client] of this.clients) {
+      if (this.registered.has(apiKey) || this.stopping) continue;
+      const url = callbackUrl(
+        config.server.publicUrl,
+        config.server.callbackToken,
+        apiKey === defaultTenant ? undefined : apiKey,
+      );
+      try {
+        await ensureCallbackRegistered(client, url, logger);
+        this.registered.add(apiKey);
+      } catch (err) {
+        logger.warn(
+          {
+            event: 'callback.registration_failed',
+            tenant: apiKey,
+            err: (err as Error).message,
+            retryInMs: delayMs,
+          },
+          'could not register the callback with Kill Bill; will retry',
+        );
+      }
+    }
+    if (this.registered.size < this.clients.size && !this.stopping) {
+      this.retryTimer = setTimeout(() => void this.registerCallbacks(Math.min(delayMs * 2, 60_000)), delayMs);
+    }
+  }
+
+  /** True once every tenant's callback is known to be registered. */
+  get callbacksRegistered(): boolean {
+    return this.registered.size === this.clients.size;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    if (this.server) {
+      const server = this.server;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }
+    await this.queue?.close().catch(() => {});
+    this.redis?.disconnect();
+    this.options.logger.info({ event: 'api.stopped' }, 'intake API stopped');
+  }
+}
