@@ -7,6 +7,7 @@ import {
 import { parseCloudKittyTime } from './cloudkitty-time.js';
 import type { KeystoneSession } from './keystone-session.js';
 import {
+  baseUrl,
   OpenStackHttp,
   serverMessage,
   type OpenStackHttpOptions,
@@ -60,7 +61,7 @@ export class CloudKittyClient {
   constructor(options: CloudKittyClientOptions) {
     if (options.session === undefined && !options.url)
       throw new TypeError('CloudKittyClient needs url or session');
-    this.fixedUrl = options.url?.replace(/\/+$/, '');
+    this.fixedUrl = options.url === undefined ? undefined : baseUrl(options.url, 'CloudKitty url');
     this.session = options.session;
     this.pageSize = positiveInteger(options.pageSize ?? 1000, 'pageSize');
     this.dataframesPerRequest = positiveInteger(options.dataframesPerRequest ?? 24, 'dataframesPerRequest');

@@ -1,4 +1,9 @@
-import { OpenStackHttp, type OpenStackHttpOptions, type OpenStackHttpRequest } from './openstack-http.js';
+import {
+  baseUrl,
+  OpenStackHttp,
+  type OpenStackHttpOptions,
+  type OpenStackHttpRequest,
+} from './openstack-http.js';
 import { OpenStackRequestError } from './openstack-request-error.js';
 import { RatingEndpointNotFoundError } from './rating-endpoint-not-found-error.js';
 
@@ -80,7 +85,7 @@ export class KeystoneSession {
   private issued = 0;
 
   constructor(options: KeystoneSessionOptions) {
-    const base = options.authUrl.replace(/\/+$/, '');
+    const base = baseUrl(options.authUrl, 'authUrl');
     this.tokensUrl = new URL(`${/\/v3$/.test(base) ? base : `${base}/v3`}/auth/tokens`);
     this.#credentials = checkCredentials(options.credentials);
     this.region = options.region;

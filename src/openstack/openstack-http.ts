@@ -131,6 +131,21 @@ export class OpenStackHttp {
   }
 }
 
+/**
+ * Parses a configured base URL. User-info is refused, not kept: fetch cannot send it, and it would
+ * put a password into every error and log line naming the URL.
+ */
+export function baseUrl(text: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(`${what} is not a URL`);
+  }
+  if (url.username || url.password) throw new TypeError(`${what} must not contain a user name or password`);
+  return url.href.replace(/\/+$/, '');
+}
+
 /** The URL as it may appear in errors and logs: user-info (a password) removed. */
 export function displayUrl(url: URL): string {
   const copy = new URL(url.href);
@@ -166,6 +181,11 @@ async function readBody(res: Response): Promise<unknown> {
 }
 
 function networkMessage(err: unknown, timeoutMs: number): string {
+  // Runtime messages may quote the URL; never let user-info through.
+  return describeFailure(err, timeoutMs).replace(/\/\/[^/@\s]*@/g, '//');
+}
+
+function describeFailure(err: unknown, timeoutMs: number): string {
   if (err instanceof DOMException && err.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
   if (err instanceof Error) {
     const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
