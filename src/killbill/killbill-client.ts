@@ -207,6 +207,14 @@ export class KillBillClient {
     }
   }
 
+  /** Units declared by the tenant's latest catalog version; null when it has no catalog. */
+  async getCatalogUnits(): Promise<Set<string> | null> {
+    const versions = await this.read('get catalog', () => this.catalogs.getCatalogJson());
+    const latest = versions && versions.length > 0 ? versions[versions.length - 1] : undefined;
+    if (!latest) return null;
+    return new Set((latest.units ?? []).map((u) => u.name).filter((n): n is string => typeof n === 'string'));
+  }
+
   async uploadCatalogXml(xml: string): Promise<void> {
     await this.call('upload catalog', () => this.catalogs.uploadCatalogXml(xml, this.createdBy));
   }

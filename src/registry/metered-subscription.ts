@@ -1,0 +1,49 @@
+/** The custom fields that decide what is metered (docs/registry.md). */
+export const FIELD = {
+  enabled: 'openstack_metering_enabled',
+  projectId: 'openstack_project_id',
+  metrics: 'openstack_cloudkitty_metrics',
+  stackId: 'openstack_stack_id',
+  stackName: 'openstack_stack_name',
+} as const;
+
+/** Why something is not metered, with the ids needed to fix it. */
+export interface RegistryProblem {
+  accountId: string;
+  subscriptionId?: string;
+  field?: string;
+  value?: string;
+  message: string;
+}
+
+/** A metric that will not be billed, and why. */
+export interface UnmeteredMetric {
+  metric: string;
+  reason: string;
+}
+
+export type MeteringStatus = 'metered' | 'not-metered' | 'conflict';
+
+/** One subscription as the registry sees it: what it meters, over which span, or why it does not. */
+export interface SubscriptionEntry {
+  tenantApiKey: string;
+  accountId: string;
+  subscriptionId: string;
+  /** Keystone project id, as written in the field (normalised to lower case). */
+  projectId: string | null;
+  stackId: string | null;
+  stackName: string | null;
+  /** Metric type → Kill Bill unit, only those that are billed. */
+  units: Record<string, string>;
+  unmetered: UnmeteredMetric[];
+  /** Start of the billed span (ISO, UTC). */
+  since: string | null;
+  /** End of the billed span (exclusive), the cancellation; null while open. */
+  until: string | null;
+  /** The account's bill-cycle day and time zone: billing periods and so windows depend on them. */
+  billCycleDay: number;
+  timeZone: string;
+  /** `metered` as resolved from its own account; conflicts between accounts are found over the whole registry. */
+  status: MeteringStatus;
+  reasons: string[];
+}

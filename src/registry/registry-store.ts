@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+import type { AccountResolution } from './account-resolution.js';
+import { markConflicts } from './conflicts.js';
+import type { RegistryProblem, SubscriptionEntry } from './metered-subscription.js';
+
+export interface AccountRecord {
+  accountId: string;
+  subscriptionIds: string[];
+  problems: RegistryProblem[];
+  /** Redis time (ms) at which the Kill Bill state behind this record started to be read. */
+  readAt: number;
+}
+
+// Replaces an account's subscriptions in one step, unless a newer reading of the account is already
+// stored: two workers may refresh the same account at once, and the older reading must not win.
+const REPLACE_ACCOUNT = `
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then
+  local rec = cjson.decode(old)
+  if tonumber(rec.readAt) > tonumber(ARGV[3]) then return 0 end
+  for _, sid in ipairs(rec.subscriptionIds) do redis.call('HDEL', KEYS[1], sid) end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('SADD', KEYS[3], ARGV[4])
+return 1
+`;
+
+/** The registry of metered subscriptions, per tenant, in Redis. */
+export class RegistryStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private keys(tenant: string) {
+    const base = `${this.prefix}:registry:${tenant}`;
+    return {
+      subs: `${base}:subs`,
+      accounts: `${base}:accounts`,
+      tenants: `${this.prefix}:registry:tenants`,
+      meta: `${base}:meta`,
+    };
+  }
+
+  /** Redis's clock, shared by every worker process, in ms. */
+  async now(): Promise<number> {
+    const [s, us] = await this.redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  /** Stores what was resolved for an account; false when a newer reading was already stored. */
+  async replaceAccount(tenant: string, accountId: string, resolution: AccountResolution, readAt: number) {
+    const k = this.keys(tenant);
+    const record: AccountRecord = {
+      accountId,
+      subscriptionIds: resolution.entries.map((e) => e.subscriptionId),
+      problems: resolution.problems,
+      readAt,
+    };
+    const pairs = resolution.entries.flatMap((e) => [e.subscriptionId, JSON.stringify(e)]);
+    const stored = await this.redis.eval(
+      REPLACE_ACCOUNT,
+      3,
+      k.subs,
+      k.accounts,
+      k.tenants,
+      accountId,
+      JSON.stringify(record),
+      String(readAt),
+      tenant,
+      ...pairs,
+    );
+    return stored === 1;
+  }
+
+  async account(tenant: string, accountId: string): Promise<AccountRecord | null> {
+    const raw = await this.redis.hget(this.keys(tenant).accounts, accountId);
+    return raw ? (JSON.parse(raw) as AccountRecord) : null;
+  }
+
+  async accountIds(tenant: string): Promise<string[]> {
+    return this.redis.hkeys(this.keys(tenant).accounts);
+  }
+
+  /** Every subscription of the tenant, with conflicts between accounts marked. */
+  async entries(tenant: string): Promise<SubscriptionEntry[]> {
+    const raw = await this.redis.hvals(this.keys(tenant).subs);
+    const entries = raw.map((r) => JSON.parse(r) as SubscriptionEntry);
+    entries.sort(
+      (a, b) => a.accountId.localeCompare(b.accountId) || a.subscriptionId.localeCompare(b.subscriptionId),
+    );
+    return markConflicts(entries);
+  }
+
+  async tenants(): Promise<string[]> {
+    return this.redis.smembers(this.keys('').tenants);
+  }
+
+  async entry(tenant: string, subscriptionId: string): Promise<SubscriptionEntry | undefined> {
+    return (await this.entries(tenant)).find((e) => e.subscriptionId === subscriptionId);
+  }
+
+  async markReconciled(tenant: string, at: number, accounts: number): Promise<void> {
+    await this.redis.hset(this.keys(tenant).meta, 'reconciledAt', String(at), 'accounts', String(accounts));
+  }
+
+  async lastReconcile(tenant: string): Promise<{ at: number; accounts: number } | null> {
+    const m = await this.redis.hgetall(this.keys(tenant).meta);
+    return m.reconciledAt ? { at: Number(m.reconciledAt), accounts: Number(m.accounts) } : null;
+  }
+}

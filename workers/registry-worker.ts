@@ -1,0 +1,90 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { KillBillError } from '../src/killbill/errors.js';
+import type { Logger } from '../src/logging/logger.js';
+import { REGISTRY_QUEUE } from '../src/queues/queue-names.js';
+import {
+  REGISTRY_JOB_NAMES,
+  REGISTRY_JOB_OPTIONS,
+  type RegistryJobData,
+} from '../src/queues/registry-jobs.js';
+import type { AccountRegistrar } from '../src/registry/account-registrar.js';
+
+export interface RegistryWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  registrar: AccountRegistrar;
+  logger: Logger;
+  /** Jobs run at once by this process. Default 4. */
+  concurrency?: number;
+}
+
+/**
+ * Takes the intake's account, subscription and custom-field jobs, and the reconciles. A Kill Bill error
+ * that a retry cannot fix (a 4xx other than 404) fails the job at once; the rest back off and retry.
+ */
+export function createRegistryWorker(options: RegistryWorkerOptions): Worker<RegistryJobData> {
+  const { registrar, logger } = options;
+  const worker = new Worker<RegistryJobData>(
+    REGISTRY_QUEUE,
+    async (job: Job<RegistryJobData>) => {
+      const data = job.data;
+      try {
+        if (data.kind === 'reconcile') return await registrar.reconcileTenant(data.tenantApiKey);
+        const r = await registrar.refreshAccount(data.tenantApiKey, data.accountId);
+        return { subscriptions: r.entries.length, problems: r.problems.length };
+      } catch (err) {
+        if (err instanceof KillBillError && !err.retryable) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+    },
+    { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency ?? 4 },
+  );
+  worker.on('failed', (job, err) => {
+    const final = job
+      ? job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError
+      : true;
+    logger[final ? 'error' : 'warn'](
+      {
+        event: final ? 'registry.job_failed' : 'registry.job_retry',
+        jobId: job?.id,
+        data: job?.data,
+        attempts: job?.attemptsMade,
+        err: err.message,
+      },
+      final ? 'registry job failed; kept in the failed set' : 'registry job failed; will retry',
+    );
+  });
+  worker.on('error', (err) =>
+    logger.warn({ event: 'registry.worker_error', err: err.message }, 'registry worker error'),
+  );
+  return worker;
+}
+
+/** A reconcile per tenant now, and on a schedule; the scheduler id makes this safe from every process. */
+export async function scheduleReconciles(
+  queue: Queue<RegistryJobData>,
+  tenants: string[],
+  everyMs: number,
+): Promise<void> {
+  for (const tenant of tenants) {
+    const data: RegistryJobData = { kind: 'reconcile', tenantApiKey: tenant, cause: 'schedule' };
+    await queue.upsertJobScheduler(
+      `reconcile:${tenant}`,
+      { every: everyMs },
+      {
+        name: REGISTRY_JOB_NAMES.reconcile,
+        data,
+        opts: REGISTRY_JOB_OPTIONS,
+      },
+    );
+    await queue.add(
+      REGISTRY_JOB_NAMES.reconcile,
+      { ...data, cause: 'start' },
+      {
+        ...REGISTRY_JOB_OPTIONS,
+        deduplication: { id: `reconcile-start:${tenant}` },
+      },
+    );
+  }
+}
