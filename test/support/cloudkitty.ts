@@ -59,13 +59,17 @@ export function startCloudKitty(options: StartCloudKittyOptions = {}): Promise<C
   if (!instance) {
     // A failed start stays memoized, so every later suite fails at once with the same reason.
     instance = launch(auth, timeZone);
+    if (instances.size === 0) registerCleanup(stopAll);
     instances.set(key, instance);
-    registerCleanup(async () => {
-      const started = await instance?.catch(() => undefined);
-      await started?.stop();
-    });
   }
   return instance;
+}
+
+/** Stops every instance at once: each takes seconds to stop, and nothing orders them. */
+async function stopAll(): Promise<void> {
+  const started = [...instances.values()];
+  instances.clear();
+  await Promise.all(started.map(async (instance) => (await instance.catch(() => undefined))?.stop()));
 }
 
 /**
