@@ -132,6 +132,17 @@ describe('CloudKittyClient: summary against a real CloudKitty 17 (noauth)', func
     expect(rows).to.deep.equal([]);
   });
 
+  it('does not mistake a wrong base URL (an HTML 404) for an empty result', async () => {
+    const misplaced = new CloudKittyClient({ url: `${ck.url}/rating` });
+    let error: unknown;
+    await misplaced
+      .summary({ ...DAY, groupby: ['project_id'], filters: { type: ['instance'] } })
+      .catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(OpenStackRequestError);
+    expect((error as OpenStackRequestError).status).to.equal(404);
+    expect((error as OpenStackRequestError).url.startsWith(`${ck.url}/rating/v2/summary?`)).to.equal(true);
+  });
+
   it('reports a request CloudKitty rejects as a typed error with its message, without retrying', async () => {
     const noEnd = { period: { begin: '2024-03-01T00:00:00Z' }, usage: {} } as unknown as Dataframe;
     let error: unknown;
