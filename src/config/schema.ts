@@ -43,7 +43,7 @@ export interface BridgeConfig {
     lateHorizonPeriods: number;
     syncEvery: string;
     concurrency: number;
-    amountSource: string;
+    recheckEvery: string;
   };
   registry: { reconcileEvery: string };
 }
@@ -272,11 +272,11 @@ export const schema: convict.Schema<BridgeConfig> = {
       default: 4,
       env: 'BRIDGE_SYNC_CONCURRENCY',
     },
-    amountSource: {
-      doc: "What is recorded: 'rate' = CloudKitty's money in cents; 'qty' = CloudKitty's quantity, priced by Kill Bill.",
-      format: ['rate', 'qty'],
-      default: 'rate',
-      env: 'BRIDGE_AMOUNT_SOURCE',
+    recheckEvery: {
+      doc: 'How often recorded windows inside the late-usage horizon are checked again for re-rating and late data.',
+      format: 'duration',
+      default: '6h',
+      env: 'BRIDGE_RECHECK_EVERY',
     },
   },
   registry: {

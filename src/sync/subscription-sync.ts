@@ -1,0 +1,224 @@
+import type { KillBillClient } from '../killbill/killbill-client.js';
+import type { Logger } from '../logging/logger.js';
+import {
+  billingPeriodContaining,
+  billingWindowsBetween,
+  buildUsageRecord,
+  isWithinLateUsageHorizon,
+  planPeriodRecords,
+  windowOverlapsSpan,
+  type BillingCycle,
+  type PeriodWindowInput,
+  type SubscriptionSpan,
+  type WindowSize,
+} from '../metering/index.js';
+import type { SubscriptionEntry } from '../registry/metered-subscription.js';
+import { ratesForWindows, type RatedRow } from './rated-usage-pull.js';
+import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
+
+/** One subscription's share of a sync run. */
+export interface SyncTarget {
+  entry: SubscriptionEntry;
+  /** CloudKitty data for this subscription covers [from, to); windows before `from` use the ledger's rates. */
+  from: Date;
+  /** End of the last closed window to record. */
+  to: Date;
+}
+
+export interface SubscriptionSyncResult {
+  subscriptionId: string;
+  records: number;
+  corrections: number;
+  alreadyRecorded: number;
+  lateDifferences: number;
+  skipped?: string;
+  /** Why this subscription's sync failed; its watermark did not move and the next run retries. */
+  error?: string;
+}
+
+export interface SubscriptionSyncOptions {
+  ledger: UsageLedger;
+  clients: ReadonlyMap<string, KillBillClient>;
+  windowSize: WindowSize;
+  horizonPeriods: number;
+  logger: Logger;
+}
+
+export function billingCycleOf(entry: SubscriptionEntry): BillingCycle {
+  // Kill Bill sets the bill-cycle day with the first subscription; until then the start day is what it will pick.
+  const day = entry.billCycleDay > 0 ? entry.billCycleDay : new Date(entry.since!).getUTCDate();
+  return { billCycleDay: day, timeZone: entry.timeZone || 'UTC' };
+}
+
+export function spanOf(entry: SubscriptionEntry): SubscriptionSpan {
+  return { start: new Date(entry.since!), end: entry.until ? new Date(entry.until) : null };
+}
+
+/**
+ * Records one subscription's closed windows in Kill Bill, exactly once: each record is written to the
+ * ledger as pending before it is sent, with a tracking id fixed by (subscription, window, revision), and
+ * confirmed after. A crash in between resends the same record, which Kill Bill takes or answers 50000.
+ */
+export class SubscriptionSync {
+  constructor(private readonly options: SubscriptionSyncOptions) {}
+
+  async run(target: SyncTarget, rows: readonly RatedRow[], now: Date): Promise<SubscriptionSyncResult> {
+    const { ledger, logger } = this.options;
+    const { entry } = target;
+    const result: SubscriptionSyncResult = {
+      subscriptionId: entry.subscriptionId,
+      records: 0,
+      corrections: 0,
+      alreadyRecorded: 0,
+      lateDifferences: 0,
+    };
+    const release = await ledger.lock(entry.tenantApiKey, entry.subscriptionId, 10 * 60_000);
+    if (!release) return { ...result, skipped: 'another sync of this subscription is running' };
+    try {
+      const kb = this.options.clients.get(entry.tenantApiKey);
+      if (!kb) throw new Error(`tenant ${entry.tenantApiKey} is not configured`);
+      const windows = await ledger.windows(entry.tenantApiKey, entry.subscriptionId);
+      // Records left pending by an interrupted run go first, exactly as they were.
+      for (const [start, w] of windows) {
+        if (!w.pending) continue;
+        await this.send(kb, entry, start, w, windows, result);
+      }
+      await this.planAndRecord(kb, target, rows, now, windows, result);
+      await ledger.advanceWatermark(entry.tenantApiKey, entry.subscriptionId, target.to.toISOString());
+      logger.info(
+        { event: 'sync.subscription_done', tenant: entry.tenantApiKey, ...result, through: target.to },
+        'subscription synced',
+      );
+      return result;
+    } finally {
+      await release();
+    }
+  }
+
+  private async planAndRecord(
+    kb: KillBillClient,
+    target: SyncTarget,
+    rows: readonly RatedRow[],
+    now: Date,
+    ledgerWindows: Map<string, LedgerWindow>,
+    result: SubscriptionSyncResult,
+  ): Promise<void> {
+    const { ledger, windowSize, horizonPeriods, logger } = this.options;
+    const { entry } = target;
+    const cycle = billingCycleOf(entry);
+    const span = spanOf(entry);
+    const spanEnd = span.end && span.end < target.to ? span.end : target.to;
+    if (spanEnd <= span.start || target.from >= target.to) return;
+
+    // Every billing period touched by the new data is planned whole, from its first billed window.
+    let periodStart = billingPeriodContaining(target.from, cycle).start;
+    while (periodStart < target.to) {
+      const period = billingPeriodContaining(periodStart, cycle);
+      const begin = period.start > span.start ? period.start : span.start;
+      const end = period.end < target.to ? period.end : target.to;
+      periodStart = period.end;
+      if (begin >= end) continue;
+      const windows = billingWindowsBetween(begin, end, windowSize, cycle).filter(
+        (w) => windowOverlapsSpan(w, span) && w.end <= target.to,
+      );
+      const fresh = windows.filter((w) => w.start >= target.from);
+      const freshRates = ratesForWindows(rows, fresh, entry.units, entry.stackId);
+      const inputs: PeriodWindowInput[] = windows.map((w) => {
+        const stored = ledgerWindows.get(w.start.toISOString());
+        const i = fresh.indexOf(w);
+        const rates = i >= 0 ? freshRates[i]! : (stored?.rates ?? {});
+        const recorded =
+          stored && stored.lastRevision !== null
+            ? { cents: stored.cents, lastRevision: stored.lastRevision }
+            : null;
+        return { window: w, rates, recorded };
+      });
+      const unprocessed = windows.some((w) => !ledgerWindows.has(w.start.toISOString()));
+      const within = unprocessed || isWithinLateUsageHorizon(period, now, cycle, horizonPeriods);
+      const plan = planPeriodRecords(inputs, within);
+
+      // Remember the rates seen for every window, zero ones included: later windows round on top of them.
+      for (const input of inputs) {
+        if (input.window.start < target.from) continue;
+        const key = input.window.start.toISOString();
+        const prev = ledgerWindows.get(key);
+        ledgerWindows.set(key, {
+          end: input.window.end.toISOString(),
+          rates: input.rates as Record<string, string>,
+          cents: prev?.cents ?? {},
+          lastRevision: prev?.lastRevision ?? null,
+          pending: prev?.pending,
+        });
+      }
+      for (const p of plan.records) {
+        const key = p.window.start.toISOString();
+        const record = buildUsageRecord({
+          subscriptionId: entry.subscriptionId,
+          span,
+          window: p.window,
+          windowSize,
+          revision: p.revision,
+          cents: p.cents,
+        });
+        if (!record) continue;
+        ledgerWindows.get(key)!.pending = { revision: p.revision, cents: { ...p.cents }, record };
+        if (p.correction) result.corrections++;
+      }
+      await ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, ledgerWindows);
+      for (const p of plan.records) {
+        const key = p.window.start.toISOString();
+        const w = ledgerWindows.get(key)!;
+        if (w.pending) await this.send(kb, entry, key, w, ledgerWindows, result);
+      }
+      if (Object.keys(plan.lateDifferences).length > 0) {
+        result.lateDifferences++;
+        await ledger.reportLateDifference(
+          entry.tenantApiKey,
+          entry.subscriptionId,
+          period.start.toISOString(),
+          plan.lateDifferences,
+        );
+        logger.warn(
+          {
+            event: 'sync.late_difference',
+            subscriptionId: entry.subscriptionId,
+            period: period.start,
+            cents: plan.lateDifferences,
+          },
+          'CloudKitty changed a period outside the late-usage horizon; reported, not recorded',
+        );
+      }
+    }
+  }
+
+  /** Sends a pending record and folds it into the window once Kill Bill has it. */
+  private async send(
+    kb: KillBillClient,
+    entry: SubscriptionEntry,
+    start: string,
+    w: LedgerWindow,
+    all: Map<string, LedgerWindow>,
+    result: SubscriptionSyncResult,
+  ): Promise<void> {
+    const pending = w.pending!;
+    const outcome = await kb.recordUsage(pending.record);
+    for (const [unit, cents] of Object.entries(pending.cents)) w.cents[unit] = (w.cents[unit] ?? 0) + cents;
+    w.lastRevision = pending.revision;
+    delete w.pending;
+    all.set(start, w);
+    await this.options.ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, new Map([[start, w]]));
+    if (outcome === 'already-recorded') result.alreadyRecorded++;
+    else result.records++;
+    this.options.logger.info(
+      {
+        event: outcome === 'recorded' ? 'sync.usage_recorded' : 'sync.usage_already_recorded',
+        tenant: entry.tenantApiKey,
+        accountId: entry.accountId,
+        subscriptionId: entry.subscriptionId,
+        trackingId: pending.record.trackingId,
+        cents: pending.cents,
+      },
+      outcome === 'recorded' ? 'usage recorded in Kill Bill' : 'Kill Bill already had this record',
+    );
+  }
+}

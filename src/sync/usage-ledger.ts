@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { SubscriptionUsageRecordJson } from '../metering/index.js';
+
+/** What the bridge knows of one processed window of one subscription. */
+export interface LedgerWindow {
+  /** Window end (ISO); the hash field is the start. */
+  end: string;
+  /** CloudKitty's rates per unit as last seen (decimal text): later windows of the period round on top of them. */
+  rates: Record<string, string>;
+  /** Cents recorded in Kill Bill per unit, all revisions summed. */
+  cents: Record<string, number>;
+  /** Highest revision recorded; null when nothing was ever recorded for it (a zero window). */
+  lastRevision: number | null;
+  /**
+   * A record sent (or about to be) but not yet confirmed. After a crash it is sent again exactly as it was,
+   * with the same tracking id, so Kill Bill either takes it or answers "already recorded": never twice.
+   */
+  pending?: { revision: number; cents: Record<string, number>; record: SubscriptionUsageRecordJson };
+}
+
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/** Per-subscription usage ledger and watermarks in Redis. */
+export class UsageLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private windowsKey(tenant: string, sub: string) {
+    return `${this.prefix}:ledger:${tenant}:${sub}`;
+  }
+  private watermarkKey(tenant: string) {
+    return `${this.prefix}:watermark:${tenant}`;
+  }
+
+  async windows(tenant: string, sub: string): Promise<Map<string, LedgerWindow>> {
+    const raw = await this.redis.hgetall(this.windowsKey(tenant, sub));
+    return new Map(Object.entries(raw).map(([start, json]) => [start, JSON.parse(json) as LedgerWindow]));
+  }
+
+  async saveWindows(tenant: string, sub: string, windows: Map<string, LedgerWindow>): Promise<void> {
+    if (windows.size === 0) return;
+    const args = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
+    await this.redis.hset(this.windowsKey(tenant, sub), ...args);
+  }
+
+  /** End (ISO) of the last closed window processed for the subscription, if any. */
+  async watermark(tenant: string, sub: string): Promise<string | null> {
+    return this.redis.hget(this.watermarkKey(tenant), sub);
+  }
+
+  async watermarks(tenant: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.watermarkKey(tenant));
+  }
+
+  /** Moves the watermark forward only: a late, slower run must not move it back. */
+  async advanceWatermark(tenant: string, sub: string, to: string): Promise<void> {
+    const current = await this.watermark(tenant, sub);
+    if (current === null || current < to) await this.redis.hset(this.watermarkKey(tenant), sub, to);
+  }
+
+  /** Differences found outside the late-usage horizon: reported here, never recorded. */
+  async reportLateDifference(
+    tenant: string,
+    sub: string,
+    periodStart: string,
+    cents: Record<string, number>,
+  ) {
+    await this.redis.hset(`${this.prefix}:late:${tenant}`, `${sub}:${periodStart}`, JSON.stringify(cents));
+  }
+
+  async lateDifferences(tenant: string): Promise<Record<string, Record<string, number>>> {
+    const raw = await this.redis.hgetall(`${this.prefix}:late:${tenant}`);
+    return Object.fromEntries(
+      Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Record<string, number>]),
+    );
+  }
+
+  /**
+   * One sync of a subscription at a time, across every worker process: the plan reads the ledger, so two
+   * at once could both plan the same correction. Returns a release function, or null when it is held.
+   */
+  async lock(tenant: string, sub: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
+    const key = `${this.prefix}:lock:${tenant}:${sub}`;
+    const token = randomUUID();
+    const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
+    if (ok !== 'OK') return null;
+    return async () => {
+      await this.redis.eval(RELEASE_LOCK, 1, key, token);
+    };
+  }
+}

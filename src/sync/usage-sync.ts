@@ -1,0 +1,157 @@
+import type { KillBillClient } from '../killbill/killbill-client.js';
+import type { Logger } from '../logging/logger.js';
+import { alignWindowStart, billingPeriodRelativeTo, type WindowSize } from '../metering/index.js';
+import type { CloudKittyClient } from '../openstack/index.js';
+import type { SubscriptionEntry } from '../registry/metered-subscription.js';
+import type { RegistryStore } from '../registry/registry-store.js';
+import { projectKey, pullRatedUsage, type ProjectUsage } from './rated-usage-pull.js';
+import {
+  billingCycleOf,
+  SubscriptionSync,
+  type SubscriptionSyncResult,
+  type SyncTarget,
+} from './subscription-sync.js';
+import type { UsageLedger } from './usage-ledger.js';
+
+/** CloudKitty groupby tag that tells the stacks of one project apart (Heat's stack id on the resources). */
+export const STACK_TAG = 'stack_id';
+
+export interface UsageSyncOptions {
+  registry: RegistryStore;
+  ledger: UsageLedger;
+  cloudkitty: CloudKittyClient;
+  clients: ReadonlyMap<string, KillBillClient>;
+  windowSize: WindowSize;
+  /** How long after its end a window counts as rated when CloudKitty reports no scope state. */
+  settleDelayMs: number;
+  horizonPeriods: number;
+  logger: Logger;
+}
+
+export interface SyncRunRequest {
+  /** `new`: windows after each watermark; `recheck`: also every recorded window inside the horizon. */
+  mode: 'new' | 'recheck';
+  /** Backfill: pull and check exactly this range (UTC, `to` exclusive), within what is closed. */
+  from?: Date;
+  to?: Date;
+  accountId?: string;
+  now?: Date;
+}
+
+export interface PreparedSync {
+  now: Date;
+  targets: SyncTarget[];
+  usage: ProjectUsage;
+}
+
+const min = (a: Date, b: Date) => (a < b ? a : b);
+const max = (a: Date, b: Date) => (a > b ? a : b);
+
+/** A sync run: decides each subscription's range, pulls CloudKitty once for all, records per subscription. */
+export class UsageSync {
+  readonly subscriptionSync: SubscriptionSync;
+  /** The range and metric types of the last CloudKitty pull, for progress lines and tests. */
+  lastPull: { begin: Date; end: Date; metricTypes: string[]; projects: number } | undefined;
+
+  constructor(private readonly options: UsageSyncOptions) {
+    this.subscriptionSync = new SubscriptionSync(options);
+  }
+
+  async meteredEntries(accountId?: string): Promise<SubscriptionEntry[]> {
+    const { registry, clients } = this.options;
+    const entries: SubscriptionEntry[] = [];
+    for (const tenant of await registry.tenants()) {
+      if (!clients.has(tenant)) continue;
+      for (const e of await registry.entries(tenant)) {
+        if (e.status === 'metered' && e.projectId && e.since && (!accountId || e.accountId === accountId))
+          entries.push(e);
+      }
+    }
+    return entries;
+  }
+
+  async prepare(req: SyncRunRequest): Promise<PreparedSync> {
+    const { ledger, cloudkitty, windowSize, settleDelayMs, horizonPeriods, logger } = this.options;
+    const now = req.now ?? new Date();
+    const entries = await this.meteredEntries(req.accountId);
+    // A project is closed up to CloudKitty's last processed time when it reports one, else up to now − settle delay.
+    const processed = new Map<string, Date>();
+    for (const s of await cloudkitty.scopes()) {
+      if (s.lastProcessedTimestamp) processed.set(projectKey(s.scopeId), s.lastProcessedTimestamp);
+    }
+    const settled = new Date(now.getTime() - settleDelayMs);
+    const watermarks = new Map<string, Record<string, string>>();
+    const targets: SyncTarget[] = [];
+    for (const entry of entries) {
+      const tenant = entry.tenantApiKey;
+      if (!watermarks.has(tenant)) watermarks.set(tenant, await ledger.watermarks(tenant));
+      const watermark = watermarks.get(tenant)![entry.subscriptionId];
+      const since = alignWindowStart(new Date(entry.since!), windowSize);
+      let to = alignWindowStart(processed.get(projectKey(entry.projectId!)) ?? settled, windowSize);
+      if (req.to) to = min(to, alignWindowStart(req.to, windowSize));
+      if (entry.until) to = min(to, ceilToWindow(new Date(entry.until), windowSize));
+      const base = watermark ? new Date(watermark) : since;
+      let from = base;
+      if (req.from) from = max(alignWindowStart(req.from, windowSize), since);
+      else if (req.mode === 'recheck') {
+        const horizonStart = billingPeriodRelativeTo(now, -(horizonPeriods - 1), billingCycleOf(entry)).start;
+        from = min(base, max(alignWindowStart(horizonStart, windowSize), since));
+      }
+      if (from < to) targets.push({ entry, from, to });
+    }
+    if (targets.length === 0) return { now, targets, usage: new Map() };
+    const begin = targets.reduce((d, t) => min(d, t.from), targets[0]!.from);
+    const end = targets.reduce((d, t) => max(d, t.to), targets[0]!.to);
+    const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
+    const stackTag = targets.some((t) => t.entry.stackId !== null) ? STACK_TAG : undefined;
+    const usage = await pullRatedUsage(cloudkitty, { begin, end, metricTypes, stackTag });
+    this.lastPull = { begin, end, metricTypes, projects: usage.size };
+    logger.info(
+      { event: 'sync.pulled', begin, end, subscriptions: targets.length, projects: usage.size, metricTypes },
+      'pulled rated usage from CloudKitty',
+    );
+    return { now, targets, usage };
+  }
+
+  /** Runs a whole sync in this process, `concurrency` subscriptions at a time. */
+  async runOnce(
+    req: SyncRunRequest,
+    concurrency = 4,
+    onProgress?: (done: number, total: number, result: SubscriptionSyncResult) => void,
+  ): Promise<SubscriptionSyncResult[]> {
+    const prepared = await this.prepare(req);
+    const results: SubscriptionSyncResult[] = [];
+    let next = 0;
+    const work = async () => {
+      while (next < prepared.targets.length) {
+        const target = prepared.targets[next++]!;
+        const rows = prepared.usage.get(projectKey(target.entry.projectId!)) ?? [];
+        let r: SubscriptionSyncResult;
+        try {
+          r = await this.subscriptionSync.run(target, rows, prepared.now);
+        } catch (err) {
+          const e = {
+            subscriptionId: target.entry.subscriptionId,
+            records: 0,
+            corrections: 0,
+            alreadyRecorded: 0,
+          };
+          r = { ...e, lateDifferences: 0, error: (err as Error).message };
+          this.options.logger.error(
+            { event: 'sync.subscription_failed', subscriptionId: target.entry.subscriptionId, err: r.error },
+            'subscription sync failed; the next run retries it',
+          );
+        }
+        results.push(r);
+        onProgress?.(results.length, prepared.targets.length, r);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));
+    return results;
+  }
+}
+
+function ceilToWindow(d: Date, size: WindowSize): Date {
+  const start = alignWindowStart(d, size);
+  return start.getTime() === d.getTime() ? start : new Date(start.getTime() + size.ms);
+}

@@ -1,0 +1,191 @@
+import { expect } from 'chai';
+import { Decimal } from 'decimal.js';
+import { CloudKittyClient } from '../../src/openstack/index.js';
+import { billingPeriodContaining } from '../../src/metering/index.js';
+import type { RatedUsage } from '../../src/openstack/index.js';
+import { billingCycleOf } from '../../src/sync/subscription-sync.js';
+import { MeteringStack, METRIC_UNITS } from '../support/metering-stack.js';
+import { seedRatedUsage } from '../support/cloudkitty.js';
+import { freePort } from '../support/wait.js';
+
+const HOUR = 3_600_000;
+const P1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+const P2 = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+
+/** 48 hours of rated usage for both projects and both metrics, with prices that do not fall on cents. */
+function seedHours(start: number, hours: number, bump = 0): RatedUsage[] {
+  const usage: RatedUsage[] = [];
+  for (let h = 0; h < hours; h++) {
+    const begin = new Date(start + h * HOUR);
+    for (const [i, projectId] of [P1, P2].entries()) {
+      const inst = new Decimal(((h * 37 + i * 11) % 90) + 5).div(1000).plus(bump);
+      const vcpu = new Decimal(((h * 13 + i * 7) % 40) + 1).div(1000);
+      usage.push({ begin, projectId, metric: 'instance', price: inst.toString() });
+      usage.push({ begin, projectId, metric: 'vcpus', price: vcpu.toString(), qty: '2' });
+    }
+  }
+  return usage;
+}
+
+describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
+  this.timeout(120_000);
+  let stack: MeteringStack;
+  let subs: Array<{ accountId: string; subscriptionId: string; projectId: string }>;
+  const now = new Date();
+  const seedStart = Math.floor(now.getTime() / HOUR) * HOUR - 51 * HOUR;
+  const seedEnd = seedStart + 48 * HOUR;
+
+  before(async () => {
+    stack = await MeteringStack.start();
+    await stack.cloudkitty.reset();
+    await seedRatedUsage(stack.cloudkitty.url, seedHours(seedStart, 48));
+    const day = new Date(seedStart - 24 * HOUR).toISOString().slice(0, 10);
+    subs = [];
+    for (const [name, projectId] of [
+      ['acme', P1],
+      ['globex', P2],
+    ] as const) {
+      subs.push({ ...(await stack.meteredAccount(name, projectId, day)), projectId });
+    }
+    await stack.reconcile();
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  /**
+   * Σ recorded in Kill Bill vs CloudKitty's Σ rate rounded once, per subscription, billing period and unit.
+   * CloudKitty's rate per hour is summed in decimal: its own float sum over a whole range can land just under a
+   * half cent (3.5949999… for 3.595) and round the other way.
+   */
+  async function differences(
+    until = seedEnd,
+  ): Promise<Array<{ sub: string; unit: string; recorded: number; expected: number }>> {
+    const ck = new CloudKittyClient({ url: stack.cloudkitty.url });
+    const out = [];
+    for (const s of subs) {
+      const entry = (await stack.registry.entry('bob', s.subscriptionId))!;
+      const cycle = billingCycleOf(entry);
+      for (let t = seedStart; t < until;) {
+        const period = billingPeriodContaining(new Date(t), cycle);
+        const begin = new Date(t);
+        const end = new Date(Math.min(period.end.getTime(), until));
+        const usage = await stack.kb.getUsage(
+          s.subscriptionId,
+          period.start.toISOString(),
+          period.end.toISOString(),
+        );
+        const rows = await ck.summary({
+          begin,
+          end,
+          groupby: ['time', 'project_id', 'type'],
+          filters: { project_id: [s.projectId] },
+        });
+        for (const [type, unit] of Object.entries(METRIC_UNITS)) {
+          const rate = rows
+            .filter((r) => r.type === type)
+            .reduce((a, r) => a.plus(r.rate ?? 0), new Decimal(0));
+          const expected = rate.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+          const recorded = Number(usage.rolledUpUnits?.find((u) => u.unitType === unit)?.amount ?? 0);
+          out.push({ sub: s.subscriptionId, unit, recorded, expected });
+        }
+        t = end.getTime();
+      }
+    }
+    return out;
+  }
+
+  it('records two projects × both metrics × 48 hourly windows, each period exact to the cent', async () => {
+    stack.requests = [];
+    const sync = stack.usageSync({ pageSize: 50 });
+    const results = await sync.runOnce({ mode: 'new', now });
+    expect(results.map((r) => r.error)).to.deep.equal([undefined, undefined]);
+    expect(results.reduce((a, r) => a + r.records, 0)).to.be.greaterThan(60);
+    const diffs = await differences();
+    expect(diffs.filter((d) => d.expected > 0)).to.have.length(4);
+    for (const d of diffs) expect(d.recorded, `${d.sub} ${d.unit}`).to.equal(d.expected);
+    // One paged pull for everyone: ⌈rows / page size⌉ requests, not one per project.
+    const { begin, end, metricTypes } = sync.lastPull!;
+    const all = await new CloudKittyClient({ url: stack.cloudkitty.url, pageSize: 100_000 }).summary({
+      begin,
+      end,
+      groupby: ['time', 'project_id', 'type'],
+      filters: { type: metricTypes },
+    });
+    expect(all.length).to.be.at.least(2 * 2 * 48);
+    const summaries = stack.requests.filter((r) => r.url.includes('/v2/summary'));
+    expect(summaries).to.have.length(Math.ceil(all.length / 50));
+  });
+
+  it('a second run records nothing new', async () => {
+    const results = await stack.usageSync().runOnce({ mode: 'recheck', now });
+    expect(results.reduce((a, r) => a + r.records + r.corrections + r.alreadyRecorded, 0)).to.equal(0);
+    for (const d of await differences()) expect(d.recorded).to.equal(d.expected);
+  });
+
+  it('does not record a window that is not closed yet', async () => {
+    // An hour that ended 30 minutes ago is inside the 2-hour settle delay.
+    const fresh = Math.floor(now.getTime() / HOUR) * HOUR - HOUR;
+    await seedRatedUsage(stack.cloudkitty.url, [
+      { begin: new Date(fresh), projectId: P1, metric: 'instance', price: '7' },
+    ]);
+    const results = await stack.usageSync().runOnce({ mode: 'new', now });
+    expect(results.reduce((a, r) => a + r.records, 0)).to.equal(0);
+    const wm = await stack.ledger.watermark('bob', subs[0]!.subscriptionId);
+    expect(new Date(wm!).getTime()).to.be.at.most(now.getTime() - 2 * HOUR);
+  });
+
+  it('a re-rated window produces exactly one correction, and the period stays exact', async () => {
+    const hour = seedStart + 10 * HOUR;
+    await seedRatedUsage(stack.cloudkitty.url, [
+      { begin: new Date(hour), projectId: P1, metric: 'instance', price: '1.234' },
+    ]);
+    const results = await stack.usageSync().runOnce({ mode: 'recheck', now });
+    const forP1 = results.find((r) => r.subscriptionId === subs[0]!.subscriptionId)!;
+    expect(forP1).to.deep.include({ records: 1, corrections: 1 });
+    expect(results.find((r) => r.subscriptionId === subs[1]!.subscriptionId)).to.deep.include({
+      records: 0,
+      corrections: 0,
+    });
+    for (const d of await differences()) expect(d.recorded).to.equal(d.expected);
+  });
+
+  it('CloudKitty down: nothing recorded, watermark unchanged; recorded once it is back', async () => {
+    const later = new Date(now.getTime() + 3 * HOUR);
+    const hour = seedEnd + 2 * HOUR;
+    await seedRatedUsage(stack.cloudkitty.url, [
+      { begin: new Date(hour), projectId: P2, metric: 'instance', price: '0.333' },
+    ]);
+    const before = await stack.ledger.watermark('bob', subs[1]!.subscriptionId);
+    const down = `http://127.0.0.1:${await freePort()}`;
+    let failure: unknown;
+    await stack
+      .usageSync({ cloudkittyUrl: down })
+      .runOnce({ mode: 'new', now: later })
+      .catch((e) => (failure = e));
+    expect(String(failure)).to.match(/127\.0\.0\.1/);
+    expect(await stack.ledger.watermark('bob', subs[1]!.subscriptionId)).to.equal(before);
+    const results = await stack.usageSync().runOnce({ mode: 'new', now: later });
+    expect(results.find((r) => r.subscriptionId === subs[1]!.subscriptionId)!.records).to.equal(1);
+    // 0.333 on top of the period's running total: 33 or 34 cents, whichever keeps the period exact.
+    for (const d of await differences(hour + HOUR)) expect(d.recorded).to.equal(d.expected);
+  });
+
+  it('Kill Bill answering 500: retried, recorded once', async () => {
+    const later = new Date(now.getTime() + 5 * HOUR);
+    const hour = seedEnd + 4 * HOUR;
+    await seedRatedUsage(stack.cloudkitty.url, [
+      { begin: new Date(hour), projectId: P1, metric: 'vcpus', price: '0.5' },
+    ]);
+    stack.killbill.control.failNextApiCalls('/1.0/kb/usages', 1, 'POST');
+    const first = await stack.usageSync().runOnce({ mode: 'new', now: later });
+    const mine = (rs: Awaited<ReturnType<typeof first>>) =>
+      rs.find((r) => r.subscriptionId === subs[0]!.subscriptionId)!;
+    expect(mine(first).error).to.match(/500/);
+    const second = await stack.usageSync().runOnce({ mode: 'new', now: later });
+    expect(mine(second)).to.deep.include({ records: 1, alreadyRecorded: 0 });
+    const third = await stack.usageSync().runOnce({ mode: 'recheck', now: later });
+    expect(third.reduce((a, r) => a + r.records + r.corrections, 0)).to.equal(0);
+    for (const d of await differences(hour + HOUR)) expect(d.recorded).to.equal(d.expected);
+  });
+});
