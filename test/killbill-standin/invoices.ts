@@ -52,7 +52,8 @@ function itemJson(
   fields: Record<string, unknown> & { amount: BigDecimal },
 ): Item {
   const { invoiceId, account, sub } = base;
-  return {
+  // Key order is InvoiceItemJson's; Object.assign keeps the template's positions.
+  const template: Record<string, unknown> = {
     invoiceItemId: randomUUID(),
     invoiceId,
     linkedInvoiceItemId: null,
@@ -72,7 +73,7 @@ function itemJson(
     description: null,
     startDate: null,
     endDate: null,
-    amount: fields.amount,
+    amount: null,
     rate: null,
     currency: account.currency,
     quantity: null,
@@ -80,8 +81,8 @@ function itemJson(
     catalogEffectiveDate: null,
     childItems: null,
     auditLogs: [],
-    ...fields,
   };
+  return Object.assign(template, fields);
 }
 
 function detailJson(d: TierUnitAggregate): Record<string, unknown> {
