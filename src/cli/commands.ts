@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { registerRegistryCommand } from './registry-command.js';
+import { registerSetupCommand } from './setup-command.js';
+import { registerServiceCommands } from './service-commands.js';
+import { registerSyncCommand } from './sync-command.js';
 
-/** The service commands (api, worker, start, setup, sync, registry, callback) register here as they land. */
+/** Every command of `bridge`, each defined in its own file. */
 export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
+  registerSetupCommand(program);
+  registerServiceCommands(program);
+  registerSyncCommand(program);
 }

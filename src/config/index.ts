@@ -1,5 +1,6 @@
 export {
   loadConfig,
+  requireCloudKitty,
   schemaLeaves,
   DEFAULT_SEARCH_PATH,
   type LoadedConfig,

@@ -57,6 +57,10 @@ export class UsageSync {
     this.subscriptionSync = new SubscriptionSync(options);
   }
 
+  get cloudkitty(): CloudKittyClient {
+    return this.options.cloudkitty;
+  }
+
   async meteredEntries(accountId?: string): Promise<SubscriptionEntry[]> {
     const { registry, clients } = this.options;
     const entries: SubscriptionEntry[] = [];

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { requireCloudKitty, ConfigError } from '../config/index.js';
+import { maskCallbackUrl } from '../intake/callback-registration.js';
+import { ApiService } from '../service/api-service.js';
+import { createBridgeRuntime } from '../service/bridge-runtime.js';
+import { WorkerService } from '../service/worker-service.js';
+import { createTenantClients } from '../killbill/tenant-clients.js';
+import {
+  EXIT_CONFIG,
+  EXIT_FAILURE,
+  loadConfigOrExit,
+  startLogger,
+  untilSignal,
+  type GlobalOptions,
+} from './startup.js';
+
+function configPath(cmd: Command): GlobalOptions {
+  return { config: cmd.optsWithGlobals<GlobalOptions>().config };
+}
+
+function needCloudKitty(loaded: ReturnType<typeof loadConfigOrExit>): void {
+  try {
+    requireCloudKitty(loaded);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`bridge: ${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
+
+/** `api`, `worker` and `start` run until SIGTERM/SIGINT, then stop cleanly; `callback status` reads Kill Bill. */
+export function registerServiceCommands(program: Command): void {
+  program
+    .command('api')
+    .description('run the intake HTTP service alone (Kill Bill callback, /healthz, /readyz, /metrics)')
+    .action(async (_opts, cmd: Command) => {
+      const loaded = loadConfigOrExit(configPath(cmd));
+      const logger = startLogger(loaded, 'bridge-api');
+      const api = new ApiService({ config: loaded.config, logger });
+      await api.start();
+      logger.info({ event: 'process.signal', signal: await untilSignal() }, 'stopping');
+      await api.stop();
+    });
+
+  program
+    .command('worker')
+    .description('run the registry and usage-sync workers alone (run as many as wanted against one Redis)')
+    .action(async (_opts, cmd: Command) => {
+      const loaded = loadConfigOrExit(configPath(cmd));
+      needCloudKitty(loaded);
+      const logger = startLogger(loaded, 'bridge-worker');
+      const runtime = createBridgeRuntime(loaded.config, logger);
+      const workers = new WorkerService(runtime);
+      await workers.start();
+      logger.info({ event: 'process.signal', signal: await untilSignal() }, 'stopping');
+      await workers.stop();
+      await runtime.close();
+    });
+
+  program
+    .command('start')
+    .description('run the intake service and the workers in one process (the default for a small install)')
+    .action(async (_opts, cmd: Command) => {
+      const loaded = loadConfigOrExit(configPath(cmd));
+      needCloudKitty(loaded);
+      const logger = startLogger(loaded);
+      const runtime = createBridgeRuntime(loaded.config, logger);
+      const api = new ApiService({ config: loaded.config, logger });
+      const workers = new WorkerService(runtime);
+      await api.start();
+      await workers.start();
+      logger.info({ event: 'process.signal', signal: await untilSignal() }, 'stopping');
+      await api.stop();
+      await workers.stop();
+      await runtime.close();
+    });
+
+  program
+    .command('callback')
+    .description('the push-notification callback Kill Bill holds')
+    .command('status')
+    .description('show the callback URL Kill Bill has registered for each configured tenant (token masked)')
+    .action(async (_opts, cmd: Command) => {
+      const loaded = loadConfigOrExit(configPath(cmd));
+      let failed = false;
+      for (const [apiKey, client] of createTenantClients(loaded.config)) {
+        try {
+          const urls = await client.getCallbacks();
+          process.stdout.write(
+            `${apiKey}: ${urls.length ? urls.map(maskCallbackUrl).join(', ') : '(none registered)'}\n`,
+          );
+        } catch (err) {
+          failed = true;
+          process.stdout.write(`${apiKey}: ✗ ${(err as Error).message}\n`);
+        }
+      }
+      if (failed) process.exitCode = EXIT_FAILURE;
+    });
+}

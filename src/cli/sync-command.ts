@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { ConfigError, requireCloudKitty } from '../config/index.js';
+import { createBridgeRuntime } from '../service/bridge-runtime.js';
+import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
+import { ProgressBar } from './progress-bar.js';
+import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
+
+interface SyncOptions {
+  once?: boolean;
+  from?: string;
+  to?: string;
+  account?: string;
+  recheck?: boolean;
+  json?: boolean;
+}
+
+function utcDate(text: string, flag: string): Date {
+  const d = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z)?$/.test(text)
+    ? new Date(text.length === 10 ? `${text}T00:00:00Z` : text)
+    : null;
+  if (!d || Number.isNaN(d.getTime())) {
+    process.stderr.write(
+      `bridge: ${flag} expects a UTC date (YYYY-MM-DD or YYYY-MM-DDTHH:MMZ), got ${JSON.stringify(text)}\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
+  return d;
+}
+
+/** Totals line of a run: what was recorded, corrected, found already there, and what failed. */
+export function summarize(results: SubscriptionSyncResult[]): string {
+  const sum = (k: 'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences') =>
+    results.reduce((a, r) => a + r[k], 0);
+  const failed = results.filter((r) => r.error).length;
+  return (
+    `${results.length} subscription(s): ${sum('records')} record(s) sent, ${sum('corrections')} correction(s), ` +
+    `${sum('alreadyRecorded')} already recorded, ${sum('lateDifferences')} late difference(s) reported, ${failed} failed`
+  );
+}
+
+export function registerSyncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description('record closed windows of CloudKitty rated usage in Kill Bill now, then exit')
+    .option('--once', 'everything closed up to now (the default when no range is given)')
+    .option('--from <date>', 'backfill from this UTC date (YYYY-MM-DD), inclusive')
+    .option('--to <date>', 'backfill up to this UTC date, exclusive')
+    .option('--account <id>', 'only this Kill Bill account')
+    .option('--recheck', 'also re-check recorded windows inside the late-usage horizon for re-rating')
+    .option('--json', 'print the per-subscription results as JSON')
+    .action(async (opts: SyncOptions, cmd: Command) => {
+      const loaded = loadConfigOrExit({ config: cmd.optsWithGlobals<GlobalOptions>().config });
+      try {
+        requireCloudKitty(loaded);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`bridge: ${err.message}\n`);
+        process.exit(EXIT_CONFIG);
+      }
+      const from = opts.from ? utcDate(opts.from, '--from') : undefined;
+      const to = opts.to ? utcDate(opts.to, '--to') : undefined;
+      if (from && to && from >= to) {
+        process.stderr.write('bridge: --from must be before --to\n');
+        process.exit(EXIT_CONFIG);
+      }
+      const runtime = createBridgeRuntime(loaded.config, startLogger(loaded, 'bridge-sync'));
+      const bar = new ProgressBar('syncing', opts.json ? process.stderr : process.stdout);
+      try {
+        const results = await runtime.usageSync.runOnce(
+          { mode: opts.recheck || from ? 'recheck' : 'new', from, to, accountId: opts.account },
+          loaded.config.metering.concurrency,
+          (done, total, r) => bar.update(done, total, r.error ? `✗ ${r.subscriptionId}` : ''),
+        );
+        if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        else process.stdout.write(`${summarize(results)}\n`);
+        if (results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
+      } catch (err) {
+        process.stderr.write(`bridge: sync failed, nothing more was recorded: ${(err as Error).message}\n`);
+        process.exitCode = EXIT_FAILURE;
+      } finally {
+        await runtime.close();
+      }
+    });
+}

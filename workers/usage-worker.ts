@@ -1,0 +1,139 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../src/logging/logger.js';
+import { USAGE_QUEUE } from '../src/queues/queue-names.js';
+import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
+import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usage-pull.js';
+import { STACK_TAG, type UsageSync } from '../src/sync/usage-sync.js';
+import type { RegistryStore } from '../src/registry/registry-store.js';
+
+export interface UsageWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  usageSync: UsageSync;
+  registry: RegistryStore;
+  logger: Logger;
+  /** Subscriptions synced at once by this process. */
+  concurrency: number;
+}
+
+/** How long a run's pulled usage stays in Redis for its subscription jobs (and their retries). */
+const RUN_TTL_S = 6 * 3600;
+
+/**
+ * The usage sync as BullMQ jobs: a scheduled tick pulls CloudKitty once and stores the rows by project,
+ * then one job per subscription records its windows, each with its own retries and backoff.
+ */
+export function createUsageWorker(options: UsageWorkerOptions): {
+  worker: Worker<UsageJobData>;
+  queue: Queue<UsageJobData>;
+} {
+  const { connection, prefix, usageSync, registry, logger } = options;
+  const queue = new Queue<UsageJobData>(USAGE_QUEUE, { connection, prefix });
+  const runKey = (run: string) => `${prefix}:usage-run:${run}`;
+
+  const tick = async (job: Job<UsageJobData>, mode: 'new' | 'recheck') => {
+    const prepared = await usageSync.prepare({ mode });
+    const run = `${job.id ?? Date.now()}`;
+    if (prepared.targets.length === 0) return { subscriptions: 0 };
+    const fields = [...prepared.usage].flatMap(([project, rows]) => [project, JSON.stringify(rows)]);
+    const pipeline = connection.multi().hset(runKey(run), '__run', prepared.now.toISOString());
+    if (fields.length) pipeline.hset(runKey(run), ...fields);
+    await pipeline.expire(runKey(run), RUN_TTL_S).exec();
+    await queue.addBulk(
+      prepared.targets.map((t) => ({
+        name: 'subscription',
+        data: {
+          kind: 'subscription' as const,
+          run,
+          tenantApiKey: t.entry.tenantApiKey,
+          subscriptionId: t.entry.subscriptionId,
+          from: t.from.toISOString(),
+          to: t.to.toISOString(),
+          now: prepared.now.toISOString(),
+        },
+        // One pending job per subscription: a later tick finds the work the waiting one will do.
+        opts: {
+          ...USAGE_JOB_OPTIONS,
+          deduplication: { id: `sub:${t.entry.tenantApiKey}:${t.entry.subscriptionId}` },
+        },
+      })),
+    );
+    return { subscriptions: prepared.targets.length };
+  };
+
+  const subscription = async (data: Extract<UsageJobData, { kind: 'subscription' }>) => {
+    const entry = await registry.entry(data.tenantApiKey, data.subscriptionId);
+    if (!entry || entry.status !== 'metered' || !entry.projectId) {
+      return { skipped: `no longer metered (${entry?.status ?? 'unknown'})` };
+    }
+    const from = new Date(data.from);
+    const to = new Date(data.to);
+    const stored = await connection.hget(runKey(data.run), projectKey(entry.projectId));
+    const runExists = stored !== null || (await connection.exists(runKey(data.run))) === 1;
+    // The run's rows expired (a long outage): pull this one project again rather than fail.
+    const rows: RatedRow[] = runExists
+      ? (JSON.parse(stored ?? '[]') as RatedRow[])
+      : ((
+          await pullRatedUsage(usageSync.cloudkitty, {
+            begin: from,
+            end: to,
+            metricTypes: Object.keys(entry.units),
+            stackTag: entry.stackId ? STACK_TAG : undefined,
+            projectIds: [entry.projectId],
+          })
+        ).get(projectKey(entry.projectId)) ?? []);
+    const result = await usageSync.subscriptionSync.run({ entry, from, to }, rows, new Date(data.now));
+    if (result.skipped) throw new Error(result.skipped);
+    return result;
+  };
+
+  const worker = new Worker<UsageJobData>(
+    USAGE_QUEUE,
+    async (job) => (job.data.kind === 'tick' ? tick(job, job.data.mode) : subscription(job.data)),
+    { connection, prefix, concurrency: options.concurrency },
+  );
+  worker.on('failed', (job, err) => {
+    const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true;
+    logger[final ? 'error' : 'warn'](
+      {
+        event: final ? 'sync.job_failed' : 'sync.job_retry',
+        jobId: job?.id,
+        data: job?.data,
+        attempts: job?.attemptsMade,
+        err: err.message,
+      },
+      final ? 'usage job failed; kept in the failed set' : 'usage job failed; will retry with backoff',
+    );
+  });
+  worker.on('error', (err) =>
+    logger.warn({ event: 'sync.worker_error', err: err.message }, 'usage worker error'),
+  );
+  return { worker, queue };
+}
+
+/** The two repeatable runs; upserting by id makes this safe from every worker process. */
+export async function scheduleUsageSync(
+  queue: Queue<UsageJobData>,
+  syncEveryMs: number,
+  recheckEveryMs: number,
+) {
+  await queue.upsertJobScheduler(
+    'usage-sync:new',
+    { every: syncEveryMs },
+    {
+      name: 'tick',
+      data: { kind: 'tick', mode: 'new' },
+      opts: USAGE_JOB_OPTIONS,
+    },
+  );
+  await queue.upsertJobScheduler(
+    'usage-sync:recheck',
+    { every: recheckEveryMs },
+    {
+      name: 'tick',
+      data: { kind: 'tick', mode: 'recheck' },
+      opts: USAGE_JOB_OPTIONS,
+    },
+  );
+}
