@@ -187,13 +187,11 @@ export class PushNotificationQueue {
     const payload = Buffer.from(JSON.stringify(n.body), 'utf8');
     return new Promise((resolve) => {
       let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      let abort: (() => void) | undefined;
+      const cleanups: (() => void)[] = [];
       const finish = (result: DeliveryAttempt): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        if (abort) this.inFlight.delete(abort);
+        for (const cleanup of cleanups) cleanup();
         resolve(result);
       };
       let url: URL;
@@ -212,16 +210,18 @@ export class PushNotificationQueue {
           'Content-Length': payload.length,
         },
       });
-      abort = (): void => {
+      const abort = (): void => {
         req.destroy();
         finish({ at, error: 'stand-in closed' });
       };
       this.inFlight.add(abort);
+      cleanups.push(() => this.inFlight.delete(abort));
       // One budget for connect and answer, like the 15 s connect and request timeouts.
-      timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         req.destroy();
         finish({ at, error: `timeout after ${this.deliveryTimeoutMs} ms` });
       }, this.deliveryTimeoutMs);
+      cleanups.push(() => clearTimeout(timer));
       req.on('response', (res) => {
         res.resume();
         finish({ at, status: res.statusCode ?? 0 });

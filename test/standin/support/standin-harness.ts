@@ -115,20 +115,25 @@ export async function createAccount(kb: KillBillClients, body: Account = {}): Pr
   return idFromLocation(res);
 }
 
+/** The fixture catalog's plans; the spec's Subscription schema requires product, period and price list besides the plan. */
+export const FIXTURE_PLANS = {
+  'cloud-usage': { productName: 'Cloud', billingPeriod: 'NO_BILLING_PERIOD' },
+  'water-monthly': { productName: 'Water', billingPeriod: 'MONTHLY' },
+} as const;
+
 export async function createSubscription(
   kb: KillBillClients,
   accountId: string,
-  planName: string,
+  planName: keyof typeof FIXTURE_PLANS,
   dates: { entitlementDate?: string; billingDate?: string; bundleExternalKey?: string } = {},
 ): Promise<string> {
   const res = await kb.subscriptions.createSubscription(
     {
       accountId,
       planName,
+      priceList: 'DEFAULT',
       bundleExternalKey: dates.bundleExternalKey,
-      productName: undefined as unknown as string,
-      billingPeriod: undefined as unknown as 'MONTHLY',
-      priceList: undefined as unknown as string,
+      ...FIXTURE_PLANS[planName],
     },
     CREATED_BY,
     dates.entitlementDate,
