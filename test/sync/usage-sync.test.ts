@@ -3,7 +3,7 @@ import { Decimal } from 'decimal.js';
 import { CloudKittyClient } from '../../src/openstack/index.js';
 import { billingPeriodContaining } from '../../src/metering/index.js';
 import type { RatedUsage } from '../../src/openstack/index.js';
-import { billingCycleOf } from '../../src/sync/subscription-sync.js';
+import { billingCycleOf, type SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { MeteringStack, METRIC_UNITS } from '../support/metering-stack.js';
 import { seedRatedUsage } from '../support/cloudkitty.js';
 import { freePort } from '../support/wait.js';
@@ -179,7 +179,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     ]);
     stack.killbill.control.failNextApiCalls('/1.0/kb/usages', 1, 'POST');
     const first = await stack.usageSync().runOnce({ mode: 'new', now: later });
-    const mine = (rs: Awaited<ReturnType<typeof first>>) =>
+    const mine = (rs: SubscriptionSyncResult[]) =>
       rs.find((r) => r.subscriptionId === subs[0]!.subscriptionId)!;
     expect(mine(first).error).to.match(/500/);
     const second = await stack.usageSync().runOnce({ mode: 'new', now: later });
