@@ -1,0 +1,31 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { BridgeConfig } from '../src/config/index.js';
+import { REGISTRY_QUEUE } from '../src/queues/queue-names.js';
+import { createRedisConnection } from '../src/queues/redis-connection.js';
+
+/**
+ * Reads how many jobs the registry queue holds, under the bridge's own prefix: the proof that each 200 the
+ * intake answered left a job in Redis. No worker runs during the bench, so jobs only accumulate.
+ */
+export class RegistryJobs {
+  private readonly redis: Redis;
+  private readonly queue: Queue;
+
+  constructor(config: BridgeConfig) {
+    this.redis = createRedisConnection(config.redis.url, 'worker');
+    this.queue = new Queue(REGISTRY_QUEUE, { connection: this.redis, prefix: config.redis.prefix });
+  }
+
+  /** Jobs in every state: a job is in exactly one, so the sum is the number of jobs. */
+  async count(): Promise<number> {
+    const counts = await this.queue.getJobCounts();
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    // BullMQ leaves a connection it was given open; it is ours to end.
+    this.redis.disconnect();
+  }
+}
