@@ -298,6 +298,25 @@ export class KillBillClient {
     );
     return res.status === 204 ? null : res.data;
   }
+
+  /** Whether Kill Bill has a tenant with this client's API key. Needs only the user's credentials. */
+  async tenantExists(): Promise<boolean> {
+    return (await this.read('get tenant', () => this.tenants.getTenantByApiKey(this.apiKey))) !== null;
+  }
+
+  /** The catalog XML Kill Bill serves for `requestedDate` (ISO), unfiltered; null when no version applies. */
+  async getCatalogXmlAt(requestedDate: string): Promise<string | null> {
+    const options = { responseType: 'text' as const, headers: { Accept: 'text/xml' } };
+    try {
+      const res = await this.call('get catalog', () =>
+        this.catalogs.getCatalogXml(requestedDate, undefined, options),
+      );
+      return String(res.data ?? '');
+    } catch (err) {
+      if (err instanceof KillBillError && (err.status === 404 || err.status === 400)) return null;
+      throw err;
+    }
+  }
 }
 
 function idFromLocation(res: AxiosResponse): string {
