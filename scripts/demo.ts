@@ -80,10 +80,10 @@ async function main(): Promise<void> {
   say('Starting Redis, CloudKitty 17 (real, on loopback), the Kill Bill stand-in and the bridge');
   const redis = await RedisServer.start();
   stops.push({ what: 'redis', stop: () => redis.close() });
-  detail(`redis-server pid-managed on ${redis.url}`);
+  detail(`redis-server on ${redis.url} (data in ${redis.dir})`);
   const cloudkitty = await startCloudKitty();
   stops.push({ what: 'cloudkitty', stop: () => cloudkitty.stop() });
-  detail(`CloudKitty at ${cloudkitty.url}`);
+  detail(`CloudKitty at ${cloudkitty.url} (state in ${cloudkitty.stateDir})`);
   const killbill = await startKillBillStandin({ port: 0, retrySchedule: [200, 1000, 5000] });
   stops.push({ what: 'kill bill stand-in', stop: () => killbill.close() });
   detail(`Kill Bill stand-in at ${killbill.url} (admin/password)`);
