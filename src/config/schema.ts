@@ -44,6 +44,7 @@ export interface BridgeConfig {
     syncEvery: string;
     concurrency: number;
     recheckEvery: string;
+    lockTtl: string;
   };
   registry: { reconcileEvery: string };
 }
@@ -277,6 +278,12 @@ export const schema: convict.Schema<BridgeConfig> = {
       format: 'duration',
       default: '6h',
       env: 'BRIDGE_RECHECK_EVERY',
+    },
+    lockTtl: {
+      doc: "How long a crashed worker's hold on a subscription outlives it; renewed while a sync runs.",
+      format: 'duration',
+      default: '1m',
+      env: 'BRIDGE_LOCK_TTL',
     },
   },
   registry: {

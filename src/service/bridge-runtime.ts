@@ -80,6 +80,7 @@ export function createBridgeRuntime(config: BridgeConfig, logger: Logger): Bridg
     windowSize: parseWindowSize(config.metering.windowSize),
     settleDelayMs: parseDuration(config.metering.settleDelay)!,
     horizonPeriods: config.metering.lateHorizonPeriods,
+    lockTtlMs: parseDuration(config.metering.lockTtl),
     logger,
   });
   return {

@@ -42,6 +42,8 @@ export interface SubscriptionSyncOptions {
   windowSize: WindowSize;
   horizonPeriods: number;
   logger: Logger;
+  /** Lifetime of a subscription's lock, renewed while its sync runs. Default 60 000 ms. */
+  lockTtlMs?: number;
 }
 
 export function billingCycleOf(entry: SubscriptionEntry): BillingCycle {
@@ -72,8 +74,10 @@ export class SubscriptionSync {
       alreadyRecorded: 0,
       lateDifferences: 0,
     };
-    const release = await ledger.lock(entry.tenantApiKey, entry.subscriptionId, 10 * 60_000);
-    if (!release) return { ...result, skipped: 'another sync of this subscription is running' };
+    const ttl = this.options.lockTtlMs ?? 60_000;
+    const lock = await ledger.lock(entry.tenantApiKey, entry.subscriptionId, ttl);
+    if (!lock) return { ...result, skipped: 'another sync of this subscription is running' };
+    const renew = setInterval(() => void lock.extend().catch(() => {}), ttl / 3);
     try {
       const kb = this.options.clients.get(entry.tenantApiKey);
       if (!kb) throw new Error(`tenant ${entry.tenantApiKey} is not configured`);
@@ -91,7 +95,8 @@ export class SubscriptionSync {
       );
       return result;
     } finally {
-      await release();
+      clearInterval(renew);
+      await lock.release();
     }
   }
 

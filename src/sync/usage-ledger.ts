@@ -20,6 +20,13 @@ export interface LedgerWindow {
 }
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const EXTEND_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+/** A held subscription lock: kept alive while the sync runs, gone by itself if the process dies. */
+export interface SubscriptionLock {
+  extend(): Promise<void>;
+  release(): Promise<void>;
+}
 
 /** Per-subscription usage ledger and watermarks in Redis. */
 export class UsageLedger {
@@ -80,15 +87,25 @@ export class UsageLedger {
 
   /**
    * One sync of a subscription at a time, across every worker process: the plan reads the ledger, so two
-   * at once could both plan the same correction. Returns a release function, or null when it is held.
+   * at once could both plan the same correction. Null when another process holds it. A short TTL, renewed
+   * while the sync runs, lets a run after a crash go ahead soon after the crashed process stopped renewing.
    */
-  async lock(tenant: string, sub: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
-    const key = `${this.prefix}:lock:${tenant}:${sub}`;
+  async lock(tenant: string, sub: string, ttlMs: number): Promise<SubscriptionLock | null> {
+    const key = this.lockKey(tenant, sub);
     const token = randomUUID();
     const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
     if (ok !== 'OK') return null;
-    return async () => {
-      await this.redis.eval(RELEASE_LOCK, 1, key, token);
+    return {
+      extend: async () => {
+        await this.redis.eval(EXTEND_LOCK, 1, key, token, String(ttlMs));
+      },
+      release: async () => {
+        await this.redis.eval(RELEASE_LOCK, 1, key, token);
+      },
     };
+  }
+
+  lockKey(tenant: string, sub: string): string {
+    return `${this.prefix}:lock:${tenant}:${sub}`;
   }
 }

@@ -26,6 +26,8 @@ export interface UsageSyncOptions {
   settleDelayMs: number;
   horizonPeriods: number;
   logger: Logger;
+  /** Lifetime of a subscription's lock, renewed while its sync runs. Default 60 000 ms. */
+  lockTtlMs?: number;
 }
 
 export interface SyncRunRequest {
