@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { Queue } from 'bullmq';
+import { Decimal } from 'decimal.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import type { RatedUsage } from '../../src/openstack/index.js';
+import { USAGE_QUEUE } from '../../src/queues/queue-names.js';
+import type { UsageJobData } from '../../src/queues/usage-jobs.js';
+import { createBridgeRuntime } from '../../src/service/bridge-runtime.js';
+import { WorkerService } from '../../src/service/worker-service.js';
+import { MeteringStack, PREFIX } from '../support/metering-stack.js';
+import { seedRatedUsage } from '../support/cloudkitty.js';
+import { testConfig } from '../support/bridge-config.js';
+import { waitFor } from '../support/wait.js';
+
+const HOUR = 3_600_000;
+const PROJECTS = ['1111aaaa2222bbbb3333cccc4444dddd', '5555eeee6666ffff7777aaaa8888bbbb'];
+
+describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subscription', function () {
+  this.timeout(120_000);
+  let stack: MeteringStack;
+
+  before(async () => {
+    stack = await MeteringStack.start();
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('records every subscription through the worker, exactly', async () => {
+    const start = Math.floor(Date.now() / HOUR) * HOUR - 27 * HOUR;
+    const usage: RatedUsage[] = [];
+    const totals = PROJECTS.map(() => new Decimal(0));
+    for (let h = 0; h < 24; h++) {
+      PROJECTS.forEach((projectId, i) => {
+        const price = new Decimal(h + 7 * i + 1).div(800);
+        totals[i] = totals[i]!.plus(price);
+        usage.push({
+          begin: new Date(start + h * HOUR),
+          projectId,
+          metric: 'instance',
+          price: price.toString(),
+        });
+      });
+    }
+    await stack.cloudkitty.reset();
+    await seedRatedUsage(stack.cloudkitty.url, usage);
+    const day = new Date(start - 24 * HOUR).toISOString().slice(0, 10);
+    const subs = [];
+    for (const [i, p] of PROJECTS.entries())
+      subs.push((await stack.meteredAccount(`w${i}`, p, day, 'instance')).subscriptionId);
+    await stack.reconcile();
+
+    const config = testConfig({
+      REDIS_URL: stack.redisServer.url,
+      KILLBILL_URL: stack.killbill.url,
+      CLOUDKITTY_URL: stack.cloudkitty.url,
+      BRIDGE_SYNC_EVERY: '1h',
+    });
+    expect(config.redis.prefix).to.equal(PREFIX);
+    const runtime = createBridgeRuntime(config, silentLogger);
+    const workers = new WorkerService(runtime);
+    await workers.start();
+    const queue = new Queue<UsageJobData>(USAGE_QUEUE, {
+      connection: { url: stack.redisServer.url },
+      prefix: PREFIX,
+    });
+    try {
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((s) => s.key).sort()).to.deep.equal(['usage-sync:new', 'usage-sync:recheck']);
+      const range = [
+        new Date(start - 24 * HOUR).toISOString(),
+        new Date(start + 48 * HOUR).toISOString(),
+      ] as const;
+      const recorded = async (sub: string) =>
+        Number((await stack.kb.getUsage(sub, ...range)).rolledUpUnits?.[0]?.amount ?? 0);
+      const expected = totals.map((t) => t.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber());
+      // The scheduler's first tick runs at once; wait for both subscriptions' jobs to land.
+      await waitFor(
+        'both subscriptions are recorded by the worker',
+        async () => {
+          const got = await Promise.all(subs.map(recorded));
+          return got[0] === expected[0] && got[1] === expected[1];
+        },
+        { timeoutMs: 60_000 },
+      );
+      const completed = await queue.getJobs(['completed']);
+      expect(
+        completed.filter((j) => j.name === 'subscription').map((j) => j.data.kind),
+      ).to.have.length.at.least(2);
+      expect(await queue.getJobCounts('failed')).to.deep.equal({ failed: 0 });
+    } finally {
+      await queue.close();
+      await workers.stop();
+      await runtime.close();
+    }
+  });
+});
