@@ -45,7 +45,7 @@ describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subsc
     await stack.cloudkitty.reset();
     await seedRatedUsage(stack.cloudkitty.url, usage);
     const day = new Date(start - 24 * HOUR).toISOString().slice(0, 10);
-    const subs = [];
+    const subs: string[] = [];
     for (const [i, p] of PROJECTS.entries())
       subs.push((await stack.meteredAccount(`w${i}`, p, day, 'instance')).subscriptionId);
     await stack.reconcile();
