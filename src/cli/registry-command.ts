@@ -100,7 +100,7 @@ async function countsOf(store: RegistryStore, tenant: string, accountId?: string
 
 const countsLine = (c: TenantCounts) =>
   `tenant ${c.tenant}: ${c.accounts} account(s), ${c.metered} metered, ${c.notMetered} not metered, ` +
-  `${c.conflicts} in conflict, ${c.problems} problem(s)`;
+  `${c.conflicts} in conflict, ${c.problems} problem(s)${c.problems > 0 ? ' (see `bridge registry show`)' : ''}`;
 
 /** The tenant whose Kill Bill knows the account, else the one whose registry still holds it (to drop it). */
 async function tenantOf(clients: Map<string, KillBillClient>, store: RegistryStore, accountId: string) {
@@ -112,12 +112,13 @@ async function tenantOf(clients: Map<string, KillBillClient>, store: RegistrySto
 async function sync(config: BridgeConfig, logger: Logger, opts: RegistryOptions): Promise<void> {
   const clients = createTenantClients(config);
   await run(config, async (store) => {
-    // One line per refreshed account is noise for a person; problems still show, and `show` lists them.
+    // A line per account (and per problem) is noise for a person reading counts; the problems are counted
+    // here and listed by `registry show`. LOG_LEVEL=debug brings the lines back.
     const registrar = new AccountRegistrar({
       clients,
       store,
       metricUnits: config.metering.metricUnits,
-      logger: logger.isLevelEnabled('info') ? logger.child({}, { level: 'warn' }) : logger,
+      logger: logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'error' }),
     });
     if (opts.account) {
       if (!UUID.test(opts.account)) throw new CommandFailure(`${opts.account} is not a Kill Bill account id`);
@@ -205,9 +206,10 @@ function render(r: RegistryReport): string {
       e.subscriptionId,
       e.accountId,
       e.projectId ?? '-',
-      Object.entries(e.units)
-        .map(([m, u]) => `${m}→${u}`)
-        .join(', '),
+      [
+        ...Object.entries(e.units).map(([m, u]) => `${m}→${u}`),
+        ...e.unmetered.map((u) => `${u.metric}: not billed`),
+      ].join(', '),
       day(e.since),
       day(e.until),
     ]);
@@ -219,7 +221,13 @@ function render(r: RegistryReport): string {
       e.subscriptionId,
       e.accountId,
       e.status,
-      [...e.reasons, ...e.unmetered.map((u) => `metric ${u.metric}: ${u.reason}`)].join('; ') || '-',
+      // The metrics are the why only when none can be billed; otherwise they would bury the real reason.
+      [
+        ...e.reasons,
+        ...(e.reasons.includes('no metric can be billed')
+          ? e.unmetered.map((u) => `metric ${u.metric}: ${u.reason}`)
+          : []),
+      ].join('; ') || '-',
     ]);
     out.push(table(['SUBSCRIPTION', 'ACCOUNT', 'STATUS', 'WHY'], rows));
   }

@@ -71,11 +71,14 @@ export function resolveAccount(state: AccountState): AccountResolution {
         message,
       });
     };
+    // Fields already reported as having several values, so they are not reported again as "not set".
+    const ambiguous = new Set<string>();
     const pick = (name: string): string | undefined => {
       const own = fieldValue(fields, name);
       const inherited = fieldValue(state.accountFields, name);
       const chosen = own.value !== undefined || own.conflict ? own : inherited;
       if (chosen.conflict) {
+        ambiguous.add(name);
         report(name, chosen.conflict.join(' | '), `${name} has ${chosen.conflict.length} different values`);
         return undefined;
       }
@@ -108,7 +111,7 @@ export function resolveAccount(state: AccountState): AccountResolution {
           projectText,
           `${FIELD.projectId} must be a Keystone project id (32 hex digits or a UUID)`,
         );
-    } else if (enabled) {
+    } else if (enabled && !ambiguous.has(FIELD.projectId)) {
       report(FIELD.projectId, undefined, `${FIELD.projectId} is not set`);
     }
 

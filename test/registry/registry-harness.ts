@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Queue, type Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Configuration, SubscriptionApi, apiKey } from 'killbill';
+import type { BridgeConfig } from '../../src/config/index.js';
+import type { KillBillClient } from '../../src/killbill/killbill-client.js';
+import { createTenantClients } from '../../src/killbill/tenant-clients.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
+import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import type { RegistryJobData } from '../../src/queues/registry-jobs.js';
+import { AccountRegistrar } from '../../src/registry/account-registrar.js';
+import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscription.js';
+import { RegistryStore } from '../../src/registry/registry-store.js';
+import { ApiService } from '../../src/service/api-service.js';
+import { createRegistryWorker } from '../../workers/registry-worker.js';
+import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
+import { testConfig } from '../support/bridge-config.js';
+import { RedisServer } from '../support/redis-server.js';
+import { freePort, waitFor } from '../support/wait.js';
+
+export const TENANT = 'bob';
+export const PLAN = 'openstack-standard-monthly';
+/** `ram` maps to a unit the catalog does not declare, so a subscription asking for it shows why not. */
+export const METRIC_UNITS = {
+  instance: 'openstack-billed-instance',
+  vcpus: 'openstack-billed-vcpus',
+  ram: 'openstack-billed-ram',
+};
+const CATALOG = new URL('../../catalog/catalog.xml', import.meta.url);
+
+/** A fresh Keystone project id (32 hex digits), so tests never collide on a project. */
+export const projectId = (): string => randomUUID().replace(/-/g, '');
+
+/**
+ * The registry end to end: a real Redis, the Kill Bill stand-in with the bridge's catalog, the intake
+ * API whose callback the stand-in calls, and a real BullMQ registry worker. Tests change Kill Bill and
+ * wait for the registry, the way an operator's change reaches it in production.
+ */
+export class RegistryHarness {
+  private stopped = false;
+  private readonly subscriptionApi: SubscriptionApi;
+
+  private constructor(
+    readonly redis: RedisServer,
+    readonly standin: KillBillStandin,
+    readonly config: BridgeConfig,
+    readonly api: ApiService,
+    readonly kb: KillBillClient,
+    readonly store: RegistryStore,
+    readonly registrar: AccountRegistrar,
+    readonly queue: Queue<RegistryJobData>,
+    private readonly worker: Worker<RegistryJobData>,
+    private readonly connections: Redis[],
+  ) {
+    const config2 = new Configuration({
+      basePath: standin.url,
+      username: 'admin',
+      password: 'password',
+      apiKey: apiKey(TENANT, config.killbill.apiSecret),
+    });
+    this.subscriptionApi = new SubscriptionApi(config2);
+  }
+
+  /** `retrySchedule`: the stand-in's push retry delays in ms (Kill Bill's are minutes to days). */
+  static async start(retrySchedule: number[] = [300, 300, 300]): Promise<RegistryHarness> {
+    const redis = await RedisServer.start();
+    const standin = await startKillBillStandin({ retrySchedule });
+    standin.createTenant(TENANT, 'lazar');
+    const port = await freePort();
+    const config = testConfig({
+      REDIS_URL: redis.url,
+      KILLBILL_URL: standin.url,
+      BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      BRIDGE_METRIC_UNITS: JSON.stringify(METRIC_UNITS),
+    });
+    const clients = createTenantClients(config);
+    const kb = clients.get(TENANT)!;
+    await kb.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
+
+    const api = new ApiService({ config, logger: silentLogger, port, host: '127.0.0.1' });
+    await api.start();
+    await waitFor('the intake has registered its callback with Kill Bill', () => api.callbacksRegistered);
+
+    const storeConnection = redis.client();
+    const workerConnection = createRedisConnection(redis.url, 'worker');
+    const store = new RegistryStore(storeConnection, config.redis.prefix);
+    const registrar = new AccountRegistrar({
+      clients,
+      store,
+      metricUnits: config.metering.metricUnits,
+      logger: silentLogger,
+    });
+    const worker = createRegistryWorker({
+      connection: workerConnection,
+      prefix: config.redis.prefix,
+      registrar,
+      logger: silentLogger,
+    });
+    // BullMQ leaves a connection it was given open on close(), so the harness closes all three itself.
+    const queueConnection = redis.client();
+    const queue = new Queue<RegistryJobData>(REGISTRY_QUEUE, {
+      connection: queueConnection,
+      prefix: config.redis.prefix,
+    });
+    return new RegistryHarness(redis, standin, config, api, kb, store, registrar, queue, worker, [
+      storeConnection,
+      workerConnection,
+      queueConnection,
+    ]);
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
+    await this.api.stop();
+    await this.standin.close();
+    for (const c of this.connections) c.disconnect();
+    await this.redis.close();
+  }
+
+  /** Kill Bill holds its notifications (first sends and retries) until resumeDelivery(). */
+  stopDelivery(): void {
+    this.stopped = true;
+    this.standin.control.stopDelivery();
+  }
+
+  resumeDelivery(): void {
+    this.stopped = false;
+    this.standin.control.resumeDelivery();
+  }
+
+  /**
+   * Waits until Kill Bill has delivered (or, while stopped, holds) every notification and the worker has
+   * finished every registry job; a job still failing keeps this waiting, so a broken refresh fails the test.
+   */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    await waitFor(
+      'Kill Bill has delivered every notification and the registry worker has run every job',
+      async () => {
+        const inFlight = this.standin.control
+          .notifications()
+          .some((n) => n.state === 'pending' && !this.stopped);
+        if (inFlight) return false;
+        const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(counts).every((c) => c === 0);
+      },
+      { timeoutMs },
+    );
+    const failed = await this.queue.getJobs(['failed']);
+    if (failed.length > 0) throw new Error(`registry job(s) failed: ${failed.map((j) => j.failedReason)}`);
+  }
+
+  /** The registry's entries for one account (conflicts marked), in a stable order. */
+  async entriesOf(accountId: string): Promise<SubscriptionEntry[]> {
+    return (await this.store.entries(TENANT)).filter((e) => e.accountId === accountId);
+  }
+
+  async entry(subscriptionId: string): Promise<SubscriptionEntry | undefined> {
+    return this.store.entry(TENANT, subscriptionId);
+  }
+
+  /** Waits until the registry's entry for the subscription satisfies `check`, and returns it. */
+  async waitForEntry(
+    what: string,
+    subscriptionId: string,
+    check: (e: SubscriptionEntry) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<SubscriptionEntry> {
+    return waitFor(
+      what,
+      async () => {
+        const e = await this.entry(subscriptionId);
+        return e && check(e) ? e : undefined;
+      },
+      { timeoutMs },
+    );
+  }
+
+  /** An account, with the given account-level custom fields, and `subscriptions` subscriptions. */
+  async createAccount(
+    fields: Record<string, string> = {},
+    subscriptions = 1,
+  ): Promise<{ accountId: string; subscriptionIds: string[] }> {
+    const accountId = await this.kb.createAccount({
+      name: `registry test ${randomUUID().slice(0, 8)}`,
+      currency: 'USD',
+    } as Parameters<KillBillClient['createAccount']>[0]);
+    const list = Object.entries(fields).map(([name, value]) => ({ name, value }));
+    if (list.length > 0) await this.kb.addAccountCustomFields(accountId, list);
+    const subscriptionIds: string[] = [];
+    for (let i = 0; i < subscriptions; i++) {
+      subscriptionIds.push(await this.kb.createSubscription(accountId, PLAN));
+    }
+    return { accountId, subscriptionIds };
+  }
+
+  /** An account metered on `project` through account-level fields, with one subscription. */
+  async meteredAccount(project = projectId(), extra: Record<string, string> = {}) {
+    const created = await this.createAccount({
+      [FIELD.enabled]: 'true',
+      [FIELD.projectId]: project,
+      ...extra,
+    });
+    return { ...created, subscriptionId: created.subscriptionIds[0]!, project };
+  }
+
+  async accountFieldId(accountId: string, name: string): Promise<string> {
+    const field = (await this.kb.getAccountCustomFields(accountId))?.find((f) => f.name === name);
+    if (!field?.customFieldId) throw new Error(`account ${accountId} has no field ${name}`);
+    return field.customFieldId;
+  }
+
+  async setSubscriptionFields(subscriptionId: string, fields: Record<string, string>): Promise<void> {
+    const list = Object.entries(fields).map(([name, value]) => ({ name, value }));
+    await this.kb.addSubscriptionCustomFields(subscriptionId, list);
+  }
+
+  async deleteSubscriptionField(subscriptionId: string, name: string): Promise<void> {
+    const field = (await this.kb.getSubscriptionCustomFields(subscriptionId))?.find((f) => f.name === name);
+    if (!field?.customFieldId) throw new Error(`subscription ${subscriptionId} has no field ${name}`);
+    await this.subscriptionApi.deleteSubscriptionCustomFields(subscriptionId, 'registry-test', [
+      field.customFieldId,
+    ]);
+  }
+
+  /** Runs the tenant's reconcile through the queue, as the hourly schedule does, and waits for it. */
+  async reconcileThroughQueue(): Promise<void> {
+    const job = await this.queue.add('reconcile', {
+      kind: 'reconcile',
+      tenantApiKey: TENANT,
+      cause: 'test',
+    });
+    await waitFor(`reconcile job ${job.id} has completed`, async () => {
+      const state = await job.getState();
+      if (state === 'failed')
+        throw new Error(`reconcile failed: ${(await this.queue.getJob(job.id!))?.failedReason}`);
+      return state === 'completed';
+    });
+  }
+}
