@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { scheduleReconciles } from '../../workers/registry-worker.js';
 import { waitFor } from '../support/wait.js';
@@ -194,5 +195,28 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
       metric: 'gpu',
       reason: 'no Kill Bill unit is configured for it (metering.metricUnits)',
     });
+  });
+  // Last: it changes the tenant's catalog for every later test.
+  it('a new catalog version declaring a unit queues a reconcile, and the metric becomes billed', async () => {
+    const { subscriptionId } = await h.meteredAccount();
+    await h.waitForEntry('metered without ram', subscriptionId, (x) => x.status === 'metered');
+    expect((await h.entry(subscriptionId))!.units).to.deep.equal(BILLED);
+    const before = (await h.store.lastReconcile(TENANT))?.at ?? 0;
+
+    const v2 = readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8')
+      .replace(
+        '<effectiveDate>2024-01-01T00:00:00+00:00</effectiveDate>',
+        '<effectiveDate>2024-06-01T00:00:00+00:00</effectiveDate>',
+      )
+      .replace('<units>', '<units>\n    <unit name="openstack-billed-ram"/>');
+    expect(v2).to.include('2024-06-01').and.include('openstack-billed-ram');
+    await h.kb.uploadCatalogXml(v2);
+
+    const e = await h.waitForEntry('ram is billed', subscriptionId, (x) => 'ram' in x.units);
+    expect(e.units).to.deep.equal({ ...BILLED, ram: 'openstack-billed-ram' });
+    expect(e.unmetered).to.deep.equal([]);
+    expect((await h.store.lastReconcile(TENANT))!.at, 'through a reconcile of the tenant').to.be.greaterThan(
+      before,
+    );
   });
 });
