@@ -54,13 +54,13 @@ export class RegistryHarness {
     private readonly worker: Worker<RegistryJobData>,
     private readonly connections: Redis[],
   ) {
-    const config2 = new Configuration({
+    const kbConfig = new Configuration({
       basePath: standin.url,
       username: 'admin',
       password: 'password',
       apiKey: apiKey(TENANT, config.killbill.apiSecret),
     });
-    this.subscriptionApi = new SubscriptionApi(config2);
+    this.subscriptionApi = new SubscriptionApi(kbConfig);
   }
 
   /** `retrySchedule`: the stand-in's push retry delays in ms (Kill Bill's are minutes to days). */
