@@ -134,14 +134,6 @@ function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>):
   const problems: ConfigProblem[] = [];
   const os = c.openstack;
   const origin = (key: string): ValueOrigin => origins.get(key) ?? { source: 'default' };
-  if (!os.authUrl && !c.cloudkitty.url) {
-    problems.push({
-      key: 'cloudkitty.url',
-      message:
-        'CloudKitty cannot be reached: set CLOUDKITTY_URL, or OS_AUTH_URL with credentials to find it in the Keystone catalog',
-      origin: origin('cloudkitty.url'),
-    });
-  }
   if (os.authUrl) {
     const appCred = os.applicationCredentialId !== '' || os.applicationCredentialSecret !== '';
     if (appCred && (!os.applicationCredentialId || !os.applicationCredentialSecret)) {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { ConfigError, loadConfig, requireCloudKitty } from '../../src/config/index.js';
 
 const fixture = (name: string) => `test/fixtures/config/${name}.yaml`;
 const TOKEN = 'test-callback-token-0123456789';
@@ -125,6 +125,16 @@ describe('configuration: defaults, YAML file, environment', () => {
     expect(byKey['killbill.url']!.origin).to.deep.equal({ source: 'env', name: 'KILLBILL_URL' });
     // The token is secret: its value is never repeated back.
     expect(byKey['server.callbackToken']!.shown).to.equal('"********"');
+  });
+
+  it('starts without CloudKitty settings; the commands that read CloudKitty ask for them', () => {
+    const loaded = loadConfig({
+      searchPath: [],
+      env: { KILLBILL_API_KEY: 'bob', KILLBILL_API_SECRET: 'lazar', BRIDGE_CALLBACK_TOKEN: TOKEN },
+    });
+    const [p] = problemsOf(() => requireCloudKitty(loaded));
+    expect(p!.key).to.equal('cloudkitty.url');
+    expect(p!.message).to.match(/set CLOUDKITTY_URL, or OS_AUTH_URL/);
   });
 
   it('rejects an unknown key in the file with its line', () => {
