@@ -73,17 +73,24 @@ export function ratesForWindows(
   units: Readonly<Record<string, string>>,
   stackId: string | null,
 ): Array<Record<string, string>> {
-  return windows.map((w) => {
-    const byUnit: Record<string, string[]> = {};
-    for (const row of rows) {
-      if (row.beginMs < w.start.getTime() || row.beginMs >= w.end.getTime()) continue;
-      if (stackId !== null && row.stack !== stackId) continue;
-      const unit = units[row.type];
-      if (!unit || row.rate === null) continue;
-      (byUnit[unit] ??= []).push(row.rate);
+  const byWindow = windows.map(() => ({}) as Record<string, string[]>);
+  const starts = windows.map((w) => w.start.getTime());
+  for (const row of rows) {
+    const unit = units[row.type];
+    if (!unit || row.rate === null || (stackId !== null && row.stack !== stackId)) continue;
+    // Windows are sorted and disjoint: the last one starting at or before the row is the only candidate.
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= row.beginMs) lo = mid;
+      else hi = mid - 1;
     }
-    return Object.fromEntries(
-      Object.entries(byUnit).map(([unit, rates]) => [unit, sumRates(rates).toString()]),
-    );
-  });
+    const w = windows[lo];
+    if (!w || row.beginMs < w.start.getTime() || row.beginMs >= w.end.getTime()) continue;
+    (byWindow[lo]![unit] ??= []).push(row.rate);
+  }
+  return byWindow.map((byUnit) =>
+    Object.fromEntries(Object.entries(byUnit).map(([unit, rates]) => [unit, sumRates(rates).toString()])),
+  );
 }

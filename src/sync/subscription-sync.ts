@@ -128,10 +128,10 @@ export class SubscriptionSync {
       );
       const fresh = windows.filter((w) => w.start >= target.from);
       const freshRates = ratesForWindows(rows, fresh, entry.units, entry.stackId);
+      const rateOf = new Map(fresh.map((w, i) => [w, freshRates[i]!]));
       const inputs: PeriodWindowInput[] = windows.map((w) => {
         const stored = ledgerWindows.get(w.start.toISOString());
-        const i = fresh.indexOf(w);
-        const rates = i >= 0 ? freshRates[i]! : (stored?.rates ?? {});
+        const rates = rateOf.get(w) ?? stored?.rates ?? {};
         const recorded =
           stored && stored.lastRevision !== null
             ? { cents: stored.cents, lastRevision: stored.lastRevision }
@@ -143,17 +143,21 @@ export class SubscriptionSync {
       const plan = planPeriodRecords(inputs, within);
 
       // Remember the rates seen for every window, zero ones included: later windows round on top of them.
+      // Only this period's fresh windows change, so only they are written back.
+      const touched = new Map<string, LedgerWindow>();
       for (const input of inputs) {
         if (input.window.start < target.from) continue;
         const key = input.window.start.toISOString();
         const prev = ledgerWindows.get(key);
-        ledgerWindows.set(key, {
+        const w: LedgerWindow = {
           end: input.window.end.toISOString(),
           rates: input.rates as Record<string, string>,
           cents: prev?.cents ?? {},
           lastRevision: prev?.lastRevision ?? null,
           pending: prev?.pending,
-        });
+        };
+        ledgerWindows.set(key, w);
+        touched.set(key, w);
       }
       for (const p of plan.records) {
         const key = p.window.start.toISOString();
@@ -166,10 +170,12 @@ export class SubscriptionSync {
           cents: p.cents,
         });
         if (!record) continue;
-        ledgerWindows.get(key)!.pending = { revision: p.revision, cents: { ...p.cents }, record };
+        const w = ledgerWindows.get(key)!;
+        w.pending = { revision: p.revision, cents: { ...p.cents }, record };
+        touched.set(key, w);
         if (p.correction) result.corrections++;
       }
-      await ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, ledgerWindows);
+      await ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, touched);
       for (const p of plan.records) {
         const key = p.window.start.toISOString();
         const w = ledgerWindows.get(key)!;

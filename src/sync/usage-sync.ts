@@ -136,13 +136,14 @@ export class UsageSync {
         try {
           r = await this.subscriptionSync.run(target, rows, prepared.now);
         } catch (err) {
-          const e = {
+          r = {
             subscriptionId: target.entry.subscriptionId,
             records: 0,
             corrections: 0,
             alreadyRecorded: 0,
+            lateDifferences: 0,
+            error: (err as Error).message,
           };
-          r = { ...e, lateDifferences: 0, error: (err as Error).message };
           this.options.logger.error(
             { event: 'sync.subscription_failed', subscriptionId: target.entry.subscriptionId, err: r.error },
             'subscription sync failed; the next run retries it',
