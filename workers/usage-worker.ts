@@ -1,10 +1,11 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../src/logging/logger.js';
 import { USAGE_QUEUE } from '../src/queues/queue-names.js';
 import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
 import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usage-pull.js';
 import { STACK_TAG, type UsageSync } from '../src/sync/usage-sync.js';
+import { isRetryable } from '../src/sync/sync-errors.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
 
 export interface UsageWorkerOptions {
@@ -83,9 +84,13 @@ export function createUsageWorker(options: UsageWorkerOptions): {
             projectIds: [entry.projectId],
           })
         ).get(projectKey(entry.projectId)) ?? []);
-    const result = await usageSync.subscriptionSync.run({ entry, from, to }, rows, new Date(data.now));
-    if (result.skipped) throw new Error(result.skipped);
-    return result;
+    try {
+      return await usageSync.subscriptionSync.run({ entry, from, to }, rows, new Date(data.now));
+    } catch (err) {
+      // A request Kill Bill refuses will be refused again: fail at once and stay in the failed set.
+      if (!isRetryable(err)) throw new UnrecoverableError((err as Error).message);
+      throw err;
+    }
   };
 
   const worker = new Worker<UsageJobData>(
@@ -94,7 +99,7 @@ export function createUsageWorker(options: UsageWorkerOptions): {
     { connection, prefix, concurrency: options.concurrency },
   );
   worker.on('failed', (job, err) => {
-    const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true;
+    const final = !job || err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     logger[final ? 'error' : 'warn'](
       {
         event: final ? 'sync.job_failed' : 'sync.job_retry',

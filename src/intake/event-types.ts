@@ -10,7 +10,7 @@ export type EventAction =
   /** Acknowledge and count; nothing in it changes what is metered. */
   | 'ignore';
 
-interface EventTypeRule {
+export interface EventTypeRule {
   objectTypes: readonly string[];
   action: EventAction;
   /** The event has no account (tenant-wide). */

@@ -74,6 +74,18 @@ export class NotificationIntake {
       return { status: 400, body: { error: 'malformed notification', reason: parsed.reason } };
     }
     const { notification: n, action } = parsed;
+    if (!parsed.known) {
+      // Labelled 'unknown', not by name: event type labels must stay a bounded set.
+      metrics.count('unknown', 'ignored');
+      logger.warn(
+        { event: 'intake.unknown_event_type', tenant, eventType: n.eventType, objectType: n.objectType },
+        'notification of an event type this bridge does not know; acknowledged and ignored',
+      );
+      return {
+        status: 200,
+        body: { status: 'ignored', eventType: n.eventType, reason: 'unknown event type' },
+      };
+    }
     if (action === 'ignore') {
       metrics.count(n.eventType, 'ignored');
       return { status: 200, body: { status: 'ignored', eventType: n.eventType } };

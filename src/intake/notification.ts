@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { EVENT_TYPES, RECONCILE_ON_TENANT_KEYS, type EventAction } from './event-types.js';
+import {
+  EVENT_TYPES,
+  RECONCILE_ON_TENANT_KEYS,
+  type EventAction,
+  type EventTypeRule,
+} from './event-types.js';
 
 /** Kill Bill's push notification body (NotificationJson), with metaData parsed once. */
 export interface Notification {
@@ -11,10 +16,36 @@ export interface Notification {
 }
 
 export type ParsedNotification =
-  { ok: true; notification: Notification; action: EventAction } | { ok: false; reason: string };
+  | {
+      ok: true;
+      notification: Notification;
+      action: EventAction;
+      /** False for a well-formed event of a type Kill Bill 0.24 does not send (a newer server's). */
+      known: boolean;
+    }
+  | { ok: false; reason: string };
 
 const KEYS = ['eventType', 'accountId', 'objectType', 'objectId', 'metaData'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** How Kill Bill spells an ExtBusEventType; a newer server's types look the same. */
+const EVENT_TYPE_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+const OBJECT_TYPE_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * A well-formed event of a type this bridge does not know can never become processable, and answering it
+ * 4xx would have Kill Bill retry it for days; it is acknowledged and ignored instead.
+ */
+const UNKNOWN_EVENT: EventTypeRule = {
+  objectTypes: [],
+  action: 'ignore',
+  accountless: true,
+  nullObject: true,
+};
+
+/** Own properties only: `constructor` or `__proto__` must not find Object.prototype's. */
+function ruleOf(eventType: string): EventTypeRule | undefined {
+  return Object.hasOwn(EVENT_TYPES, eventType) ? EVENT_TYPES[eventType] : undefined;
+}
 
 function fail(reason: string): ParsedNotification {
   return { ok: false, reason };
@@ -36,12 +67,16 @@ export function parseNotification(body: unknown): ParsedNotification {
 
   const { eventType, accountId, objectType, objectId, metaData } = obj;
   if (typeof eventType !== 'string') return fail('eventType must be a string');
-  const rule = EVENT_TYPES[eventType];
-  if (!rule)
-    return fail(`eventType ${JSON.stringify(eventType).slice(0, 80)} is not a Kill Bill 0.24 event type`);
-  if (typeof objectType !== 'string' || !rule.objectTypes.includes(objectType)) {
+  const known = ruleOf(eventType);
+  if (!known && !EVENT_TYPE_NAME.test(eventType))
+    return fail(`eventType ${JSON.stringify(eventType).slice(0, 80)} is not a Kill Bill event type name`);
+  const rule = known ?? UNKNOWN_EVENT;
+  if (typeof objectType !== 'string') return fail('objectType must be a string');
+  if (known && !rule.objectTypes.includes(objectType)) {
     return fail(`objectType of ${eventType} must be ${rule.objectTypes.join(' or ')}`);
   }
+  if (!known && !OBJECT_TYPE_NAME.test(objectType))
+    return fail(`objectType ${JSON.stringify(objectType).slice(0, 80)} is not a Kill Bill object type name`);
   for (const [name, value] of [
     ['accountId', accountId],
     ['objectId', objectId],
@@ -85,7 +120,7 @@ export function parseNotification(body: unknown): ParsedNotification {
     objectId: objectId as string | null,
     metaData: meta,
   };
-  return { ok: true, notification, action };
+  return { ok: true, notification, action, known: known !== undefined };
 }
 
 function subscriptionMetadataProblem(meta: Record<string, unknown> | null): string | undefined {

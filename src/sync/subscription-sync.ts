@@ -15,6 +15,7 @@ import {
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { ratesForWindows, type RatedRow } from './rated-usage-pull.js';
 import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
+import { SubscriptionBusyError, SubscriptionLockLostError, SubscriptionSyncError } from './sync-errors.js';
 
 /** One subscription's share of a sync run. */
 export interface SyncTarget {
@@ -31,7 +32,6 @@ export interface SubscriptionSyncResult {
   corrections: number;
   alreadyRecorded: number;
   lateDifferences: number;
-  skipped?: string;
   /** Why this subscription's sync failed; its watermark did not move and the next run retries. */
   error?: string;
 }
@@ -75,9 +75,22 @@ export class SubscriptionSync {
       lateDifferences: 0,
     };
     const ttl = this.options.lockTtlMs ?? 60_000;
-    const lock = await ledger.lock(entry.tenantApiKey, entry.subscriptionId, ttl);
-    if (!lock) return { ...result, skipped: 'another sync of this subscription is running' };
-    const renew = setInterval(() => void lock.extend().catch(() => {}), ttl / 3);
+    // Waiting a little over one TTL lets a run go ahead after a crashed one's lock lapses.
+    const waitMs = ttl + 1_000;
+    const lock = await ledger.lock(entry.tenantApiKey, entry.subscriptionId, ttl, waitMs);
+    if (!lock) throw new SubscriptionBusyError(entry.tenantApiKey, entry.subscriptionId, waitMs);
+    let lost = false;
+    const renew = setInterval(
+      () =>
+        void lock.extend().then(
+          (held) => (lost ||= !held),
+          () => (lost = true),
+        ),
+      ttl / 3,
+    );
+    const assertHeld = () => {
+      if (lost) throw new SubscriptionLockLostError(entry.tenantApiKey, entry.subscriptionId);
+    };
     try {
       const kb = this.options.clients.get(entry.tenantApiKey);
       if (!kb) throw new Error(`tenant ${entry.tenantApiKey} is not configured`);
@@ -85,18 +98,22 @@ export class SubscriptionSync {
       // Records left pending by an interrupted run go first, exactly as they were.
       for (const [start, w] of windows) {
         if (!w.pending) continue;
+        assertHeld();
         await this.send(kb, entry, start, w, windows, result);
       }
-      await this.planAndRecord(kb, target, rows, now, windows, result);
+      await this.planAndRecord(kb, target, rows, now, windows, result, assertHeld);
+      assertHeld();
       await ledger.advanceWatermark(entry.tenantApiKey, entry.subscriptionId, target.to.toISOString());
       logger.info(
         { event: 'sync.subscription_done', tenant: entry.tenantApiKey, ...result, through: target.to },
         'subscription synced',
       );
       return result;
+    } catch (err) {
+      throw new SubscriptionSyncError(entry.tenantApiKey, result, err);
     } finally {
       clearInterval(renew);
-      await lock.release();
+      await lock.release().catch(() => {});
     }
   }
 
@@ -107,6 +124,7 @@ export class SubscriptionSync {
     now: Date,
     ledgerWindows: Map<string, LedgerWindow>,
     result: SubscriptionSyncResult,
+    assertHeld: () => void,
   ): Promise<void> {
     const { ledger, windowSize, horizonPeriods, logger } = this.options;
     const { entry } = target;
@@ -175,11 +193,14 @@ export class SubscriptionSync {
         touched.set(key, w);
         if (p.correction) result.corrections++;
       }
+      assertHeld();
       await ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, touched);
       for (const p of plan.records) {
         const key = p.window.start.toISOString();
         const w = ledgerWindows.get(key)!;
-        if (w.pending) await this.send(kb, entry, key, w, ledgerWindows, result);
+        if (!w.pending) continue;
+        assertHeld();
+        await this.send(kb, entry, key, w, ledgerWindows, result);
       }
       if (Object.keys(plan.lateDifferences).length > 0) {
         result.lateDifferences++;

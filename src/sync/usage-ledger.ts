@@ -24,7 +24,8 @@ const EXTEND_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.
 
 /** A held subscription lock: kept alive while the sync runs, gone by itself if the process dies. */
 export interface SubscriptionLock {
-  extend(): Promise<void>;
+  /** False when the lock was no longer ours (it expired and another run may have taken it). */
+  extend(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -87,18 +88,24 @@ export class UsageLedger {
 
   /**
    * One sync of a subscription at a time, across every worker process: the plan reads the ledger, so two
-   * at once could both plan the same correction. Null when another process holds it. A short TTL, renewed
-   * while the sync runs, lets a run after a crash go ahead soon after the crashed process stopped renewing.
+   * at once could both plan the same correction. A short TTL, renewed while the sync runs, lets a run after
+   * a crash go ahead soon after the crashed process stopped renewing; so a caller waits up to `waitMs`
+   * (about one TTL) rather than give up on a lock a dead run left. Null when it is still held then.
    */
-  async lock(tenant: string, sub: string, ttlMs: number): Promise<SubscriptionLock | null> {
+  async lock(tenant: string, sub: string, ttlMs: number, waitMs = 0): Promise<SubscriptionLock | null> {
     const key = this.lockKey(tenant, sub);
     const token = randomUUID();
-    const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
-    if (ok !== 'OK') return null;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if ((await this.redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK') break;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      // The holder's remaining TTL bounds the wait for a dead one; a live one releases sooner.
+      const ttl = await this.redis.pttl(key);
+      await new Promise((r) => setTimeout(r, Math.max(20, Math.min(left, ttl > 0 ? ttl : 20, 250))));
+    }
     return {
-      extend: async () => {
-        await this.redis.eval(EXTEND_LOCK, 1, key, token, String(ttlMs));
-      },
+      extend: async () => (await this.redis.eval(EXTEND_LOCK, 1, key, token, String(ttlMs))) === 1,
       release: async () => {
         await this.redis.eval(RELEASE_LOCK, 1, key, token);
       },

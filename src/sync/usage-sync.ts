@@ -12,6 +12,7 @@ import {
   type SyncTarget,
 } from './subscription-sync.js';
 import type { UsageLedger } from './usage-ledger.js';
+import { SubscriptionSyncError } from './sync-errors.js';
 
 /** CloudKitty groupby tag that tells the stacks of one project apart (Heat's stack id on the resources). */
 export const STACK_TAG = 'stack_id';
@@ -136,16 +137,27 @@ export class UsageSync {
         try {
           r = await this.subscriptionSync.run(target, rows, prepared.now);
         } catch (err) {
-          r = {
-            subscriptionId: target.entry.subscriptionId,
-            records: 0,
-            corrections: 0,
-            alreadyRecorded: 0,
-            lateDifferences: 0,
-            error: (err as Error).message,
-          };
+          // What the run recorded before it failed stays in the counts: Kill Bill holds it.
+          r =
+            err instanceof SubscriptionSyncError
+              ? err.result
+              : {
+                  subscriptionId: target.entry.subscriptionId,
+                  records: 0,
+                  corrections: 0,
+                  alreadyRecorded: 0,
+                  lateDifferences: 0,
+                  error: (err as Error).message,
+                };
           this.options.logger.error(
-            { event: 'sync.subscription_failed', subscriptionId: target.entry.subscriptionId, err: r.error },
+            {
+              event: 'sync.subscription_failed',
+              tenant: target.entry.tenantApiKey,
+              accountId: target.entry.accountId,
+              subscriptionId: target.entry.subscriptionId,
+              records: r.records,
+              err: r.error,
+            },
             'subscription sync failed; the next run retries it',
           );
         }

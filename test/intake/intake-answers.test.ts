@@ -70,9 +70,22 @@ describe('intake: answers to every kind of request', () => {
     ['a missing key', { ...creation, metaData: undefined }, /missing key\(s\): metaData/],
     ['an extra key', { ...creation, tenantId: 'x' }, /unexpected key\(s\): tenantId/],
     [
-      'an unknown event type',
-      { ...creation, eventType: 'ACCOUNT_EXPLODED' },
-      /not a Kill Bill 0.24 event type/,
+      'an event type that is no Kill Bill name',
+      { ...creation, eventType: 'account exploded!' },
+      /not a Kill Bill event type name/,
+    ],
+    // Names a plain object inherits: they once found Object.prototype's and answered 500.
+    ...['constructor', 'toString', '__proto__', 'valueOf', 'hasOwnProperty'].map(
+      (name): [string, unknown, RegExp] => [
+        `the event type ${name}`,
+        { ...creation, eventType: name },
+        /not a Kill Bill event type name/,
+      ],
+    ),
+    [
+      'an unknown event type with an object type that is no Kill Bill name',
+      { ...creation, eventType: 'ACCOUNT_EXPLODED', objectType: 'x' },
+      /not a Kill Bill object type name/,
     ],
     [
       'a wrong object type',
@@ -133,6 +146,21 @@ describe('intake: answers to every kind of request', () => {
     expect(metrics.text).to.match(
       /bridge_notifications_total\{event_type="INVOICE_CREATION",outcome="ignored"\} 1/,
     );
+  });
+
+  it('acknowledges a well-formed event of a type it does not know (a newer Kill Bill) with 200, counted and not queued', async () => {
+    const res = await request(base)
+      .post(path)
+      .send({ ...creation, eventType: 'ACCOUNT_EXPLODED', objectType: 'ACCOUNT' })
+      .expect(200);
+    expect(res.body).to.deep.equal({
+      status: 'ignored',
+      eventType: 'ACCOUNT_EXPLODED',
+      reason: 'unknown event type',
+    });
+    expect(await queue.count()).to.equal(0);
+    const metrics = await request(base).get('/metrics').expect(200);
+    expect(metrics.text).to.match(/bridge_notifications_total\{event_type="unknown",outcome="ignored"\} 1/);
   });
 
   it('a catalog change queues a reconcile of the tenant', async () => {

@@ -5,6 +5,12 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, waitFor } from './wait.js';
 
+/** Every redis-server still running, killed when the test process exits whatever way it ends. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /**
  * A real redis-server for one test suite, on a free loopback port, with its data in a temp folder.
  * It can be stopped and started again on the same port, so tests can take Redis away and give it back.
@@ -53,7 +59,9 @@ export class RedisServer {
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     this.child = child;
+    running.add(child);
     child.once('exit', () => {
+      running.delete(child);
       if (this.child === child) this.child = undefined;
     });
     await waitFor(`redis-server on port ${this.port} answers PING`, () => this.ping(), { timeoutMs: 10_000 });

@@ -48,20 +48,18 @@ describe('usage sync: a worker killed mid-run', function () {
 
     // Kill Bill answers slowly, so the run is still going when it is killed.
     stack.killbill.control.setApiLatency(40);
-    const child = spawn(process.execPath, ['bin/bridge.js', 'sync', '--once'], {
-      env: {
-        ...process.env,
-        REDIS_URL: stack.redisServer.url,
-        KILLBILL_URL: stack.killbill.url,
-        KILLBILL_API_KEY: 'bob',
-        KILLBILL_API_SECRET: 'lazar',
-        CLOUDKITTY_URL: stack.cloudkitty.url,
-        BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
-        LOG_LEVEL: 'silent',
-        BRIDGE_LOCK_TTL: '2s',
-      },
-      stdio: 'ignore',
-    });
+    const env = {
+      ...process.env,
+      REDIS_URL: stack.redisServer.url,
+      KILLBILL_URL: stack.killbill.url,
+      KILLBILL_API_KEY: 'bob',
+      KILLBILL_API_SECRET: 'lazar',
+      CLOUDKITTY_URL: stack.cloudkitty.url,
+      BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
+      LOG_LEVEL: 'silent',
+      BRIDGE_LOCK_TTL: '2s',
+    };
+    const child = spawn(process.execPath, ['bin/bridge.js', 'sync', '--once'], { env, stdio: 'ignore' });
     const range = [
       new Date(seedStart - 48 * HOUR).toISOString(),
       new Date(seedStart + 49 * HOUR).toISOString(),
@@ -78,14 +76,20 @@ describe('usage sync: a worker killed mid-run', function () {
     const expected = total.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
     expect(partial).to.be.greaterThan(0);
 
-    // The killed process can no longer renew its hold on the subscription; it lapses by itself.
-    await waitFor(
-      'the dead run’s lock has lapsed',
-      async () => (await stack.redis.exists(stack.ledger.lockKey('bob', subscriptionId))) === 0,
-    );
-    // Restarted: it finishes the work, resending anything left pending with the same tracking id.
-    const results = await stack.usageSync().runOnce({ mode: 'recheck' });
-    expect(results.map((r) => r.error)).to.deep.equal([undefined]);
+    // Restarted at once, while the dead run's lock has not lapsed yet: the new run waits for it to lapse,
+    // then finishes the work, resending anything left pending with the same tracking id.
+    expect(await stack.redis.exists(stack.ledger.lockKey('bob', subscriptionId))).to.equal(1);
+    const rerun = spawn(process.execPath, ['bin/bridge.js', 'sync', '--once', '--json'], {
+      env: { ...env, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    rerun.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((r) => rerun.once('exit', r));
+    expect(code, out).to.equal(0);
+    const [summary] = JSON.parse(out) as Array<{ records: number; alreadyRecorded: number; error?: string }>;
+    expect(summary!.error).to.equal(undefined);
+    expect(summary!.records + summary!.alreadyRecorded).to.be.greaterThan(0);
     expect(await recorded()).to.equal(expected);
     // And a further run finds nothing to do.
     const again = await stack.usageSync().runOnce({ mode: 'recheck' });

@@ -74,19 +74,24 @@ describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subsc
       const recorded = async (sub: string) =>
         Number((await stack.kb.getUsage(sub, ...range)).rolledUpUnits?.[0]?.amount ?? 0);
       const expected = totals.map((t) => t.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber());
-      // The scheduler's first tick runs at once; wait for both subscriptions' jobs to land.
+      // The scheduler's first tick runs at once. Kill Bill holds the usage before the job that sent it
+      // has confirmed its ledger and moved to completed, so wait for both conditions, not the first.
+      const completedSubscriptions = async () =>
+        (await queue.getJobs(['completed'])).filter((j) => j.name === 'subscription');
       await waitFor(
-        'both subscriptions are recorded by the worker',
+        'both subscriptions are recorded by the worker and their jobs completed',
         async () => {
           const got = await Promise.all(subs.map(recorded));
-          return got[0] === expected[0] && got[1] === expected[1];
+          if (got[0] !== expected[0] || got[1] !== expected[1]) return false;
+          const done = new Set(
+            (await completedSubscriptions()).map((j) =>
+              j.data.kind === 'subscription' ? j.data.subscriptionId : '',
+            ),
+          );
+          return subs.every((s) => done.has(s));
         },
         { timeoutMs: 60_000 },
       );
-      const completed = await queue.getJobs(['completed']);
-      expect(
-        completed.filter((j) => j.name === 'subscription').map((j) => j.data.kind),
-      ).to.have.length.at.least(2);
       expect(await queue.getJobCounts('failed')).to.deep.equal({ failed: 0 });
     } finally {
       await queue.close();
