@@ -1,0 +1,197 @@
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { Socket } from 'node:net';
+
+/** What the proxy does to a request instead of passing it on. */
+export type Fault =
+  /** Answer this status with a short JSON body, without reaching the server. */
+  | { kind: 'status'; status: number }
+  /** Close the connection without an answer (a crash, a reset). */
+  | { kind: 'drop' }
+  /** Never answer: the caller's own timeout has to end it. */
+  | { kind: 'hang' }
+  /** Pass it on, then drop the connection instead of returning the answer: the server did the work. */
+  | { kind: 'drop-after' };
+
+export interface RequestMatch {
+  method?: string;
+  /** A path prefix, or a pattern tested against path and query. */
+  path?: string | RegExp;
+}
+
+/** One request seen by the proxy and what became of it. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  body: string;
+  /** The status the caller got, or how the proxy ended it. */
+  outcome: number | 'drop' | 'hang' | 'drop-after' | 'unreachable';
+  at: number;
+}
+
+interface PlannedFault {
+  fault: Fault;
+  match: RequestMatch;
+  left: number;
+}
+
+/**
+ * An HTTP proxy in front of a real server (Kill Bill, or the bridge's intake when Kill Bill pushes to it),
+ * for fault injection: latency, error answers, dropped and hung connections, and being down altogether.
+ * The server behind it stays real; only the wire between is made unreliable.
+ */
+export class FaultProxy {
+  readonly requests: ProxiedRequest[] = [];
+  /** Added before each request is passed on. */
+  latencyMs = 0;
+  private faults: PlannedFault[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly agent = new Agent({ keepAlive: true });
+  private server: Server | undefined;
+
+  private constructor(
+    private readonly target: URL,
+    private portNumber: number,
+  ) {}
+
+  static async start(target: string, port = 0): Promise<FaultProxy> {
+    const proxy = new FaultProxy(new URL(target), port);
+    await proxy.up();
+    return proxy;
+  }
+
+  get port(): number {
+    return this.portNumber;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.portNumber}`;
+  }
+
+  /** The next `count` requests that match get `fault` instead of the server's answer. */
+  failNext(count: number, fault: Fault, match: RequestMatch = {}): void {
+    this.faults.push({ fault, match, left: count });
+  }
+
+  /** Every request from now on that matches gets `fault`, until {@link heal}. */
+  failAll(fault: Fault, match: RequestMatch = {}): void {
+    this.faults.push({ fault, match, left: Number.POSITIVE_INFINITY });
+  }
+
+  heal(): void {
+    this.faults = [];
+    this.latencyMs = 0;
+  }
+
+  /** Requests seen that match. */
+  seen(match: RequestMatch = {}): ProxiedRequest[] {
+    return this.requests.filter((r) => matches(match, r.method, r.path));
+  }
+
+  /** Stops listening and cuts every open connection: callers see "connection refused". */
+  async down(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  /** Listens again, on the same port. */
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.portNumber, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    if (address && typeof address === 'object') this.portNumber = address.port;
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    await this.down();
+    this.agent.destroy();
+  }
+
+  private takeFault(method: string, path: string): Fault | undefined {
+    const planned = this.faults.find((f) => f.left > 0 && matches(f.match, method, path));
+    if (!planned) return undefined;
+    planned.left--;
+    return planned.fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const seen: ProxiedRequest = {
+      method,
+      path,
+      body: body.toString('utf8'),
+      outcome: 'hang',
+      at: Date.now(),
+    };
+    this.requests.push(seen);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    const fault = this.takeFault(method, path);
+    if (fault?.kind === 'hang') return;
+    if (fault?.kind === 'drop') {
+      seen.outcome = 'drop';
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'status') {
+      seen.outcome = fault.status;
+      res.writeHead(fault.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `injected by the test proxy: ${fault.status}` }));
+      return;
+    }
+    const upstream = httpRequest(
+      {
+        host: this.target.hostname,
+        port: this.target.port,
+        method,
+        path,
+        headers: { ...req.headers, host: this.target.host },
+        agent: this.agent,
+      },
+      (answer) => {
+        if (fault?.kind === 'drop-after') {
+          answer.resume();
+          answer.once('end', () => req.socket.destroy());
+          seen.outcome = 'drop-after';
+          return;
+        }
+        seen.outcome = answer.statusCode ?? 0;
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.once('error', () => {
+      seen.outcome = 'unreachable';
+      req.socket.destroy();
+    });
+    upstream.end(body);
+  }
+}
+
+function matches(match: RequestMatch, method: string, path: string): boolean {
+  if (match.method && match.method.toUpperCase() !== method.toUpperCase()) return false;
+  if (match.path === undefined) return true;
+  return typeof match.path === 'string' ? path.startsWith(match.path) : match.path.test(path);
+}
