@@ -48,6 +48,24 @@ export interface ScopeState {
 }
 
 const NO_RESOURCE = /^No resource found/;
+/** Passes over a moving summary before giving up; each restart means CloudKitty rated meanwhile. */
+const MAX_SUMMARY_RESTARTS = 5;
+
+/** The summary changed under every pass: CloudKitty is rating faster than one pull reads. Retryable. */
+export class SummaryUnstableError extends Error {
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'SummaryUnstableError';
+  }
+}
+
+/** What identifies a summary row: its period and its groupby values. */
+function summaryRowKey<K extends string>(row: SummaryRow<K>, groupby: readonly K[]): string {
+  const r = row as unknown as Record<string, unknown>;
+  const tags = groupby.filter((k) => k !== 'time').map((k) => String(r[k] ?? ''));
+  return JSON.stringify([row.begin.getTime(), row.end.getTime(), ...tags]);
+}
 
 /** CloudKitty v2 API client: rated usage summaries (paged), dataframes, scope states. */
 export class CloudKittyClient {
@@ -87,7 +105,30 @@ export class CloudKittyClient {
    */
   async summary<K extends string>(query: SummaryQuery<K>): Promise<SummaryRow<K>[]> {
     const limit = positiveInteger(query.limit ?? this.pageSize, 'limit');
+    for (let attempt = 1; ; attempt++) {
+      const rows = await this.summaryPages(query, limit);
+      if (rows) return rows;
+      if (attempt >= MAX_SUMMARY_RESTARTS) {
+        throw new SummaryUnstableError(
+          `CloudKitty's summary kept changing while it was paged (${attempt} tries); try again later`,
+        );
+      }
+    }
+  }
+
+  /**
+   * One pass over the pages, or null when the result moved under it. CloudKitty rebuilds and re-sorts
+   * the whole result for every page, so a project rated between two requests shifts the rows: a page
+   * can then repeat rows of the one before, or skip some. Either shows as a changed `total` or a row
+   * key seen twice; the pass is then thrown away rather than count anything twice or miss it.
+   */
+  private async summaryPages<K extends string>(
+    query: SummaryQuery<K>,
+    limit: number,
+  ): Promise<SummaryRow<K>[] | null> {
     const rows: SummaryRow<K>[] = [];
+    const keys = new Set<string>();
+    let total: number | undefined;
     for (let offset = 0; ;) {
       const request = {
         method: 'GET' as const,
@@ -95,14 +136,24 @@ export class CloudKittyClient {
         query: summarySearchParams(query, offset, limit),
       };
       const { sent, response } = await this.call(request);
-      if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return rows;
+      if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) {
+        return total === undefined ? rows : null;
+      }
       if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
       const page = readSummaryPage(response.body, query.groupby);
       if (typeof page === 'string') throw malformed(sent, response, page);
-      rows.push(...page.rows);
+      if (total !== undefined && page.total !== total) return null;
+      total = page.total;
+      for (const row of page.rows) {
+        const key = summaryRowKey(row, query.groupby);
+        if (keys.has(key)) return null;
+        keys.add(key);
+        rows.push(row);
+      }
       offset += page.rows.length;
-      // An empty page before `total` means rows vanished meanwhile; asking again would loop.
-      if (offset >= page.total || page.rows.length === 0) return rows;
+      // An empty page before `total` means rows vanished meanwhile: the result moved.
+      if (offset >= page.total) return rows;
+      if (page.rows.length === 0) return null;
     }
   }
 

@@ -50,6 +50,8 @@ export class FaultProxy {
   readonly requests: ProxiedRequest[] = [];
   /** Added before each request is passed on. */
   latencyMs = 0;
+  /** Awaited before a request is passed on: lets a test change the server between two requests. */
+  beforeForward: ((req: ProxiedRequest) => Promise<void>) | undefined;
   private faults: PlannedFault[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly agent = new Agent({ keepAlive: true });
@@ -87,6 +89,7 @@ export class FaultProxy {
   heal(): void {
     this.faults = [];
     this.latencyMs = 0;
+    this.beforeForward = undefined;
   }
 
   /** Requests seen that match. */
@@ -148,6 +151,7 @@ export class FaultProxy {
     };
     this.requests.push(seen);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    await this.beforeForward?.(seen);
     const fault = this.takeFault(method, path);
     if (fault?.kind === 'hang') return;
     if (fault?.kind === 'drop') {
