@@ -207,11 +207,12 @@ export const schema: convict.Schema<BridgeConfig> = {
     },
   },
   server: {
-    port: { doc: 'HTTP port of the intake API.', format: 'port', default: 8080, env: 'PORT' },
+    // 8081, not 8080: Kill Bill's own default port is 8080, and a bridge listening there would call itself.
+    port: { doc: 'HTTP port of the intake API.', format: 'port', default: 8081, env: 'PORT' },
     publicUrl: {
       doc: 'URL at which Kill Bill reaches this service; the callback is registered under it.',
       format: 'http-url',
-      default: 'http://127.0.0.1:8080',
+      default: 'http://127.0.0.1:8081',
       env: 'BRIDGE_PUBLIC_URL',
     },
     callbackToken: {

@@ -48,6 +48,46 @@ describe('bridge config check', function () {
     });
   }
 
+  it("starts with the defaults: the bridge port is not Kill Bill's", () => {
+    const run = bridge(['config', 'check'], {
+      KILLBILL_API_KEY: 'bob',
+      KILLBILL_API_SECRET: 'lazar',
+      BRIDGE_CALLBACK_TOKEN: 'test-callback-token-0123456789',
+    });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout).to.include('server.port = 8081');
+    expect(run.stdout).to.include('killbill.url = "http://127.0.0.1:8080"');
+  });
+
+  it('refuses a bridge listening on the address of killbill.url, naming both keys and their origins', () => {
+    const file = 'test/fixtures/config/killbill-on-bridge-port.yaml';
+    const run = bridge(['config', 'check', '--config', file]);
+    expect(run.status).to.equal(2);
+    expect(run.stdout).to.equal('');
+    const line = run.stderr.split('\n').find((l) => l.includes('- server.port:'));
+    expect(line, run.stderr).to.be.a('string');
+    expect(line).to.include(`killbill.url = "http://localhost:8081" (from ${file} line 3 column 8)`);
+    expect(line).to.include('got 8081, from the built-in default; set environment variable PORT');
+    expect(line).to.include('would call itself');
+  });
+
+  it('refuses a public URL that is the address of killbill.url, whichever loopback name each uses', () => {
+    const run = bridge(['config', 'check'], {
+      KILLBILL_API_KEY: 'bob',
+      KILLBILL_API_SECRET: 'lazar',
+      KILLBILL_URL: 'http://127.0.0.1:9090',
+      PORT: '9091',
+      BRIDGE_PUBLIC_URL: 'http://localhost:9090/',
+    });
+    expect(run.status).to.equal(2);
+    const line = run.stderr.split('\n').find((l) => l.includes('- server.publicUrl:'));
+    expect(line, run.stderr).to.include(
+      'killbill.url = "http://127.0.0.1:9090" (from environment variable KILLBILL_URL)',
+    );
+    expect(line).to.include('got "http://localhost:9090/", from environment variable BRIDGE_PUBLIC_URL');
+    expect(run.stderr).not.to.include('- server.port:');
+  });
+
   it('exits 2 for a file that does not exist', () => {
     const run = bridge(['config', 'check', '--config', 'test/fixtures/config/nope.yaml']);
     expect(run.status).to.equal(2);
