@@ -38,7 +38,17 @@ describe('bridge config check', function () {
   for (const [fixture, expected] of [
     ['broken-url', /killbill\.url: expected an http/],
     ['missing-killbill-key', /killbill\.apiKey: is required/],
-    ['broken-syntax', /YAML syntax error: .*line 4 column 1/],
+    // Each parse error at the line of the mistake, not where the parser gave up (the file's end).
+    ['broken-syntax', /YAML syntax error: .*broken-syntax\.yaml line 3 column 11\)/],
+    [
+      'unclosed-quote',
+      /YAML syntax error: Missing closing "quote \(from .*unclosed-quote\.yaml line 4 column 14\)/,
+    ],
+    [
+      'unclosed-bracket',
+      /YAML syntax error: Flow sequence.* \(from .*unclosed-bracket\.yaml line 4 column 17\)/,
+    ],
+    ['bad-indent', /YAML syntax error: .* \(from .*bad-indent\.yaml line 4 column 1\)/],
   ] as const) {
     it(`exits 2 and names the problem for ${fixture}.yaml`, () => {
       const run = bridge(['config', 'check', '--config', `test/fixtures/config/${fixture}.yaml`]);
