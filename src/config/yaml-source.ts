@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
 import type { ConfigProblem, ValueOrigin } from './config-error.js';
+import { suggestKey } from './key-suggestion.js';
 import { syntaxErrorOffset } from './yaml-syntax.js';
 
 /** One value read from the file, with the schema key it sets and where it stood. */
@@ -115,9 +116,10 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
         continue;
       }
       if (!schemaKeys.has(key)) {
+        const meant = suggestKey(rawPath, schemaKeys);
         reading.problems.push({
           key: rawPath,
-          message: 'unknown key (see `bridge config check --help` for the keys)',
+          message: `unknown key${meant ? `; did you mean \`${meant}\`?` : ''} (\`bridge config check --help\` lists every key)`,
           origin: at(keyNode),
         });
         continue;

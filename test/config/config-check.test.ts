@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/logger.js';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, schemaLeaves } from '../../src/config/index.js';
 
 const SECRETS = ['kb-secret-pw', 'lazar-secret', 'os-secret-pw', 'test-callback-token-0123456789', 'redispw'];
 
@@ -96,6 +96,33 @@ describe('bridge config check', function () {
     );
     expect(line).to.include('got "http://localhost:9090/", from environment variable BRIDGE_PUBLIC_URL');
     expect(run.stderr).not.to.include('- server.port:');
+  });
+
+  it('suggests the key meant for a misspelt one, whatever its case or separators, with its line', () => {
+    const run = bridge(['config', 'check', '--config', 'test/fixtures/config/misspelt-keys.yaml']);
+    expect(run.status).to.equal(2);
+    const problem = (key: string) => run.stderr.split('\n').find((l) => l.startsWith(`  - ${key}: `)) ?? '';
+    expect(problem('kilbill.url')).to.match(
+      /unknown key; did you mean `killbill\.url`\?.* line 3 column 3\)$/,
+    );
+    expect(problem('killbill.apikee')).to.include('did you mean `killbill.apiKey`?');
+    expect(problem('killbill.API_SECRET')).to.include('did you mean `killbill.apiSecret`?');
+    expect(problem('server.prot')).to.include('did you mean `server.port`?');
+    // Under the wrong block: found by its last part.
+    expect(problem('server.apiKey')).to.include('did you mean `killbill.apiKey`?');
+    expect(problem('server.colour')).to.equal(
+      '  - server.colour: unknown key (`bridge config check --help` lists every key) ' +
+        '(from test/fixtures/config/misspelt-keys.yaml line 10 column 3)',
+    );
+  });
+
+  it('--help lists every key with its environment variable, one a line', () => {
+    const run = bridge(['config', 'check', '--help']);
+    expect(run.status, run.stderr).to.equal(0);
+    const listed = run.stdout.split('\n').map((l) => l.trim().split(/\s+/));
+    for (const leaf of schemaLeaves()) {
+      expect(listed, leaf.key).to.deep.include([leaf.key, leaf.env]);
+    }
   });
 
   it('exits 2 for a file that does not exist', () => {
