@@ -216,8 +216,10 @@ export const schema: convict.Schema<BridgeConfig> = {
       env: 'BRIDGE_PUBLIC_URL',
     },
     callbackToken: {
-      doc: 'Secret in the callback URL (?token=); Kill Bill notifications are unsigned, so this is what lets them in.',
-      format: 'callback-token',
+      doc:
+        'Secret in the callback URL (?token=); Kill Bill notifications are unsigned, so this is what lets them in. ' +
+        'Unset: the bridge makes a random one per tenant and keeps it in Redis.',
+      format: 'optional-callback-token',
       default: '',
       env: 'BRIDGE_CALLBACK_TOKEN',
       sensitive: true,
