@@ -22,7 +22,7 @@ RUN npm run build \
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    PORT=8080
+    PORT=8081
 WORKDIR /app
 # Owned by root and read-only for the service user: the bridge keeps its state in Redis, not on disk.
 COPY --from=build /app/package.json /app/package-lock.json ./
@@ -33,7 +33,7 @@ COPY --from=build /app/catalog ./catalog
 COPY --from=build /app/docker/healthcheck.mjs ./docker/healthcheck.mjs
 # The `node` user (uid 1000) comes with the official Node image.
 USER node
-EXPOSE 8080
+EXPOSE 8081
 # No curl in the slim image: the check is a Node script. It fits `start` and `api`; the compose file
 # gives `worker` (no HTTP server) a Redis check instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

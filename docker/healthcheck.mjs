@@ -18,7 +18,7 @@ function done(ok, message) {
 }
 
 async function checkHttp() {
-  const url = process.env.HEALTHCHECK_URL || `http://127.0.0.1:${process.env.PORT || 8080}/healthz`;
+  const url = process.env.HEALTHCHECK_URL || `http://127.0.0.1:${process.env.PORT || 8081}/healthz`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
     done(res.status >= 200 && res.status < 300, `GET ${url} -> ${res.status}`);

@@ -142,7 +142,7 @@ describe('docker-compose.yml', () => {
     expect(published).to.deep.equal({
       killbill: ['127.0.0.1:8080:8080'],
       kaui: ['127.0.0.1:9090:8080'],
-      'bridge-api': ['127.0.0.1:8081:8080'],
+      'bridge-api': ['127.0.0.1:8081:8081'],
     });
   });
 
@@ -250,8 +250,8 @@ describe('docker-compose.yml', () => {
         KILLBILL_PASSWORD: 'password',
         KILLBILL_API_KEY: 'bob',
         KILLBILL_API_SECRET: 'lazar',
-        BRIDGE_PUBLIC_URL: 'http://bridge-api:8080',
-        PORT: '8080',
+        BRIDGE_PUBLIC_URL: 'http://bridge-api:8081',
+        PORT: '8081',
         LOG_LEVEL: 'info',
       });
       // The bridge's own config rejects a token shorter than 16 URL-safe characters.
@@ -318,8 +318,8 @@ describe('docker-compose.yml', () => {
         searchPath: [],
       });
       expect(ck.config.server, name).to.include({
-        port: 8080,
-        publicUrl: 'http://bridge-api:8080',
+        port: 8081,
+        publicUrl: 'http://bridge-api:8081',
         callbackToken: 'dev-only-insecure-callback-token',
       });
       expect(ck.config.redis, name).to.include({ url: 'redis://redis:6379' });
@@ -412,7 +412,7 @@ describe('Dockerfile', () => {
     expect(l.filter((x) => x.startsWith('COPY ') && !x.startsWith('COPY --from=build '))).to.deep.equal([]);
     expect(l).to.include('USER node');
     expect(l.findIndex((x) => x === 'USER node')).to.be.below(l.findIndex((x) => x.startsWith('ENTRYPOINT')));
-    expect(l).to.include('EXPOSE 8080');
+    expect(l).to.include('EXPOSE 8081');
     expect(l.some((x) => /^ENV .*NODE_ENV=production/.test(x))).to.equal(true);
   });
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerCallbackCommand } from './callback-command.js';
 import { registerRegistryCommand } from './registry-command.js';
 import { registerSetupCommand } from './setup-command.js';
 import { registerServiceCommands } from './service-commands.js';
@@ -9,5 +10,6 @@ export function registerCommands(program: Command): void {
   registerRegistryCommand(program);
   registerSetupCommand(program);
   registerServiceCommands(program);
+  registerCallbackCommand(program);
   registerSyncCommand(program);
 }

@@ -1,5 +1,11 @@
 import { Command } from 'commander';
-import { ConfigError, effectiveConfigJson, loadConfig, renderEffectiveConfig } from '../config/index.js';
+import {
+  ConfigError,
+  effectiveConfigJson,
+  loadConfig,
+  renderEffectiveConfig,
+  renderKeyList,
+} from '../config/index.js';
 import { EXIT_CONFIG, type GlobalOptions } from './startup.js';
 import { registerCommands } from './commands.js';
 
@@ -28,6 +34,7 @@ configCmd
   )
   .option('-c, --config <path>', 'YAML config file')
   .option('--json', 'print the values as JSON')
+  .addHelpText('after', `\n${renderKeyList()}`)
   .action((opts: GlobalOptions & { json?: boolean }) => {
     const configPath = opts.config ?? program.opts<GlobalOptions>().config;
     try {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/index.js';
 import { KillBillError } from '../killbill/errors.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import type { RegistryProblem, SubscriptionEntry } from '../registry/metered-subscription.js';
 import { RegistryStore } from '../registry/registry-store.js';
+import { connectRedis, RedisUnreachable } from './redis-once.js';
 import { EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
 interface RegistryOptions extends GlobalOptions {
@@ -20,41 +21,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A reason the command cannot do its job; printed as one line, exit 1. */
 class CommandFailure extends Error {}
 
-/** The Redis URL without its password, for messages. */
-function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return 'the configured Redis';
-  }
-}
-
-/** Connects once, without retrying forever as the services do: a person is waiting for an answer. */
-async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3_000,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  // ioredis rejects with "Connection is closed"; the socket error it emitted first says why.
-  let cause: Error | undefined;
-  redis.on('error', (err: Error) => (cause ??= err));
-  try {
-    await redis.connect();
-    await redis.ping();
-    return redis;
-  } catch (err) {
-    redis.disconnect();
-    throw new CommandFailure(
-      `Redis at ${shownUrl(url)} is unreachable (${(cause ?? (err as Error)).message})`,
-    );
-  }
-}
-
 /** Runs a command body; an unreachable service or a refused Kill Bill call becomes one line and exit 1. */
 async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise<void>): Promise<void> {
   let redis: Redis | undefined;
@@ -62,7 +28,9 @@ async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise
     redis = await connectRedis(config.redis.url);
     await body(new RegistryStore(redis, config.redis.prefix));
   } catch (err) {
-    if (!(err instanceof CommandFailure || err instanceof KillBillError)) throw err;
+    if (!(err instanceof CommandFailure || err instanceof RedisUnreachable || err instanceof KillBillError)) {
+      throw err;
+    }
     const line =
       err instanceof KillBillError && err.status === undefined
         ? `Kill Bill at ${config.killbill.url} is unreachable (${err.message})`

@@ -1,18 +1,9 @@
 import type { Command } from 'commander';
 import { requireCloudKitty, ConfigError } from '../config/index.js';
-import { maskCallbackUrl } from '../intake/callback-registration.js';
 import { ApiService } from '../service/api-service.js';
 import { createBridgeRuntime } from '../service/bridge-runtime.js';
 import { WorkerService } from '../service/worker-service.js';
-import { createTenantClients } from '../killbill/tenant-clients.js';
-import {
-  EXIT_CONFIG,
-  EXIT_FAILURE,
-  loadConfigOrExit,
-  startLogger,
-  untilSignal,
-  type GlobalOptions,
-} from './startup.js';
+import { EXIT_CONFIG, loadConfigOrExit, startLogger, untilSignal, type GlobalOptions } from './startup.js';
 
 function configPath(cmd: Command): GlobalOptions {
   return { config: cmd.optsWithGlobals<GlobalOptions>().config };
@@ -28,7 +19,7 @@ function needCloudKitty(loaded: ReturnType<typeof loadConfigOrExit>): void {
   }
 }
 
-/** `api`, `worker` and `start` run until SIGTERM/SIGINT, then stop cleanly; `callback status` reads Kill Bill. */
+/** `api`, `worker` and `start` run until SIGTERM/SIGINT, then stop cleanly. */
 export function registerServiceCommands(program: Command): void {
   program
     .command('api')
@@ -73,27 +64,5 @@ export function registerServiceCommands(program: Command): void {
       await api.stop();
       await workers.stop();
       await runtime.close();
-    });
-
-  program
-    .command('callback')
-    .description('the push-notification callback Kill Bill holds')
-    .command('status')
-    .description('show the callback URL Kill Bill has registered for each configured tenant (token masked)')
-    .action(async (_opts, cmd: Command) => {
-      const loaded = loadConfigOrExit(configPath(cmd));
-      let failed = false;
-      for (const [apiKey, client] of createTenantClients(loaded.config)) {
-        try {
-          const urls = await client.getCallbacks();
-          process.stdout.write(
-            `${apiKey}: ${urls.length ? urls.map(maskCallbackUrl).join(', ') : '(none registered)'}\n`,
-          );
-        } catch (err) {
-          failed = true;
-          process.stdout.write(`${apiKey}: ✗ ${(err as Error).message}\n`);
-        }
-      }
-      if (failed) process.exitCode = EXIT_FAILURE;
     });
 }

@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { BridgeConfig } from '../config/index.js';
+import { CallbackTokens, type TokenRedis } from '../intake/callback-token.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
-import { KillBillSetup } from '../setup/kill-bill-setup.js';
+import { KillBillSetup, type SetupSettings } from '../setup/kill-bill-setup.js';
 import { renderReportJson, renderStep, type SetupReport } from '../setup/setup-report.js';
 import { SetupInputError, parseSetupInput, type SetupInput } from '../setup/setup-request.js';
+import { redisOnDemand } from './redis-once.js';
 import { EXIT_FAILURE, loadConfigOrExit, type GlobalOptions } from './startup.js';
 
 /**
@@ -19,6 +22,21 @@ function shippedCatalogPath(): string {
 }
 
 type SetupOptions = SetupInput & GlobalOptions & { json?: boolean };
+
+function setupSettings(config: BridgeConfig, redis: () => Promise<TokenRedis>): SetupSettings {
+  return {
+    killbillUrl: config.killbill.url,
+    username: config.killbill.username,
+    planName: config.killbill.planName,
+    publicUrl: config.server.publicUrl,
+    callbackTokens: new CallbackTokens({
+      configured: config.server.callbackToken,
+      prefix: config.redis.prefix,
+      redis,
+    }),
+    metricUnits: config.metering.metricUnits,
+  };
+}
 
 export function registerSetupCommand(program: Command): void {
   program
@@ -69,21 +87,11 @@ export function registerSetupCommand(program: Command): void {
       }
 
       const client = createTenantClients(config).get(config.killbill.apiKey)!;
-      const setup = new KillBillSetup(
-        client,
-        request,
-        {
-          killbillUrl: config.killbill.url,
-          username: config.killbill.username,
-          planName: config.killbill.planName,
-          publicUrl: config.server.publicUrl,
-          callbackToken: config.server.callbackToken,
-          metricUnits: config.metering.metricUnits,
-        },
-        (step) => {
-          if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
-        },
-      );
+      // Only the callback step may need Redis, and only when no token is configured.
+      const redis = redisOnDemand(config.redis.url);
+      const setup = new KillBillSetup(client, request, setupSettings(config, redis.get), (step) => {
+        if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
+      });
       let report: SetupReport;
       try {
         report = await setup.run();
@@ -93,6 +101,8 @@ export function registerSetupCommand(program: Command): void {
         const step = { step: 'setup', status: 'failed' as const, detail };
         if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
         report = { ok: false, dryRun: request.dryRun, steps: [step] };
+      } finally {
+        redis.close();
       }
       if (!opts.json && request.dryRun) process.stdout.write('dry run: nothing was written to Kill Bill\n');
       print(report);

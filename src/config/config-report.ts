@@ -37,3 +37,15 @@ export function renderConfigTable(): string {
   });
   return ['| key | env | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
+
+/** Every key with its environment variable, one a line, for `bridge config check --help`. */
+export function renderKeyList(): string {
+  const leaves = schemaLeaves();
+  const width = Math.max(...leaves.map((l) => l.key.length));
+  return [
+    'Configuration keys, and the environment variable that sets each. In the YAML file a key nests by its',
+    'dots (`killbill: {apiKey: …}`), snake_case accepted; a concertim-openstack-service config.yaml is read as is.',
+    ...leaves.map((l) => `  ${l.key.padEnd(width)}  ${l.env ?? ''}`.trimEnd()),
+    'What each means and its default: the Configuration table of README.md.',
+  ].join('\n');
+}

@@ -83,11 +83,15 @@ export function addConfigFormats(): void {
     },
   });
 
+  // Empty means "not configured": the bridge then makes a token per tenant and keeps it in Redis.
   convict.addFormat({
-    name: 'callback-token',
+    name: 'optional-callback-token',
     validate(value: unknown) {
+      if (value === '') return;
       if (typeof value !== 'string' || value.length < 16 || !/^[A-Za-z0-9._~-]+$/.test(value)) {
-        throw new Error('expected a secret of at least 16 URL-safe characters (letters, digits, . _ ~ -)');
+        throw new Error(
+          'expected a secret of at least 16 URL-safe characters (letters, digits, . _ ~ -), or nothing to have the bridge make one',
+        );
       }
     },
   });

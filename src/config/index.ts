@@ -7,7 +7,12 @@ export {
   type LoadConfigOptions,
 } from './load-config.js';
 export { ConfigError, describeOrigin, type ConfigProblem, type ValueOrigin } from './config-error.js';
-export { renderEffectiveConfig, effectiveConfigJson, renderConfigTable } from './config-report.js';
+export {
+  renderEffectiveConfig,
+  effectiveConfigJson,
+  renderConfigTable,
+  renderKeyList,
+} from './config-report.js';
 export { parseDuration } from './formats.js';
 export { showValue, MASK } from './masking.js';
 export type { BridgeConfig, TenantCredentials } from './schema.js';

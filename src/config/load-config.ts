@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import convict from 'convict';
+import { addressClashProblems } from './address-clash.js';
 import { ConfigError, type ConfigProblem, type ValueOrigin } from './config-error.js';
 import { createConfig, schema, SECRET_KEYS, type BridgeConfig } from './schema.js';
 import { readConfigFile } from './yaml-source.js';
@@ -93,6 +94,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   problems.push(...formatProblems(config, origins));
   const effective = config.getProperties();
   problems.push(...crossFieldProblems(effective, origins));
+  problems.push(...addressClashProblems(effective, origins));
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: effective, origins, file: file?.path, notices };
 }

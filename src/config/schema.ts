@@ -207,16 +207,19 @@ export const schema: convict.Schema<BridgeConfig> = {
     },
   },
   server: {
-    port: { doc: 'HTTP port of the intake API.', format: 'port', default: 8080, env: 'PORT' },
+    // 8081, not 8080: Kill Bill's own default port is 8080, and a bridge listening there would call itself.
+    port: { doc: 'HTTP port of the intake API.', format: 'port', default: 8081, env: 'PORT' },
     publicUrl: {
       doc: 'URL at which Kill Bill reaches this service; the callback is registered under it.',
       format: 'http-url',
-      default: 'http://127.0.0.1:8080',
+      default: 'http://127.0.0.1:8081',
       env: 'BRIDGE_PUBLIC_URL',
     },
     callbackToken: {
-      doc: 'Secret in the callback URL (?token=); Kill Bill notifications are unsigned, so this is what lets them in.',
-      format: 'callback-token',
+      doc:
+        'Secret in the callback URL (?token=); Kill Bill notifications are unsigned, so this is what lets them in. ' +
+        'Unset: the bridge makes a random one per tenant and keeps it in Redis.',
+      format: 'optional-callback-token',
       default: '',
       env: 'BRIDGE_CALLBACK_TOKEN',
       sensitive: true,

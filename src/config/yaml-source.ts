@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
 import type { ConfigProblem, ValueOrigin } from './config-error.js';
+import { suggestKey } from './key-suggestion.js';
+import { syntaxErrorOffset } from './yaml-syntax.js';
 
 /** One value read from the file, with the schema key it sets and where it stood. */
 export interface FileValue {
@@ -73,12 +75,16 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
   };
 
   if (doc.errors.length > 0) {
+    const seen = new Set<string>();
     for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
+      const pos = lines.linePos(syntaxErrorOffset(text, e));
+      const message = `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+      if (seen.has(`${pos.line}:${message}`)) continue;
+      seen.add(`${pos.line}:${message}`);
       reading.problems.push({
         key: '(config file)',
-        message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-        origin: { source: 'file', file, line: pos?.line, col: pos?.col },
+        message,
+        origin: { source: 'file', file, line: pos.line, col: pos.col },
       });
     }
     return reading;
@@ -110,9 +116,10 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
         continue;
       }
       if (!schemaKeys.has(key)) {
+        const meant = suggestKey(rawPath, schemaKeys);
         reading.problems.push({
           key: rawPath,
-          message: 'unknown key (see `bridge config check --help` for the keys)',
+          message: `unknown key${meant ? `; did you mean \`${meant}\`?` : ''} (\`bridge config check --help\` lists every key)`,
           origin: at(keyNode),
         });
         continue;

@@ -1,5 +1,6 @@
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
+import { tokenHint } from './callback-token.js';
 
 /**
  * The URL Kill Bill is told to call for a tenant. Kill Bill sends no tenant and no signature, so the
@@ -13,9 +14,17 @@ export function callbackUrl(publicUrl: string, token: string, tenantApiKey?: str
   return `${base}${path}?token=${encodeURIComponent(token)}`;
 }
 
-/** The URL with its token hidden, for logs and `bridge callback status`. */
+/** The URL with its token hidden, for logs and `bridge setup`. */
 export function maskCallbackUrl(url: string): string {
   return url.replace(/([?&]token=)[^&]*/, '$1********');
+}
+
+/** The URL with only the start of its token, so a person can tell whose token it is. */
+export function hintCallbackUrl(url: string): string {
+  return url.replace(
+    /([?&]token=)([^&]*)/,
+    (_m, head: string, token: string) => `${head}${tokenHint(token)}`,
+  );
 }
 
 export type RegistrationOutcome = 'registered' | 'already-registered';

@@ -4,14 +4,19 @@ import type { NotificationIntake } from './notification-intake.js';
 /** Kill Bill's bodies are a few hundred bytes; anything near this is not from Kill Bill. */
 export const BODY_LIMIT = '64kb';
 
+/** The tenant named in the path; undefined at the default tenant's path. */
+const tenantOf = (req: Request): string | undefined =>
+  typeof req.params.tenantApiKey === 'string' ? req.params.tenantApiKey : undefined;
+
 /** The thin Express adapter over {@link NotificationIntake}. */
 export function createIntakeRouter(intake: NotificationIntake): Router {
   const router = express.Router();
 
   // The token is checked before the body is read, so strangers cannot make the service parse anything.
-  const checkToken = (req: Request, res: Response, next: NextFunction) => {
-    if (!intake.tokenMatches(req.query.token)) {
-      res.status(401).json({ error: 'missing or wrong callback token' });
+  const checkToken = async (req: Request, res: Response, next: NextFunction) => {
+    const refused = await intake.refuseToken(req.query.token, tenantOf(req));
+    if (refused) {
+      res.status(refused.status).json(refused.body);
       return;
     }
     if (!req.is('application/json')) {
@@ -30,7 +35,7 @@ export function createIntakeRouter(intake: NotificationIntake): Router {
   });
   const handle = async (req: Request, res: Response) => {
     const answer = await intake.accept({
-      tenantApiKey: typeof req.params.tenantApiKey === 'string' ? req.params.tenantApiKey : undefined,
+      tenantApiKey: tenantOf(req),
       token: req.query.token,
       rawBody: (req as Request & { rawBody?: string }).rawBody ?? '',
       body: req.body,

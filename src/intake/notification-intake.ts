@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
 import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../queues/registry-jobs.js';
 import { notificationKey, parseNotification } from './notification.js';
+import type { CallbackTokens } from './callback-token.js';
 import type { IntakeMetrics } from './intake-metrics.js';
 
 export interface IntakeAnswer {
@@ -17,8 +18,8 @@ export interface NotificationIntakeOptions {
   defaultTenant: string;
   /** API keys of every tenant served (the default one included). */
   tenants: Iterable<string>;
-  /** The secret expected in `?token=`. */
-  callbackToken: string;
+  /** The secret each tenant's `?token=` must carry. */
+  tokens: Pick<CallbackTokens, 'expected'>;
   metrics: IntakeMetrics;
   logger: Logger;
   /** Longest wait for Redis to take a job before answering 503. Default 5 000 ms. */
@@ -43,24 +44,48 @@ function digest(s: string): Buffer {
  */
 export class NotificationIntake {
   private readonly tenants: Set<string>;
-  private readonly tokenDigest: Buffer;
 
   constructor(private readonly options: NotificationIntakeOptions) {
     this.tenants = new Set(options.tenants);
     this.tenants.add(options.defaultTenant);
-    this.tokenDigest = digest(options.callbackToken);
   }
 
-  /** Constant-time: hashing first makes both sides the same length whatever was sent. */
-  tokenMatches(token: unknown): boolean {
-    return typeof token === 'string' && timingSafeEqual(digest(token), this.tokenDigest);
+  /**
+   * Undefined when `token` is the tenant's, else the answer to give before the body is read. A tenant that
+   * is not served has no token of its own; the default tenant's stands in, so without a token nobody
+   * learns which tenants exist (401 before 404).
+   */
+  async refuseToken(token: unknown, tenantApiKey?: string): Promise<IntakeAnswer | undefined> {
+    const { tokens, defaultTenant, logger } = this.options;
+    const tenant =
+      tenantApiKey !== undefined && this.tenants.has(tenantApiKey) ? tenantApiKey : defaultTenant;
+    let expected: string | undefined;
+    try {
+      expected = await tokens.expected(tenant);
+    } catch (err) {
+      logger.error(
+        { event: 'intake.token_unavailable', tenant, err: (err as Error).message },
+        'cannot read the callback token from Redis; answering 503 so Kill Bill retries',
+      );
+      return { status: 503, body: { error: 'cannot check the callback token now; retry later' } };
+    }
+    // Constant-time: hashing first makes both sides the same length whatever was sent.
+    if (
+      expected !== undefined &&
+      typeof token === 'string' &&
+      timingSafeEqual(digest(token), digest(expected))
+    ) {
+      return undefined;
+    }
+    return { status: 401, body: { error: 'missing or wrong callback token' } };
   }
 
   async accept(incoming: IncomingNotification): Promise<IntakeAnswer> {
     const { metrics, logger } = this.options;
-    if (!this.tokenMatches(incoming.token)) {
-      metrics.count('unknown', 'unauthorized');
-      return { status: 401, body: { error: 'missing or wrong callback token' } };
+    const refused = await this.refuseToken(incoming.token, incoming.tenantApiKey);
+    if (refused) {
+      metrics.count('unknown', refused.status === 401 ? 'unauthorized' : 'unavailable');
+      return refused;
     }
     const tenant = incoming.tenantApiKey ?? this.options.defaultTenant;
     if (!this.tenants.has(tenant)) {

@@ -6,6 +6,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createApiApp } from '../api/api-app.js';
 import type { BridgeConfig } from '../config/index.js';
 import { callbackUrl, ensureCallbackRegistered } from '../intake/callback-registration.js';
+import { CallbackTokens } from '../intake/callback-token.js';
 import { IntakeMetrics } from '../intake/intake-metrics.js';
 import { NotificationIntake } from '../intake/notification-intake.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
@@ -32,9 +33,18 @@ export class ApiService {
   private stopping = false;
   private retryTimer: NodeJS.Timeout | undefined;
   readonly clients: Map<string, KillBillClient>;
+  readonly tokens: CallbackTokens;
 
   constructor(private readonly options: ApiServiceOptions) {
     this.clients = createTenantClients(options.config);
+    this.tokens = new CallbackTokens({
+      configured: options.config.server.callbackToken,
+      prefix: options.config.redis.prefix,
+      redis: () => {
+        if (!this.redis) throw new Error('the intake API is not started');
+        return Promise.resolve(this.redis);
+      },
+    });
   }
 
   get port(): number {
@@ -58,7 +68,7 @@ export class ApiService {
       queue: this.queue,
       defaultTenant: defaultTenant!,
       tenants: this.clients.keys(),
-      callbackToken: config.server.callbackToken,
+      tokens: this.tokens,
       metrics: new IntakeMetrics(metrics),
       logger,
     });
@@ -90,14 +100,16 @@ export class ApiService {
   private async registerCallbacks(delayMs: number): Promise<void> {
     const { config, logger } = this.options;
     const [defaultTenant] = this.clients.keys();
+    if (!this.tokens.configured) await connectedOrLater(this.redis!, 2_000);
     for (const [apiKey, client] of this.clients) {
       if (this.registered.has(apiKey) || this.stopping) continue;
-      const url = callbackUrl(
-        config.server.publicUrl,
-        config.server.callbackToken,
-        apiKey === defaultTenant ? undefined : apiKey,
-      );
       try {
+        const token = await this.tokens.forRegistration(apiKey);
+        const url = callbackUrl(
+          config.server.publicUrl,
+          token,
+          apiKey === defaultTenant ? undefined : apiKey,
+        );
         await ensureCallbackRegistered(client, url, logger);
         this.registered.add(apiKey);
       } catch (err) {
@@ -108,7 +120,7 @@ export class ApiService {
             err: (err as Error).message,
             retryInMs: delayMs,
           },
-          'could not register the callback with Kill Bill; will retry',
+          'could not register the callback (Kill Bill or Redis unreachable?); will retry',
         );
       }
     }
@@ -135,4 +147,21 @@ export class ApiService {
     this.redis?.disconnect();
     this.options.logger.info({ event: 'api.stopped' }, 'intake API stopped');
   }
+}
+
+/**
+ * The producer connection refuses commands until it is connected; waiting a moment at start spares a
+ * failed first registration (and its warning) while Redis is merely still connecting.
+ */
+function connectedOrLater(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { callbackUrl, ensureCallbackRegistered, maskCallbackUrl } from '../intake/callback-registration.js';
+import type { CallbackTokens } from '../intake/callback-token.js';
 import { KillBillError } from '../killbill/errors.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
@@ -28,7 +29,8 @@ export interface SetupSettings {
   username: string;
   planName: string;
   publicUrl: string;
-  callbackToken: string;
+  /** The configured token, else the tenant's in Redis (made by a real run, only read by a dry run). */
+  callbackTokens: Pick<CallbackTokens, 'expected' | 'forRegistration'>;
   metricUnits: Readonly<Record<string, string>>;
   /** Receives the callback helper's log lines; silent by default, the step lines say the same. */
   logger?: Logger;
@@ -204,13 +206,20 @@ export class KillBillSetup {
   }
 
   private async ensureCallback(): Promise<[StepStatus, string]> {
-    const url = callbackUrl(this.settings.publicUrl, this.settings.callbackToken);
-    const masked = maskCallbackUrl(url);
+    // Shown masked whatever the token is, so the shown URL needs none.
+    const masked = maskCallbackUrl(callbackUrl(this.settings.publicUrl, 'token'));
     if (this.tenantMissing) return ['would-do', `register ${masked}`];
+    const { callbackTokens } = this.settings;
+    const tenant = this.client.apiKey;
+    const token = this.request.dryRun
+      ? await callbackTokens.expected(tenant)
+      : await callbackTokens.forRegistration(tenant);
+    const url = token === undefined ? undefined : callbackUrl(this.settings.publicUrl, token);
     const current = await this.client.getCallbacks();
-    if (current.includes(url)) return ['already-done', masked];
+    if (url && current.includes(url)) return ['already-done', masked];
     // Kill Bill keeps one URL per tenant: say whose URL is replaced, it may be another bridge's.
     const replacing = current.length > 0 ? `, replacing ${current.map(maskCallbackUrl).join(', ')}` : '';
+    if (!url) return ['would-do', `register ${masked} with a new token kept in Redis${replacing}`];
     if (this.request.dryRun) return ['would-do', `register ${masked}${replacing}`];
     const outcome = await ensureCallbackRegistered(this.client, url, this.settings.logger ?? silentLogger);
     return outcome === 'registered' ? ['done', `registered ${masked}${replacing}`] : ['already-done', masked];

@@ -93,7 +93,7 @@ describe('configuration: defaults, YAML file, environment', () => {
   it('names the line and column of a YAML syntax error', () => {
     const [p] = problemsOf(() => loadConfig({ configPath: fixture('broken-syntax'), env: {} }));
     expect(p!.message).to.match(/^YAML syntax error: /);
-    expect(p!.origin).to.deep.include({ source: 'file', line: 4, col: 1 });
+    expect(p!.origin).to.deep.include({ source: 'file', line: 3, col: 11 });
   });
 
   it('reports every bad value at once, env values by their variable', () => {

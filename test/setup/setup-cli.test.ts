@@ -50,7 +50,7 @@ describe('bridge setup (CLI)', function () {
         `✓ Kill Bill: ok (reachable at ${kb.url}, user accepted; tenant "bob" is to be created)`,
         '✓ tenant: done (created tenant "bob")',
         '✓ catalog: done (uploaded OpenstackBridge effective 2024-01-01T00:00:00.000Z)',
-        '✓ callback: done (registered http://127.0.0.1:8080/killbill/notifications?token=********)',
+        '✓ callback: done (registered http://127.0.0.1:8081/killbill/notifications?token=********)',
       ]);
       noSecrets(first);
 

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CallbackTokens } from '../../src/intake/callback-token.js';
 import { createTenantClients } from '../../src/killbill/tenant-clients.js';
 import { KillBillSetup } from '../../src/setup/kill-bill-setup.js';
 import type { SetupReport } from '../../src/setup/setup-report.js';
@@ -34,7 +35,11 @@ export async function runSetup(
     username: config.killbill.username,
     planName: config.killbill.planName,
     publicUrl: config.server.publicUrl,
-    callbackToken: config.server.callbackToken,
+    callbackTokens: new CallbackTokens({
+      configured: config.server.callbackToken,
+      prefix: config.redis.prefix,
+      redis: () => Promise.reject(new Error('these tests configure the callback token')),
+    }),
     metricUnits: config.metering.metricUnits,
   }).run();
 }
