@@ -40,6 +40,7 @@ export interface BridgeConfig {
     metricUnits: Record<string, string>;
     windowSize: string;
     settleDelay: string;
+    rateScale: number;
     lateHorizonPeriods: number;
     syncEvery: string;
     concurrency: number;
@@ -257,6 +258,12 @@ export const schema: convict.Schema<BridgeConfig> = {
       format: 'duration',
       default: '2h',
       env: 'BRIDGE_SETTLE_DELAY',
+    },
+    rateScale: {
+      doc: 'Decimal places CloudKitty rates are cut to (half-up) before they are summed: drops the float noise of its sums.',
+      format: 'positive-int',
+      default: 8,
+      env: 'BRIDGE_RATE_SCALE',
     },
     lateHorizonPeriods: {
       doc: 'Billing periods (current included) in which recorded windows are re-checked for re-rating.',

@@ -3,8 +3,8 @@ import { InvalidRateError, UnsafeCentsError } from './errors.js';
 
 /**
  * Money in metering is decimal.js, never a JS float. CloudKitty's sums arrive as float text such as
- * "0.24000000000000002" (cloudkitty-17 gotcha 13); reading that text as an exact decimal and rounding once per
- * billing period is what keeps float noise (±1e-17) from ever moving a cent.
+ * "0.24000000000000002" (cloudkitty-17 gotcha 13): see {@link quantizeRate} for why that text is cut to a
+ * fixed scale before any sum.
  */
 export type RateInput = string | null | undefined;
 
@@ -23,6 +23,20 @@ export function parseRate(rate: RateInput): Money {
   const text = rate.trim();
   if (!DECIMAL_TEXT.test(text)) throw new InvalidRateError(`not a decimal rate: ${JSON.stringify(rate)}`);
   return new D(text);
+}
+
+/**
+ * Decimal places CloudKitty rates are cut to before anything is summed. CloudKitty keeps prices as binary
+ * floats and answers `SUM(price)` as float text (`15.62499999999999989` for 15.625); summing that text
+ * exactly keeps the noise, and at a period total of exactly X.XX5 the noise decides the cent. Float noise
+ * sits near the 16th significant digit, so 8 places drop it for any rate below 10⁷ while keeping every
+ * price CloudKitty's own rating rules can sensibly express (unit prices of a millionth of a cent).
+ */
+export const DEFAULT_RATE_SCALE = 8;
+
+/** A CloudKitty rate cut to `scale` decimal places, half-up: the float noise of its sum removed. */
+export function quantizeRate(rate: RateInput, scale: number = DEFAULT_RATE_SCALE): Money {
+  return parseRate(rate).toDecimalPlaces(scale, Decimal.ROUND_HALF_UP);
 }
 
 /** The exact decimal sum of rates; null rates count as zero. */

@@ -81,6 +81,7 @@ export function createBridgeRuntime(config: BridgeConfig, logger: Logger): Bridg
     settleDelayMs: parseDuration(config.metering.settleDelay)!,
     horizonPeriods: config.metering.lateHorizonPeriods,
     lockTtlMs: parseDuration(config.metering.lockTtl),
+    rateScale: config.metering.rateScale,
     logger,
   });
   return {

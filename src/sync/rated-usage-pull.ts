@@ -1,4 +1,4 @@
-import { sumRates } from '../metering/index.js';
+import { DEFAULT_RATE_SCALE, quantizeRate, type Money } from '../metering/index.js';
 import type { UsageWindow } from '../metering/index.js';
 import type { CloudKittyClient } from '../openstack/index.js';
 
@@ -66,14 +66,16 @@ export function projectKey(projectId: string): string {
 /**
  * Sums a project's rows into the subscription's windows, per Kill Bill unit, by the start of each
  * CloudKitty period (an hour split at a billing-period boundary is counted once, in its first part).
+ * Each row is CloudKitty's float sum for its period, so it is quantized to `rateScale` places first.
  */
 export function ratesForWindows(
   rows: readonly RatedRow[],
   windows: readonly UsageWindow[],
   units: Readonly<Record<string, string>>,
   stackId: string | null,
+  rateScale: number = DEFAULT_RATE_SCALE,
 ): Array<Record<string, string>> {
-  const byWindow = windows.map(() => ({}) as Record<string, string[]>);
+  const byWindow = windows.map(() => ({}) as Record<string, Money>);
   const starts = windows.map((w) => w.start.getTime());
   for (const row of rows) {
     const unit = units[row.type];
@@ -88,9 +90,11 @@ export function ratesForWindows(
     }
     const w = windows[lo];
     if (!w || row.beginMs < w.start.getTime() || row.beginMs >= w.end.getTime()) continue;
-    (byWindow[lo]![unit] ??= []).push(row.rate);
+    const rate = quantizeRate(row.rate, rateScale);
+    const sums = byWindow[lo]!;
+    sums[unit] = sums[unit] ? sums[unit].plus(rate) : rate;
   }
   return byWindow.map((byUnit) =>
-    Object.fromEntries(Object.entries(byUnit).map(([unit, rates]) => [unit, sumRates(rates).toString()])),
+    Object.fromEntries(Object.entries(byUnit).map(([unit, sum]) => [unit, sum.toString()])),
   );
 }

@@ -44,6 +44,8 @@ export interface SubscriptionSyncOptions {
   logger: Logger;
   /** Lifetime of a subscription's lock, renewed while its sync runs. Default 60 000 ms. */
   lockTtlMs?: number;
+  /** Decimal places CloudKitty's rates are quantized to before they are summed. Default 8. */
+  rateScale?: number;
 }
 
 export function billingCycleOf(entry: SubscriptionEntry): BillingCycle {
@@ -145,7 +147,7 @@ export class SubscriptionSync {
         (w) => windowOverlapsSpan(w, span) && w.end <= target.to,
       );
       const fresh = windows.filter((w) => w.start >= target.from);
-      const freshRates = ratesForWindows(rows, fresh, entry.units, entry.stackId);
+      const freshRates = ratesForWindows(rows, fresh, entry.units, entry.stackId, this.options.rateScale);
       const rateOf = new Map(fresh.map((w, i) => [w, freshRates[i]!]));
       const inputs: PeriodWindowInput[] = windows.map((w) => {
         const stored = ledgerWindows.get(w.start.toISOString());

@@ -29,6 +29,8 @@ export interface UsageSyncOptions {
   logger: Logger;
   /** Lifetime of a subscription's lock, renewed while its sync runs. Default 60 000 ms. */
   lockTtlMs?: number;
+  /** Decimal places CloudKitty's rates are quantized to before they are summed. Default 8. */
+  rateScale?: number;
 }
 
 export interface SyncRunRequest {
