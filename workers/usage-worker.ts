@@ -1,6 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../src/logging/logger.js';
+import { isNetworkError } from '../src/service/unreachable.js';
 import { USAGE_QUEUE } from '../src/queues/queue-names.js';
 import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
 import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usage-pull.js';
@@ -95,7 +96,8 @@ export function createUsageWorker(options: UsageWorkerOptions): {
   );
   worker.on('failed', (job, err) => {
     const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true;
-    logger[final ? 'error' : 'warn'](
+    // A service not answering is said once by the dependency watch, not once per job and attempt.
+    logger[final ? 'error' : isNetworkError(err) ? 'debug' : 'warn'](
       {
         event: final ? 'sync.job_failed' : 'sync.job_retry',
         jobId: job?.id,
@@ -107,7 +109,10 @@ export function createUsageWorker(options: UsageWorkerOptions): {
     );
   });
   worker.on('error', (err) =>
-    logger.warn({ event: 'sync.worker_error', err: err.message }, 'usage worker error'),
+    logger[isNetworkError(err) ? 'debug' : 'warn'](
+      { event: 'sync.worker_error', err: err.message },
+      'usage worker error',
+    ),
   );
   return { worker, queue };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/index.js';
 import { KillBillError } from '../killbill/errors.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
@@ -7,7 +7,9 @@ import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import type { RegistryProblem, SubscriptionEntry } from '../registry/metered-subscription.js';
+import { connectRedisOnce } from '../queues/redis-connection.js';
 import { RegistryStore } from '../registry/registry-store.js';
+import { UnreachableError, unreachableOf } from '../service/unreachable.js';
 import { EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
 interface RegistryOptions extends GlobalOptions {
@@ -20,54 +22,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A reason the command cannot do its job; printed as one line, exit 1. */
 class CommandFailure extends Error {}
 
-/** The Redis URL without its password, for messages. */
-function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return 'the configured Redis';
-  }
-}
-
-/** Connects once, without retrying forever as the services do: a person is waiting for an answer. */
-async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3_000,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  // ioredis rejects with "Connection is closed"; the socket error it emitted first says why.
-  let cause: Error | undefined;
-  redis.on('error', (err: Error) => (cause ??= err));
-  try {
-    await redis.connect();
-    await redis.ping();
-    return redis;
-  } catch (err) {
-    redis.disconnect();
-    throw new CommandFailure(
-      `Redis at ${shownUrl(url)} is unreachable (${(cause ?? (err as Error)).message})`,
-    );
-  }
-}
-
 /** Runs a command body; an unreachable service or a refused Kill Bill call becomes one line and exit 1. */
 async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise<void>): Promise<void> {
   let redis: Redis | undefined;
   try {
-    redis = await connectRedis(config.redis.url);
+    redis = await connectRedisOnce(config.redis.url);
     await body(new RegistryStore(redis, config.redis.prefix));
   } catch (err) {
-    if (!(err instanceof CommandFailure || err instanceof KillBillError)) throw err;
-    const line =
-      err instanceof KillBillError && err.status === undefined
-        ? `Kill Bill at ${config.killbill.url} is unreachable (${err.message})`
-        : err.message;
-    process.stderr.write(`bridge: ${line}\n`);
+    if (!(err instanceof CommandFailure || err instanceof KillBillError || err instanceof UnreachableError))
+      throw err;
+    const line = unreachableOf(err, { redis: config.redis.url, killbill: config.killbill.url }) ?? err;
+    process.stderr.write(`bridge: ${line.message}\n`);
     process.exitCode = EXIT_FAILURE;
   } finally {
     redis?.disconnect();

@@ -3,6 +3,7 @@ import { requireCloudKitty, ConfigError } from '../config/index.js';
 import { maskCallbackUrl } from '../intake/callback-registration.js';
 import { ApiService } from '../service/api-service.js';
 import { createBridgeRuntime } from '../service/bridge-runtime.js';
+import { DependencyWatch } from '../service/dependency-watch.js';
 import { WorkerService } from '../service/worker-service.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
 import {
@@ -64,8 +65,10 @@ export function registerServiceCommands(program: Command): void {
       const loaded = loadConfigOrExit(configPath(cmd));
       needCloudKitty(loaded);
       const logger = startLogger(loaded);
-      const runtime = createBridgeRuntime(loaded.config, logger);
-      const api = new ApiService({ config: loaded.config, logger });
+      // One watch for both halves: Redis or Kill Bill going down is said once, not by each.
+      const watch = new DependencyWatch({ logger });
+      const runtime = createBridgeRuntime(loaded.config, logger, { watch });
+      const api = new ApiService({ config: loaded.config, logger, watch });
       const workers = new WorkerService(runtime);
       await api.start();
       await workers.start();

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
-import { ConfigError, requireCloudKitty } from '../config/index.js';
+import { ConfigError, requireCloudKitty, type BridgeConfig, type LoadedConfig } from '../config/index.js';
 import { createBridgeRuntime } from '../service/bridge-runtime.js';
+import { connectRedisOnce } from '../queues/redis-connection.js';
+import { DependencyWatch } from '../service/dependency-watch.js';
+import { unreachableOf, type DependencyUrls } from '../service/unreachable.js';
 import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
 import { ProgressBar } from './progress-bar.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
@@ -27,6 +30,15 @@ function utcDate(text: string, flag: string): Date {
   return d;
 }
 
+function dependencyUrls(config: BridgeConfig): DependencyUrls {
+  return {
+    redis: config.redis.url,
+    killbill: config.killbill.url,
+    cloudkitty: config.cloudkitty.url || undefined,
+    keystone: config.openstack.authUrl || undefined,
+  };
+}
+
 /** Totals line of a run: what was recorded, corrected, found already there, and what failed. */
 export function summarize(results: SubscriptionSyncResult[]): string {
   const sum = (k: 'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences') =>
@@ -36,6 +48,51 @@ export function summarize(results: SubscriptionSyncResult[]): string {
     `${results.length} subscription(s): ${sum('records')} record(s) sent, ${sum('corrections')} correction(s), ` +
     `${sum('alreadyRecorded')} already recorded, ${sum('lateDifferences')} late difference(s) reported, ${failed} failed`
   );
+}
+
+/** One run in this process: connects to Redis once (a person is waiting), syncs, says what happened. */
+async function syncNow(loaded: LoadedConfig, opts: SyncOptions, from?: Date, to?: Date): Promise<void> {
+  const { config } = loaded;
+  const logger = startLogger(loaded, 'bridge-sync');
+  const watch = new DependencyWatch({
+    logger,
+    retrying: {
+      killbill: 'what failed is retried by the next sync',
+      cloudkitty: 'retrying a few times, then giving up',
+      keystone: 'retrying a few times, then giving up',
+    },
+  });
+  let redis;
+  try {
+    redis = await connectRedisOnce(config.redis.url);
+  } catch (err) {
+    process.stderr.write(`bridge: ${(err as Error).message}\n`);
+    process.exitCode = EXIT_FAILURE;
+    return;
+  }
+  const runtime = createBridgeRuntime(config, logger, { watch, redis });
+  const bar = new ProgressBar('syncing', opts.json ? process.stderr : process.stdout);
+  try {
+    const results = await runtime.usageSync.runOnce(
+      { mode: opts.recheck || from ? 'recheck' : 'new', from, to, accountId: opts.account },
+      config.metering.concurrency,
+      (done, total, r) => bar.update(done, total, r.error ? `✗ ${r.subscriptionId}` : ''),
+    );
+    if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    else process.stdout.write(`${summarize(results)}\n`);
+    // Failed subscriptions carry their own errors; a service that was down is the reason to act on.
+    for (const dependency of ['killbill', 'cloudkitty', 'keystone', 'redis'] as const) {
+      const problem = watch.problem(dependency);
+      if (problem) process.stderr.write(`bridge: ${problem}\n`);
+    }
+    if (results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
+  } catch (err) {
+    const why = unreachableOf(err, dependencyUrls(config)) ?? (err as Error);
+    process.stderr.write(`bridge: sync failed, nothing more was recorded: ${why.message}\n`);
+    process.exitCode = EXIT_FAILURE;
+  } finally {
+    await runtime.close();
+  }
 }
 
 export function registerSyncCommand(program: Command): void {
@@ -63,22 +120,6 @@ export function registerSyncCommand(program: Command): void {
         process.stderr.write('bridge: --from must be before --to\n');
         process.exit(EXIT_CONFIG);
       }
-      const runtime = createBridgeRuntime(loaded.config, startLogger(loaded, 'bridge-sync'));
-      const bar = new ProgressBar('syncing', opts.json ? process.stderr : process.stdout);
-      try {
-        const results = await runtime.usageSync.runOnce(
-          { mode: opts.recheck || from ? 'recheck' : 'new', from, to, accountId: opts.account },
-          loaded.config.metering.concurrency,
-          (done, total, r) => bar.update(done, total, r.error ? `✗ ${r.subscriptionId}` : ''),
-        );
-        if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-        else process.stdout.write(`${summarize(results)}\n`);
-        if (results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
-      } catch (err) {
-        process.stderr.write(`bridge: sync failed, nothing more was recorded: ${(err as Error).message}\n`);
-        process.exitCode = EXIT_FAILURE;
-      } finally {
-        await runtime.close();
-      }
+      await syncNow(loaded, opts, from, to);
     });
 }
