@@ -5,6 +5,7 @@ import { isNetworkError } from '../src/service/unreachable.js';
 import { USAGE_QUEUE } from '../src/queues/queue-names.js';
 import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
 import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usage-pull.js';
+import { countIdle } from '../src/sync/idle-reasons.js';
 import { STACK_TAG, type UsageSync } from '../src/sync/usage-sync.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
 
@@ -36,7 +37,14 @@ export function createUsageWorker(options: UsageWorkerOptions): {
   const tick = async (job: Job<UsageJobData>, mode: 'new' | 'recheck') => {
     const prepared = await usageSync.prepare({ mode });
     const run = `${job.id ?? Date.now()}`;
-    if (prepared.targets.length === 0) return { subscriptions: 0 };
+    const idle = countIdle(prepared.idle);
+    if (prepared.idle.length > 0) {
+      logger.info(
+        { event: 'sync.idle', mode, due: prepared.targets.length, idle },
+        `${prepared.idle.length} of ${prepared.metered + (idle.conflict ?? 0)} subscription(s) have nothing due`,
+      );
+    }
+    if (prepared.targets.length === 0) return { subscriptions: 0, idle };
     const fields = [...prepared.usage].flatMap(([project, rows]) => [project, JSON.stringify(rows)]);
     const pipeline = connection.multi().hset(runKey(run), '__run', prepared.now.toISOString());
     if (fields.length) pipeline.hset(runKey(run), ...fields);
@@ -60,7 +68,7 @@ export function createUsageWorker(options: UsageWorkerOptions): {
         },
       })),
     );
-    return { subscriptions: prepared.targets.length };
+    return { subscriptions: prepared.targets.length, idle };
   };
 
   const subscription = async (data: Extract<UsageJobData, { kind: 'subscription' }>) => {
