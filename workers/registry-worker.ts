@@ -2,6 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { KillBillError } from '../src/killbill/errors.js';
 import type { Logger } from '../src/logging/logger.js';
+import { isNetworkError } from '../src/service/unreachable.js';
 import { REGISTRY_QUEUE } from '../src/queues/queue-names.js';
 import {
   REGISTRY_JOB_NAMES,
@@ -44,7 +45,8 @@ export function createRegistryWorker(options: RegistryWorkerOptions): Worker<Reg
     const final = job
       ? job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError
       : true;
-    logger[final ? 'error' : 'warn'](
+    // A service not answering is said once by the dependency watch, not once per job and attempt.
+    logger[final ? 'error' : isNetworkError(err) ? 'debug' : 'warn'](
       {
         event: final ? 'registry.job_failed' : 'registry.job_retry',
         jobId: job?.id,
@@ -56,7 +58,10 @@ export function createRegistryWorker(options: RegistryWorkerOptions): Worker<Reg
     );
   });
   worker.on('error', (err) =>
-    logger.warn({ event: 'registry.worker_error', err: err.message }, 'registry worker error'),
+    logger[isNetworkError(err) ? 'debug' : 'warn'](
+      { event: 'registry.worker_error', err: err.message },
+      'registry worker error',
+    ),
   );
   return worker;
 }

@@ -1,9 +1,11 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../src/logging/logger.js';
+import { isNetworkError } from '../src/service/unreachable.js';
 import { USAGE_QUEUE } from '../src/queues/queue-names.js';
 import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
 import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usage-pull.js';
+import { countIdle } from '../src/sync/idle-reasons.js';
 import { STACK_TAG, type UsageSync } from '../src/sync/usage-sync.js';
 import { isRetryable } from '../src/sync/sync-errors.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
@@ -36,7 +38,14 @@ export function createUsageWorker(options: UsageWorkerOptions): {
   const tick = async (job: Job<UsageJobData>, mode: 'new' | 'recheck') => {
     const prepared = await usageSync.prepare({ mode });
     const run = `${job.id ?? Date.now()}`;
-    if (prepared.targets.length === 0) return { subscriptions: 0 };
+    const idle = countIdle(prepared.idle);
+    if (prepared.idle.length > 0) {
+      logger.info(
+        { event: 'sync.idle', mode, due: prepared.targets.length, idle },
+        `${prepared.idle.length} of ${prepared.metered + (idle.conflict ?? 0)} subscription(s) have nothing due`,
+      );
+    }
+    if (prepared.targets.length === 0) return { subscriptions: 0, idle };
     const fields = [...prepared.usage].flatMap(([project, rows]) => [project, JSON.stringify(rows)]);
     const pipeline = connection.multi().hset(runKey(run), '__run', prepared.now.toISOString());
     if (fields.length) pipeline.hset(runKey(run), ...fields);
@@ -60,7 +69,7 @@ export function createUsageWorker(options: UsageWorkerOptions): {
         },
       })),
     );
-    return { subscriptions: prepared.targets.length };
+    return { subscriptions: prepared.targets.length, idle };
   };
 
   const subscription = async (data: Extract<UsageJobData, { kind: 'subscription' }>) => {
@@ -100,7 +109,8 @@ export function createUsageWorker(options: UsageWorkerOptions): {
   );
   worker.on('failed', (job, err) => {
     const final = !job || err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    logger[final ? 'error' : 'warn'](
+    // A service not answering is said once by the dependency watch, not once per job and attempt.
+    logger[final ? 'error' : isNetworkError(err) ? 'debug' : 'warn'](
       {
         event: final ? 'sync.job_failed' : 'sync.job_retry',
         jobId: job?.id,
@@ -112,7 +122,10 @@ export function createUsageWorker(options: UsageWorkerOptions): {
     );
   });
   worker.on('error', (err) =>
-    logger.warn({ event: 'sync.worker_error', err: err.message }, 'usage worker error'),
+    logger[isNetworkError(err) ? 'debug' : 'warn'](
+      { event: 'sync.worker_error', err: err.message },
+      'usage worker error',
+    ),
   );
   return { worker, queue };
 }

@@ -4,13 +4,15 @@ import { createIntakeRouter, intakeErrorHandler } from '../intake/intake-router.
 import type { NotificationIntake } from '../intake/notification-intake.js';
 
 export interface ReadinessCheck {
+  /** How /readyz names the dependency: `redis`, `killbill callback`. */
   name: string;
-  check: () => Promise<boolean>;
+  /** What is wrong, said for a person; undefined when all is well. */
+  check: () => Promise<string | undefined>;
 }
 
 export interface ApiAppOptions {
   intake: NotificationIntake;
-  /** All must pass for /readyz to answer 200. */
+  /** All must pass for /readyz to answer 200; each is named in its body, `ok` or what is wrong. */
   readiness: ReadinessCheck[];
   metrics: Registry;
 }
@@ -22,12 +24,18 @@ export function createApiApp({ intake, readiness, metrics }: ApiAppOptions): Exp
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'alive' });
   });
+  // A 503 must say which dependency holds it back and why, or the operator is left guessing.
   app.get('/readyz', async (_req, res) => {
     const results = await Promise.all(
-      readiness.map(async (r) => [r.name, await r.check().catch(() => false)] as const),
+      readiness.map(async (r) => {
+        const problem = await r.check().catch((err: unknown) => (err as Error).message || 'check failed');
+        return [r.name, problem ?? 'ok'] as const;
+      }),
     );
-    const ready = results.every(([, ok]) => ok);
-    res.status(ready ? 200 : 503).json({ ready, checks: Object.fromEntries(results) });
+    const down = results.filter(([, said]) => said !== 'ok').map(([name]) => name);
+    res
+      .status(down.length ? 503 : 200)
+      .json({ ready: down.length === 0, down, checks: Object.fromEntries(results) });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.metrics());

@@ -7,8 +7,9 @@ import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import type { RegistryProblem, SubscriptionEntry } from '../registry/metered-subscription.js';
+import { connectRedisOnce } from '../queues/redis-connection.js';
 import { RegistryStore } from '../registry/registry-store.js';
-import { connectRedis, RedisUnreachable } from './redis-once.js';
+import { UnreachableError, unreachableOf } from '../service/unreachable.js';
 import { EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
 interface RegistryOptions extends GlobalOptions {
@@ -25,17 +26,13 @@ class CommandFailure extends Error {}
 async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise<void>): Promise<void> {
   let redis: Redis | undefined;
   try {
-    redis = await connectRedis(config.redis.url);
+    redis = await connectRedisOnce(config.redis.url);
     await body(new RegistryStore(redis, config.redis.prefix));
   } catch (err) {
-    if (!(err instanceof CommandFailure || err instanceof RedisUnreachable || err instanceof KillBillError)) {
+    if (!(err instanceof CommandFailure || err instanceof KillBillError || err instanceof UnreachableError))
       throw err;
-    }
-    const line =
-      err instanceof KillBillError && err.status === undefined
-        ? `Kill Bill at ${config.killbill.url} is unreachable (${err.message})`
-        : err.message;
-    process.stderr.write(`bridge: ${line}\n`);
+    const line = unreachableOf(err, { redis: config.redis.url, killbill: config.killbill.url }) ?? err;
+    process.stderr.write(`bridge: ${line.message}\n`);
     process.exitCode = EXIT_FAILURE;
   } finally {
     redis?.disconnect();

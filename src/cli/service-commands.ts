@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { requireCloudKitty, ConfigError } from '../config/index.js';
 import { ApiService } from '../service/api-service.js';
 import { createBridgeRuntime } from '../service/bridge-runtime.js';
+import { DependencyWatch } from '../service/dependency-watch.js';
 import { WorkerService } from '../service/worker-service.js';
 import { EXIT_CONFIG, loadConfigOrExit, startLogger, untilSignal, type GlobalOptions } from './startup.js';
 
@@ -55,8 +56,10 @@ export function registerServiceCommands(program: Command): void {
       const loaded = loadConfigOrExit(configPath(cmd));
       needCloudKitty(loaded);
       const logger = startLogger(loaded);
-      const runtime = createBridgeRuntime(loaded.config, logger);
-      const api = new ApiService({ config: loaded.config, logger });
+      // One watch for both halves: Redis or Kill Bill going down is said once, not by each.
+      const watch = new DependencyWatch({ logger });
+      const runtime = createBridgeRuntime(loaded.config, logger, { watch });
+      const api = new ApiService({ config: loaded.config, logger, watch });
       const workers = new WorkerService(runtime);
       await api.start();
       await workers.start();

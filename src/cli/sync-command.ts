@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
-import { ConfigError, requireCloudKitty } from '../config/index.js';
+import { ConfigError, requireCloudKitty, type BridgeConfig, type LoadedConfig } from '../config/index.js';
 import { createBridgeRuntime } from '../service/bridge-runtime.js';
+import { connectRedisOnce } from '../queues/redis-connection.js';
+import { DependencyWatch } from '../service/dependency-watch.js';
+import { unreachableOf, type DependencyUrls } from '../service/unreachable.js';
+import { describeIdle, groupIdle, type IdleGroup, type IdleReason } from '../sync/idle-reasons.js';
 import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
+import type { SyncRunReport } from '../sync/usage-sync.js';
 import { ProgressBar } from './progress-bar.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
@@ -27,27 +32,120 @@ function utcDate(text: string, flag: string): Date {
   return d;
 }
 
-/** Totals line of a run: what was recorded, corrected, found already there, and what failed. */
-export function summarize(results: SubscriptionSyncResult[]): string {
+function dependencyUrls(config: BridgeConfig): DependencyUrls {
+  return {
+    redis: config.redis.url,
+    killbill: config.killbill.url,
+    cloudkitty: config.cloudkitty.url || undefined,
+    keystone: config.openstack.authUrl || undefined,
+  };
+}
+
+type Totals = Record<'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences' | 'failed', number>;
+
+function totalsOf(results: SubscriptionSyncResult[]): Totals {
   const sum = (k: 'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences') =>
     results.reduce((a, r) => a + r[k], 0);
-  const failed = results.filter((r) => r.error).length;
-  return (
-    `${results.length} subscription(s): ${sum('records')} record(s) sent, ${sum('corrections')} correction(s), ` +
-    `${sum('alreadyRecorded')} already recorded, ${sum('lateDifferences')} late difference(s) reported, ${failed} failed`
-  );
+  return {
+    records: sum('records'),
+    corrections: sum('corrections'),
+    alreadyRecorded: sum('alreadyRecorded'),
+    lateDifferences: sum('lateDifferences'),
+    failed: results.filter((r) => r.error).length,
+  };
+}
+
+/**
+ * What a run did, and for every subscription that recorded nothing, why: "0 records" alone cannot tell
+ * "nothing is due yet" from "something is stuck".
+ */
+export function summarize(report: SyncRunReport): string {
+  const t = totalsOf(report.results);
+  const lines = [
+    `${report.metered} metered subscription(s), ${report.results.length} synced: ${t.records} record(s) sent, ` +
+      `${t.corrections} correction(s), ${t.alreadyRecorded} already recorded, ` +
+      `${t.lateDifferences} late difference(s) reported, ${t.failed} failed`,
+  ];
+  const groups = Object.entries(groupIdle(report.idle)) as Array<[IdleReason, IdleGroup]>;
+  if (groups.length > 0) lines.push(`nothing recorded for ${report.idle.length}:`);
+  for (const [reason, g] of groups)
+    lines.push(`  ${describeIdle(reason, g.count, g.at ? new Date(g.at) : undefined)}`);
+  return lines.join('\n');
+}
+
+/** The `--json` document: totals, each synced subscription's result, and the idle ones grouped by reason. */
+export function reportJson(report: SyncRunReport) {
+  return {
+    metered: report.metered,
+    synced: report.results.length,
+    totals: totalsOf(report.results),
+    results: report.results,
+    idle: groupIdle(report.idle),
+  };
+}
+
+/** One run in this process: connects to Redis once (a person is waiting), syncs, says what happened. */
+async function syncNow(loaded: LoadedConfig, opts: SyncOptions, from?: Date, to?: Date): Promise<void> {
+  const { config } = loaded;
+  const logger = startLogger(loaded, 'bridge-sync');
+  const watch = new DependencyWatch({
+    logger,
+    retrying: {
+      killbill: 'what failed is retried by the next sync',
+      cloudkitty: 'retrying a few times, then giving up',
+      keystone: 'retrying a few times, then giving up',
+    },
+  });
+  let redis;
+  try {
+    redis = await connectRedisOnce(config.redis.url);
+  } catch (err) {
+    process.stderr.write(`bridge: ${(err as Error).message}\n`);
+    process.exitCode = EXIT_FAILURE;
+    return;
+  }
+  const runtime = createBridgeRuntime(config, logger, { watch, redis });
+  const bar = new ProgressBar('syncing', opts.json ? process.stderr : process.stdout);
+  try {
+    const report = await runtime.usageSync.runOnceReport(
+      { mode: opts.recheck || from ? 'recheck' : 'new', from, to, accountId: opts.account },
+      config.metering.concurrency,
+      (done, total, r) => bar.update(done, total, r.error ? `✗ ${r.subscriptionId}` : ''),
+    );
+    process.stdout.write(
+      opts.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : `${summarize(report)}\n`,
+    );
+    // Failed subscriptions carry their own errors; a service that was down is the reason to act on.
+    for (const dependency of ['killbill', 'cloudkitty', 'keystone', 'redis'] as const) {
+      const problem = watch.problem(dependency);
+      if (problem) process.stderr.write(`bridge: ${problem}\n`);
+    }
+    if (report.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
+  } catch (err) {
+    const why = unreachableOf(err, dependencyUrls(config)) ?? (err as Error);
+    process.stderr.write(`bridge: sync failed, nothing more was recorded: ${why.message}\n`);
+    process.exitCode = EXIT_FAILURE;
+  } finally {
+    await runtime.close();
+  }
 }
 
 export function registerSyncCommand(program: Command): void {
   program
     .command('sync')
-    .description('record closed windows of CloudKitty rated usage in Kill Bill now, then exit')
+    .description(
+      'record closed windows of CloudKitty rated usage in Kill Bill now, say why any subscription recorded ' +
+        'nothing, then exit',
+    )
     .option('--once', 'everything closed up to now (the default when no range is given)')
     .option('--from <date>', 'backfill from this UTC date (YYYY-MM-DD), inclusive')
     .option('--to <date>', 'backfill up to this UTC date, exclusive')
     .option('--account <id>', 'only this Kill Bill account')
     .option('--recheck', 'also re-check recorded windows inside the late-usage horizon for re-rating')
-    .option('--json', 'print the per-subscription results as JSON')
+    .option(
+      '--json',
+      'print one JSON document: totals, per-subscription results, and why the others recorded nothing (idle)',
+    )
     .action(async (opts: SyncOptions, cmd: Command) => {
       const loaded = loadConfigOrExit({ config: cmd.optsWithGlobals<GlobalOptions>().config });
       try {
@@ -63,22 +161,6 @@ export function registerSyncCommand(program: Command): void {
         process.stderr.write('bridge: --from must be before --to\n');
         process.exit(EXIT_CONFIG);
       }
-      const runtime = createBridgeRuntime(loaded.config, startLogger(loaded, 'bridge-sync'));
-      const bar = new ProgressBar('syncing', opts.json ? process.stderr : process.stdout);
-      try {
-        const results = await runtime.usageSync.runOnce(
-          { mode: opts.recheck || from ? 'recheck' : 'new', from, to, accountId: opts.account },
-          loaded.config.metering.concurrency,
-          (done, total, r) => bar.update(done, total, r.error ? `✗ ${r.subscriptionId}` : ''),
-        );
-        if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-        else process.stdout.write(`${summarize(results)}\n`);
-        if (results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
-      } catch (err) {
-        process.stderr.write(`bridge: sync failed, nothing more was recorded: ${(err as Error).message}\n`);
-        process.exitCode = EXIT_FAILURE;
-      } finally {
-        await runtime.close();
-      }
+      await syncNow(loaded, opts, from, to);
     });
 }

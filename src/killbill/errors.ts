@@ -10,6 +10,8 @@ export class KillBillError extends Error {
   /** Kill Bill's ErrorCode number from the BillingException JSON, when it sent one. */
   readonly code: number | null;
   readonly retryable: boolean;
+  /** Why Kill Bill gave no answer at all (`ECONNREFUSED`, `ETIMEDOUT`, …); undefined when it answered. */
+  readonly noAnswer: string | undefined;
 
   constructor(
     operation: string,
@@ -17,6 +19,7 @@ export class KillBillError extends Error {
     status: number | undefined,
     code: number | null,
     retryable: boolean,
+    noAnswer?: string,
   ) {
     super(`Kill Bill ${operation} failed: ${message}`);
     this.name = 'KillBillError';
@@ -24,6 +27,7 @@ export class KillBillError extends Error {
     this.status = status;
     this.code = code;
     this.retryable = retryable;
+    this.noAnswer = noAnswer;
   }
 }
 
@@ -47,7 +51,8 @@ export function toKillBillError(operation: string, err: unknown): KillBillError 
   const status = err.response?.status;
   if (status === undefined) {
     // No answer at all: refused, reset, timed out. The request may or may not have been applied.
-    return new KillBillError(operation, `no answer (${err.code ?? err.message})`, undefined, null, true);
+    const why = err.code ?? err.message;
+    return new KillBillError(operation, `no answer (${why})`, undefined, null, true, why);
   }
   const body = err.response?.data as { message?: unknown; code?: unknown } | string | undefined;
   const text =

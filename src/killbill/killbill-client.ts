@@ -32,6 +32,11 @@ export interface KillBillClientOptions {
   createdBy?: string;
   /** Timeout of one call in ms. Default 20 000. */
   timeoutMs?: number;
+  /**
+   * Told after every call whether Kill Bill answered (null, whatever the status) or why it did not, so a
+   * process can say once that Kill Bill is down and once that it is back, instead of once per call.
+   */
+  onReachability?: (noAnswer: string | null) => void;
 }
 
 export type RecordOutcome = 'recorded' | 'already-recorded';
@@ -52,11 +57,13 @@ export class KillBillClient {
   private readonly catalogs: CatalogApi;
   private readonly invoices: InvoiceApi;
   private readonly admin: { url: string; username: string; password: string };
+  private readonly onReachability: ((noAnswer: string | null) => void) | undefined;
 
   constructor(options: KillBillClientOptions) {
     this.apiKey = options.apiKey;
     this.apiSecret = options.apiSecret;
     this.createdBy = options.createdBy ?? 'killbill-openstack-bridge';
+    this.onReachability = options.onReachability;
     this.http = axios.create({ timeout: options.timeoutMs ?? 20_000, maxRedirects: 0 });
     this.admin = {
       url: options.url.replace(/\/+$/, ''),
@@ -81,9 +88,13 @@ export class KillBillClient {
 
   private async call<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
     try {
-      return await fn();
+      const res = await fn();
+      this.onReachability?.(null);
+      return res;
     } catch (err) {
-      throw toKillBillError(operation, err);
+      const failure = toKillBillError(operation, err);
+      this.onReachability?.(failure.noAnswer ?? null);
+      throw failure;
     }
   }
 

@@ -2,8 +2,14 @@ import type { BridgeConfig } from '../config/index.js';
 import { parseDuration } from '../config/index.js';
 import { KillBillClient } from './killbill-client.js';
 
-/** One client per configured tenant, keyed by API key; the first is the default tenant. */
-export function createTenantClients(config: BridgeConfig): Map<string, KillBillClient> {
+/**
+ * One client per configured tenant, keyed by API key; the first is the default tenant. Every client
+ * reports to `onReachability` whether Kill Bill answered.
+ */
+export function createTenantClients(
+  config: BridgeConfig,
+  onReachability?: (noAnswer: string | null) => void,
+): Map<string, KillBillClient> {
   const kb = config.killbill;
   const tenants = [{ apiKey: kb.apiKey, apiSecret: kb.apiSecret }, ...kb.extraTenants];
   return new Map(
@@ -17,6 +23,7 @@ export function createTenantClients(config: BridgeConfig): Map<string, KillBillC
         apiSecret: t.apiSecret,
         createdBy: kb.createdBy,
         timeoutMs: parseDuration(kb.timeout),
+        onReachability,
       }),
     ]),
   );

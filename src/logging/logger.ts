@@ -42,7 +42,7 @@ export interface LoggerSettings {
   level?: string;
   /** Component name written on every line as `name`. Default `bridge`. */
   name?: string;
-  /** Where lines go. Default stdout. */
+  /** Where lines go. Default stderr: stdout belongs to a command's output, which scripts parse. */
   destination?: DestinationStream;
 }
 
@@ -56,7 +56,7 @@ export function createLogger({ level = 'info', name = 'bridge', destination }: L
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that writes nothing, for library code used without one. */

@@ -11,6 +11,8 @@ export interface OpenStackRequestEvent {
   attempt: number;
   /** Undefined when no response arrived. */
   status?: number;
+  /** Why no response arrived (`fetch failed (ECONNREFUSED)`, `timed out after …`), without user-info. */
+  failure?: string;
   durationMs: number;
 }
 
@@ -86,8 +88,8 @@ export class OpenStackHttp {
           return { status: res.status, headers: res.headers, body: parsed, attempts: attempt };
         failure = { status: res.status, message: serverMessage(parsed) ?? res.statusText };
       } catch (err) {
-        this.report(request.method, url, attempt, started, undefined);
         failure = { message: networkMessage(err, this.timeoutMs) };
+        this.report(request.method, url, attempt, started, undefined, failure.message);
       }
       if (attempt >= this.attempts) {
         throw new OpenStackRequestError({
@@ -99,7 +101,8 @@ export class OpenStackHttp {
         });
       }
       const delayMs = this.backoff(attempt);
-      this.logger.warn(
+      // No answer at all is an outage, said once by whoever watches the service; a 5xx is worth a line each.
+      this.logger[failure.status === undefined ? 'debug' : 'warn'](
         { method: request.method, url, status: failure.status, reason: failure.message, attempt, delayMs },
         'OpenStack request failed; retrying',
       );
@@ -126,8 +129,16 @@ export class OpenStackHttp {
     return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
   }
 
-  private report(method: string, url: string, attempt: number, started: number, status?: number): void {
-    this.onRequest?.({ method, url, attempt, status, durationMs: Date.now() - started });
+  private report(
+    method: string,
+    url: string,
+    attempt: number,
+    started: number,
+    status?: number,
+    failure?: string,
+  ): void {
+    const event = { method, url, attempt, status, durationMs: Date.now() - started };
+    this.onRequest?.(failure === undefined ? event : { ...event, failure });
   }
 }
 

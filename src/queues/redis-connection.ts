@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { networkReason, shownUrl, UnreachableError } from '../service/unreachable.js';
 
 export type RedisRole = 'producer' | 'worker';
 
@@ -16,4 +17,29 @@ export function createRedisConnection(url: string, role: RedisRole): Redis {
   // ioredis reports every failed reconnect as an 'error' event; the owner decides what to log.
   redis.on('error', () => {});
   return redis;
+}
+
+/**
+ * Connects once, for a command a person waits on: no retrying forever as the services do. Throws
+ * {@link UnreachableError} ("Redis at URL is unreachable (why)") when Redis does not answer.
+ */
+export async function connectRedisOnce(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  // ioredis rejects with "Connection is closed"; the socket error it emitted first says why.
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => (cause ??= err));
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    throw new UnreachableError('redis', shownUrl(url), networkReason(cause ?? err));
+  }
 }

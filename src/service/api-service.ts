@@ -15,6 +15,8 @@ import type { Logger } from '../logging/logger.js';
 import { REGISTRY_QUEUE } from '../queues/queue-names.js';
 import { createRedisConnection } from '../queues/redis-connection.js';
 import type { RegistryJobData } from '../queues/registry-jobs.js';
+import { DependencyWatch } from './dependency-watch.js';
+import { isNetworkError, shownUrl } from './unreachable.js';
 
 export interface ApiServiceOptions {
   config: BridgeConfig;
@@ -22,6 +24,8 @@ export interface ApiServiceOptions {
   /** Port to listen on; default the configured one (0 = any free port). */
   port?: number;
   host?: string;
+  /** Shared with the workers in `bridge start`, so one outage is said once. */
+  watch?: DependencyWatch;
 }
 
 /** `bridge api`: the intake endpoint, health, readiness and metrics, and the callback registration. */
@@ -32,11 +36,18 @@ export class ApiService {
   private readonly registered = new Set<string>();
   private stopping = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Why the last registration attempt failed, per tenant; cleared once registered. */
+  private readonly callbackFailures = new Map<string, string>();
   readonly clients: Map<string, KillBillClient>;
   readonly tokens: CallbackTokens;
+  readonly watch: DependencyWatch;
 
   constructor(private readonly options: ApiServiceOptions) {
-    this.clients = createTenantClients(options.config);
+    this.watch = options.watch ?? new DependencyWatch({ logger: options.logger });
+    this.clients = createTenantClients(
+      options.config,
+      this.watch.killBillObserver(options.config.killbill.url),
+    );
     this.tokens = new CallbackTokens({
       configured: options.config.server.callbackToken,
       prefix: options.config.redis.prefix,
@@ -54,6 +65,7 @@ export class ApiService {
   async start(): Promise<void> {
     const { config, logger } = this.options;
     this.redis = createRedisConnection(config.redis.url, 'producer');
+    this.watch.watchRedis(this.redis, config.redis.url, 'api');
     this.queue = new Queue<RegistryJobData>(REGISTRY_QUEUE, {
       connection: this.redis,
       prefix: config.redis.prefix,
@@ -77,11 +89,19 @@ export class ApiService {
       intake,
       metrics,
       readiness: [
-        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
         {
-          name: 'callback',
-          check: async () => !config.server.registerCallback || this.registered.size === this.clients.size,
+          name: 'redis',
+          check: async () => {
+            const ok = await redis.ping().then(
+              (pong) => pong === 'PONG',
+              () => false,
+            );
+            // Between losing the connection and the first failed reconnect, the watch has no reason yet.
+            const lost = `Redis at ${shownUrl(config.redis.url)} is unreachable (connection lost; reconnecting)`;
+            return ok ? undefined : (this.watch.problem('redis') ?? lost);
+          },
         },
+        { name: 'killbill callback', check: async () => this.callbackProblem() },
       ],
     });
     // No 'upgrade' listener on purpose: Kill Bill 0.24 sends `Upgrade: h2c` on plain HTTP, and Node hands
@@ -112,14 +132,14 @@ export class ApiService {
         );
         await ensureCallbackRegistered(client, url, logger);
         this.registered.add(apiKey);
+        this.callbackFailures.delete(apiKey);
       } catch (err) {
-        logger.warn(
-          {
-            event: 'callback.registration_failed',
-            tenant: apiKey,
-            err: (err as Error).message,
-            retryInMs: delayMs,
-          },
+        const message = (err as Error).message;
+        // Kill Bill not answering is said by the watch; a refusal is said once per distinct reason.
+        const quiet = isNetworkError(err) || this.callbackFailures.get(apiKey) === message;
+        this.callbackFailures.set(apiKey, message);
+        logger[quiet ? 'debug' : 'warn'](
+          { event: 'callback.registration_failed', tenant: apiKey, err: message, retryInMs: delayMs },
           'could not register the callback (Kill Bill or Redis unreachable?); will retry',
         );
       }
@@ -127,6 +147,16 @@ export class ApiService {
     if (this.registered.size < this.clients.size && !this.stopping) {
       this.retryTimer = setTimeout(() => void this.registerCallbacks(Math.min(delayMs * 2, 60_000)), delayMs);
     }
+  }
+
+  /** Why /readyz must wait for the callback, or undefined once every tenant's is registered. */
+  private callbackProblem(): string | undefined {
+    if (!this.options.config.server.registerCallback || this.callbacksRegistered) return undefined;
+    const missing = [...this.clients.keys()].filter((k) => !this.registered.has(k));
+    const why =
+      this.watch.problem('killbill') ??
+      [...new Set(missing.map((k) => this.callbackFailures.get(k)).filter(Boolean))].join('; ');
+    return `not registered for tenant(s) ${missing.join(', ')}${why ? `: ${why}` : ' yet'}`;
   }
 
   /** True once every tenant's callback is known to be registered. */

@@ -4,12 +4,19 @@ import type { KillBillClient } from '../killbill/killbill-client.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { parseWindowSize } from '../metering/index.js';
-import { CloudKittyClient, KeystoneSession, type EndpointInterface } from '../openstack/index.js';
+import {
+  CloudKittyClient,
+  KeystoneSession,
+  type EndpointInterface,
+  type OpenStackRequestEvent,
+} from '../openstack/index.js';
 import { createRedisConnection } from '../queues/redis-connection.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { UsageLedger } from '../sync/usage-ledger.js';
 import { UsageSync } from '../sync/usage-sync.js';
+import { DependencyWatch } from './dependency-watch.js';
+import { networkReason } from './unreachable.js';
 
 /** Everything the workers and the sync commands share, built once from the configuration. */
 export interface BridgeRuntime {
@@ -21,21 +28,36 @@ export interface BridgeRuntime {
   registrar: AccountRegistrar;
   ledger: UsageLedger;
   usageSync: UsageSync;
+  /** Says when Redis, Kill Bill or CloudKitty stop answering and when they are back. */
+  watch: DependencyWatch;
   close(): Promise<void>;
 }
 
+export interface BridgeRuntimeOptions {
+  /** Shared with the API in `bridge start`, so one outage is said once. */
+  watch?: DependencyWatch;
+  /** An already connected Redis (commands connect once and fail fast); default a reconnecting one. */
+  redis?: Redis;
+}
+
 /** CloudKitty at CLOUDKITTY_URL (no auth), or found in the Keystone catalog with the OS_* credentials. */
-export function createCloudKittyClient(config: BridgeConfig, logger: Logger): CloudKittyClient {
+export function createCloudKittyClient(
+  config: BridgeConfig,
+  logger: Logger,
+  watch?: DependencyWatch,
+): CloudKittyClient {
   const http = {
     timeoutMs: parseDuration(config.cloudkitty.timeout),
     logger,
     pageSize: config.cloudkitty.pageSize,
+    onRequest: watch && reachabilityOf(watch, 'cloudkitty', config.cloudkitty.url),
   };
   const os = config.openstack;
   if (!os.authUrl) return new CloudKittyClient({ ...http, url: config.cloudkitty.url });
   const session = new KeystoneSession({
     authUrl: os.authUrl,
     logger,
+    onRequest: watch && reachabilityOf(watch, 'keystone', os.authUrl),
     region: os.regionName || undefined,
     interface: os.interface as EndpointInterface,
     credentials: os.applicationCredentialId
@@ -61,9 +83,24 @@ export function createCloudKittyClient(config: BridgeConfig, logger: Logger): Cl
     : new CloudKittyClient({ ...http, session });
 }
 
-export function createBridgeRuntime(config: BridgeConfig, logger: Logger): BridgeRuntime {
-  const redis = createRedisConnection(config.redis.url, 'worker');
-  const clients = createTenantClients(config);
+/** An OpenStack request hook telling the watch whether the service answered. */
+function reachabilityOf(watch: DependencyWatch, dependency: 'cloudkitty' | 'keystone', configured: string) {
+  return (e: OpenStackRequestEvent) => {
+    if (e.status !== undefined) watch.up(dependency);
+    // A CloudKitty found in the Keystone catalog has no configured URL: name it by the one called.
+    else watch.down(dependency, configured || new URL(e.url).origin, networkReason(e.failure ?? 'no answer'));
+  };
+}
+
+export function createBridgeRuntime(
+  config: BridgeConfig,
+  logger: Logger,
+  options: BridgeRuntimeOptions = {},
+): BridgeRuntime {
+  const watch = options.watch ?? new DependencyWatch({ logger });
+  const redis = options.redis ?? createRedisConnection(config.redis.url, 'worker');
+  if (!options.redis) watch.watchRedis(redis, config.redis.url, 'worker');
+  const clients = createTenantClients(config, watch.killBillObserver(config.killbill.url));
   const registry = new RegistryStore(redis, config.redis.prefix);
   const ledger = new UsageLedger(redis, config.redis.prefix);
   const registrar = new AccountRegistrar({
@@ -75,7 +112,7 @@ export function createBridgeRuntime(config: BridgeConfig, logger: Logger): Bridg
   const usageSync = new UsageSync({
     registry,
     ledger,
-    cloudkitty: createCloudKittyClient(config, logger),
+    cloudkitty: createCloudKittyClient(config, logger, watch),
     clients,
     windowSize: parseWindowSize(config.metering.windowSize),
     settleDelayMs: parseDuration(config.metering.settleDelay)!,
@@ -93,6 +130,7 @@ export function createBridgeRuntime(config: BridgeConfig, logger: Logger): Bridg
     registrar,
     ledger,
     usageSync,
+    watch,
     async close() {
       redis.disconnect();
     },

@@ -4,7 +4,8 @@ import { alignWindowStart, billingPeriodRelativeTo, type WindowSize } from '../m
 import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import type { RegistryStore } from '../registry/registry-store.js';
-import { projectKey, pullRatedUsage, type ProjectUsage } from './rated-usage-pull.js';
+import { whyNothingDue, whyNothingRecorded, type IdleSubscription } from './idle-reasons.js';
+import { projectKey, pullRatedUsage, type ProjectUsage, type RatedRow } from './rated-usage-pull.js';
 import {
   billingCycleOf,
   SubscriptionSync,
@@ -47,6 +48,17 @@ export interface PreparedSync {
   now: Date;
   targets: SyncTarget[];
   usage: ProjectUsage;
+  /** How many metered subscriptions the run looked at (targets plus those with nothing due). */
+  metered: number;
+  /** Those with nothing due, and why; conflicts included. */
+  idle: IdleSubscription[];
+}
+
+/** A run in this process: each synced subscription's result, and why the others recorded nothing. */
+export interface SyncRunReport {
+  metered: number;
+  results: SubscriptionSyncResult[];
+  idle: IdleSubscription[];
 }
 
 const min = (a: Date, b: Date) => (a < b ? a : b);
@@ -66,23 +78,34 @@ export class UsageSync {
     return this.options.cloudkitty;
   }
 
-  async meteredEntries(accountId?: string): Promise<SubscriptionEntry[]> {
+  /** The registry's metered subscriptions, and those held back by a conflict (so a run can say why). */
+  async syncableEntries(
+    accountId?: string,
+  ): Promise<{ metered: SubscriptionEntry[]; conflicts: SubscriptionEntry[] }> {
     const { registry, clients } = this.options;
-    const entries: SubscriptionEntry[] = [];
+    const metered: SubscriptionEntry[] = [];
+    const conflicts: SubscriptionEntry[] = [];
     for (const tenant of await registry.tenants()) {
       if (!clients.has(tenant)) continue;
       for (const e of await registry.entries(tenant)) {
-        if (e.status === 'metered' && e.projectId && e.since && (!accountId || e.accountId === accountId))
-          entries.push(e);
+        if (accountId && e.accountId !== accountId) continue;
+        if (e.status === 'metered' && e.projectId && e.since) metered.push(e);
+        else if (e.status === 'conflict') conflicts.push(e);
       }
     }
-    return entries;
+    return { metered, conflicts };
   }
 
   async prepare(req: SyncRunRequest): Promise<PreparedSync> {
     const { ledger, cloudkitty, windowSize, settleDelayMs, horizonPeriods, logger } = this.options;
     const now = req.now ?? new Date();
-    const entries = await this.meteredEntries(req.accountId);
+    const { metered, conflicts } = await this.syncableEntries(req.accountId);
+    const idle: IdleSubscription[] = conflicts.map((e) => ({
+      reason: 'conflict',
+      tenant: e.tenantApiKey,
+      accountId: e.accountId,
+      subscriptionId: e.subscriptionId,
+    }));
     // A project is closed up to CloudKitty's last processed time when it reports one, else up to now − settle delay.
     const processed = new Map<string, Date>();
     for (const s of await cloudkitty.scopes()) {
@@ -91,12 +114,13 @@ export class UsageSync {
     const settled = new Date(now.getTime() - settleDelayMs);
     const watermarks = new Map<string, Record<string, string>>();
     const targets: SyncTarget[] = [];
-    for (const entry of entries) {
+    for (const entry of metered) {
       const tenant = entry.tenantApiKey;
       if (!watermarks.has(tenant)) watermarks.set(tenant, await ledger.watermarks(tenant));
       const watermark = watermarks.get(tenant)![entry.subscriptionId];
       const since = alignWindowStart(new Date(entry.since!), windowSize);
-      let to = alignWindowStart(processed.get(projectKey(entry.projectId!)) ?? settled, windowSize);
+      const ratedUpTo = processed.get(projectKey(entry.projectId!));
+      let to = alignWindowStart(ratedUpTo ?? settled, windowSize);
       if (req.to) to = min(to, alignWindowStart(req.to, windowSize));
       if (entry.until) to = min(to, ceilToWindow(new Date(entry.until), windowSize));
       const base = watermark ? new Date(watermark) : since;
@@ -107,8 +131,12 @@ export class UsageSync {
         from = min(base, max(alignWindowStart(horizonStart, windowSize), since));
       }
       if (from < to) targets.push({ entry, from, to });
+      else {
+        const range = req.from || req.to ? { from: req.from, to: req.to } : undefined;
+        idle.push(whyNothingDue({ entry, from, now, windowSize, settleDelayMs, ratedUpTo, range }));
+      }
     }
-    if (targets.length === 0) return { now, targets, usage: new Map() };
+    if (targets.length === 0) return { now, targets, usage: new Map(), idle, metered: metered.length };
     const begin = targets.reduce((d, t) => min(d, t.from), targets[0]!.from);
     const end = targets.reduce((d, t) => max(d, t.to), targets[0]!.to);
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
@@ -119,7 +147,7 @@ export class UsageSync {
       { event: 'sync.pulled', begin, end, subscriptions: targets.length, projects: usage.size, metricTypes },
       'pulled rated usage from CloudKitty',
     );
-    return { now, targets, usage };
+    return { now, targets, usage, idle, metered: metered.length };
   }
 
   /** Runs a whole sync in this process, `concurrency` subscriptions at a time. */
@@ -128,47 +156,65 @@ export class UsageSync {
     concurrency = 4,
     onProgress?: (done: number, total: number, result: SubscriptionSyncResult) => void,
   ): Promise<SubscriptionSyncResult[]> {
+    return (await this.runOnceReport(req, concurrency, onProgress)).results;
+  }
+
+  /** {@link runOnce}, also saying why each subscription that recorded nothing did not. */
+  async runOnceReport(
+    req: SyncRunRequest,
+    concurrency = 4,
+    onProgress?: (done: number, total: number, result: SubscriptionSyncResult) => void,
+  ): Promise<SyncRunReport> {
     const prepared = await this.prepare(req);
     const results: SubscriptionSyncResult[] = [];
+    const idle = [...prepared.idle];
     let next = 0;
     const work = async () => {
       while (next < prepared.targets.length) {
         const target = prepared.targets[next++]!;
         const rows = prepared.usage.get(projectKey(target.entry.projectId!)) ?? [];
-        let r: SubscriptionSyncResult;
-        try {
-          r = await this.subscriptionSync.run(target, rows, prepared.now);
-        } catch (err) {
-          // What the run recorded before it failed stays in the counts: Kill Bill holds it.
-          r =
-            err instanceof SubscriptionSyncError
-              ? err.result
-              : {
-                  subscriptionId: target.entry.subscriptionId,
-                  records: 0,
-                  corrections: 0,
-                  alreadyRecorded: 0,
-                  lateDifferences: 0,
-                  error: (err as Error).message,
-                };
-          this.options.logger.error(
-            {
-              event: 'sync.subscription_failed',
-              tenant: target.entry.tenantApiKey,
-              accountId: target.entry.accountId,
-              subscriptionId: target.entry.subscriptionId,
-              records: r.records,
-              err: r.error,
-            },
-            'subscription sync failed; the next run retries it',
-          );
-        }
+        const r = await this.syncOne(target, rows, prepared.now);
+        const why = whyNothingRecorded(target, rows, r);
+        if (why) idle.push(why);
         results.push(r);
         onProgress?.(results.length, prepared.targets.length, r);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));
-    return results;
+    return { metered: prepared.metered, results, idle };
+  }
+
+  /** One subscription; a failure is its result, so the others still run and the next run retries it. */
+  private async syncOne(target: SyncTarget, rows: RatedRow[], now: Date): Promise<SubscriptionSyncResult> {
+    try {
+      return await this.subscriptionSync.run(target, rows, now);
+    } catch (err) {
+      const { subscriptionId, tenantApiKey, accountId } = target.entry;
+      // What the run recorded before it failed stays in the counts: Kill Bill holds it.
+      const r: SubscriptionSyncResult =
+        err instanceof SubscriptionSyncError
+          ? err.result
+          : {
+              subscriptionId,
+              records: 0,
+              corrections: 0,
+              alreadyRecorded: 0,
+              lateDifferences: 0,
+              error: (err as Error).message,
+            };
+      this.options.logger.error(
+        {
+          event: 'sync.subscription_failed',
+          tenant: tenantApiKey,
+          accountId,
+          subscriptionId,
+          records: r.records,
+          err: r.error,
+        },
+        'subscription sync failed; the next run retries it',
+      );
+      return r;
+    }
   }
 }
 

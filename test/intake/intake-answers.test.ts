@@ -219,12 +219,23 @@ describe('intake: answers to every kind of request', () => {
     expect(await queue.count()).to.equal(1);
   });
 
-  it('/healthz answers while alive; /readyz reports Redis', async () => {
+  it('/healthz answers while alive; /readyz names each dependency, and what is wrong with it', async () => {
     await request(base).get('/healthz').expect(200, { status: 'alive' });
     const ready = await request(base).get('/readyz').expect(200);
-    expect(ready.body.checks).to.deep.equal({ redis: true, callback: true });
+    expect(ready.body).to.deep.equal({
+      ready: true,
+      down: [],
+      checks: { redis: 'ok', 'killbill callback': 'ok' },
+    });
     await redis.stop();
-    const notReady = await request(base).get('/readyz').expect(503);
-    expect(notReady.body.checks.redis).to.equal(false);
+    const lost = await request(base).get('/readyz').expect(503);
+    expect(lost.body).to.deep.include({ ready: false, down: ['redis'] });
+    expect(lost.body.checks['killbill callback']).to.equal('ok');
+    // Once a reconnect has failed, it says why.
+    const refused = `Redis at ${redis.url} is unreachable (connect ECONNREFUSED)`;
+    await waitFor('/readyz says why Redis is down', async () => {
+      const res = await request(base).get('/readyz').expect(503);
+      return res.body.checks.redis === refused;
+    });
   });
 });

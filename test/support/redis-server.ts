@@ -20,18 +20,22 @@ export class RedisServer {
   readonly dir: string;
   private child: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  private constructor(
+    port: number,
+    /** With `requirepass`: the URL carries it, as a production Redis URL would. */
+    readonly password?: string,
+  ) {
     this.port = port;
     this.dir = mkdtempSync(join(tmpdir(), 'bridge-redis-'));
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.password ? `:${this.password}@` : ''}127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
+  static async start(options: { password?: string } = {}): Promise<RedisServer> {
     assertRedisInstalled();
-    const server = new RedisServer(await freePort());
+    const server = new RedisServer(await freePort(), options.password);
     await server.resume();
     return server;
   }
@@ -55,6 +59,7 @@ export class RedisServer {
         // BullMQ needs every key it writes to stay: an evicted job would be a lost job.
         '--maxmemory-policy',
         'noeviction',
+        ...(this.password ? ['--requirepass', this.password] : []),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );

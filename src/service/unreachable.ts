@@ -1,0 +1,91 @@
+import { KillBillError } from '../killbill/errors.js';
+import { OpenStackRequestError } from '../openstack/openstack-request-error.js';
+
+/** The services the bridge cannot work without, as messages and /readyz name them. */
+export type Dependency = 'redis' | 'killbill' | 'cloudkitty' | 'keystone';
+
+export const DEPENDENCY_LABEL: Record<Dependency, string> = {
+  redis: 'Redis',
+  killbill: 'Kill Bill',
+  cloudkitty: 'CloudKitty',
+  keystone: 'Keystone',
+};
+
+/** A URL as it may be shown: its password (a Redis URL may carry one) replaced, no trailing slash. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(unreadable URL)';
+  }
+}
+
+interface SystemError {
+  code?: unknown;
+  syscall?: unknown;
+  message?: unknown;
+}
+
+/** The short cause of a network failure, e.g. `connect ECONNREFUSED`, without the address already named. */
+export function networkReason(err: unknown): string {
+  const e = (err ?? {}) as SystemError;
+  if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code))
+    return typeof e.syscall === 'string' ? `${e.syscall} ${e.code}` : e.code;
+  const text = typeof e.message === 'string' ? e.message : String(err);
+  // fetch says "fetch failed (ECONNREFUSED)": the code is the part worth reading.
+  const code = /\((E[A-Z_]+)\)$/.exec(text);
+  return (code ? code[1]! : text).replace(/\/\/[^/@\s]*@/g, '//');
+}
+
+/** True for a failure to reach a server at all, as opposed to an answer refusing the request. */
+export function isNetworkError(err: unknown): boolean {
+  if (err instanceof KillBillError || err instanceof OpenStackRequestError) return err.status === undefined;
+  const e = (err ?? {}) as SystemError;
+  if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return true;
+  return typeof e.message === 'string' && /Connection is closed|ECONNREFUSED|ETIMEDOUT/.test(e.message);
+}
+
+/** A service that gave no answer, said in one line a person can act on. */
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+
+  constructor(
+    readonly dependency: Dependency,
+    /** Already masked. */
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`${DEPENDENCY_LABEL[dependency]} at ${url} is unreachable (${reason})`);
+  }
+}
+
+export interface DependencyUrls {
+  redis: string;
+  killbill: string;
+  /** CLOUDKITTY_URL, when set; else a CloudKitty found in the Keystone catalog is named by its origin. */
+  cloudkitty?: string;
+  keystone?: string;
+}
+
+/** The failure as "X at URL is unreachable (why)" when it is one, else undefined. */
+export function unreachableOf(err: unknown, urls: DependencyUrls): UnreachableError | undefined {
+  if (err instanceof UnreachableError) return err;
+  if (err instanceof KillBillError) {
+    return err.noAnswer === undefined
+      ? undefined
+      : new UnreachableError('killbill', shownUrl(urls.killbill), err.noAnswer);
+  }
+  if (err instanceof OpenStackRequestError) {
+    if (err.status !== undefined) return undefined;
+    const keystone = urls.keystone && err.url.startsWith(urls.keystone.replace(/\/+$/, ''));
+    const base = keystone ? urls.keystone! : (urls.cloudkitty ?? new URL(err.url).origin);
+    return new UnreachableError(
+      keystone ? 'keystone' : 'cloudkitty',
+      shownUrl(base),
+      networkReason(err.serverMessage ?? ''),
+    );
+  }
+  return undefined;
+}

@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
+import { RunningBridge } from '../support/bridge-cli.js';
+import { TEST_TOKEN } from '../support/bridge-config.js';
+import { RedisServer } from '../support/redis-server.js';
+import { freePort, waitFor } from '../support/wait.js';
+
+const PASSWORD = 'hunter2hunter2';
+
+interface Readiness {
+  status: number;
+  body: { ready: boolean; down: string[]; checks: Record<string, string> };
+}
+
+async function readyz(port: number): Promise<Readiness> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { status: res.status, body: (await res.json()) as Readiness['body'] };
+}
+
+/**
+ * `bridge start` started while Redis, Kill Bill and CloudKitty are all down, then given them back: each
+ * outage is said once, naming the service and its URL (no password), and once more when it is over.
+ */
+describe('bridge start (the real CLI) with its services down, then back', function () {
+  this.timeout(180_000);
+  let redis: RedisServer;
+  let killbill: KillBillStandin | undefined;
+  let bridge: RunningBridge | undefined;
+
+  before(async () => {
+    redis = await RedisServer.start({ password: PASSWORD });
+    await redis.stop();
+  });
+  after(async () => {
+    await bridge?.stop();
+    await killbill?.close();
+    await redis?.close();
+  });
+
+  it('says once which service is unreachable and when it is back; /readyz names what is down', async () => {
+    const [apiPort, kbPort, ckPort] = [await freePort(), await freePort(), await freePort()];
+    const kbUrl = `http://127.0.0.1:${kbPort}`;
+    const ckUrl = `http://127.0.0.1:${ckPort}`;
+    const shownRedis = `redis://:\\*\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}`;
+    bridge = RunningBridge.start(['start'], {
+      REDIS_URL: redis.url,
+      KILLBILL_URL: kbUrl,
+      KILLBILL_API_KEY: 'bob',
+      KILLBILL_API_SECRET: 'lazar',
+      CLOUDKITTY_URL: ckUrl,
+      BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
+      PORT: String(apiPort),
+      BRIDGE_PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+    });
+
+    await bridge.waitUntilSaid(
+      'Redis is said to be down',
+      new RegExp(`^Redis at ${shownRedis} is unreachable \\(connect ECONNREFUSED\\); retrying every 5s$`),
+    );
+    await bridge.waitUntilSaid(
+      'Kill Bill is said to be down',
+      new RegExp(`^Kill Bill at ${kbUrl} is unreachable \\(ECONNREFUSED\\); `),
+    );
+    const down = await readyz(apiPort);
+    expect(down.status).to.equal(503);
+    expect(down.body.down).to.deep.equal(['redis', 'killbill callback']);
+    expect(down.body.checks.redis).to.match(new RegExp(`^Redis at ${shownRedis} is unreachable`));
+    expect(down.body.checks['killbill callback']).to.equal(
+      `not registered for tenant(s) bob: Kill Bill at ${kbUrl} is unreachable (ECONNREFUSED)`,
+    );
+
+    // Several reconnects and callback retries later, still one line each and nothing per attempt.
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect(bridge.said(/^Redis at .* is unreachable/)).to.have.length(1);
+    expect(bridge.said(/^Kill Bill at .* is unreachable/)).to.have.length(1);
+    expect(bridge.said(/worker error|could not register the callback/)).to.deep.equal([]);
+
+    await redis.resume();
+    await bridge.waitUntilSaid(
+      'Redis is said to be back',
+      new RegExp(`^Redis at ${shownRedis} is reachable again \\(was unreachable for \\d+s\\)$`),
+    );
+    // With Redis back the usage sync runs, and finds CloudKitty down.
+    await bridge.waitUntilSaid(
+      'CloudKitty is said to be down',
+      new RegExp(`^CloudKitty at ${ckUrl} is unreachable \\(ECONNREFUSED\\); `),
+    );
+
+    killbill = await startKillBillStandin({ port: kbPort });
+    killbill.createTenant('bob', 'lazar');
+    await bridge.waitUntilSaid(
+      'Kill Bill is said to be back',
+      new RegExp(`^Kill Bill at ${kbUrl} is reachable again`),
+      60_000,
+    );
+    const ready = await waitFor(
+      '/readyz answers 200',
+      async () => {
+        const r = await readyz(apiPort);
+        return r.status === 200 ? r : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(ready.body).to.deep.equal({
+      ready: true,
+      down: [],
+      checks: { redis: 'ok', 'killbill callback': 'ok' },
+    });
+
+    expect(bridge.said(/^Redis at .* is unreachable/)).to.have.length(1);
+    expect(bridge.said(/^CloudKitty at .* is unreachable/)).to.have.length(1);
+    // Logs are on stderr; stdout is left to command output, of which a service has none.
+    expect(bridge.stdout).to.equal('');
+    expect(bridge.stderr).not.to.include(PASSWORD);
+    expect(await bridge.stop()).to.equal(0);
+    bridge = undefined;
+  });
+});
