@@ -87,7 +87,10 @@ describe('usage sync: a worker killed mid-run', function () {
     rerun.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise((r) => rerun.once('exit', r));
     expect(code, out).to.equal(0);
-    const [summary] = JSON.parse(out) as Array<{ records: number; alreadyRecorded: number; error?: string }>;
+    const doc = JSON.parse(out) as {
+      results: Array<{ records: number; alreadyRecorded: number; error?: string }>;
+    };
+    const [summary] = doc.results;
     expect(summary!.error).to.equal(undefined);
     expect(summary!.records + summary!.alreadyRecorded).to.be.greaterThan(0);
     expect(await recorded()).to.equal(expected);
