@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import type { Invoice, InvoiceItem } from 'killbill';
+import { invoicePreviewLines } from '../scripts/demo/invoice-preview.js';
+import { formatMoney } from '../scripts/demo/money.js';
+
+// The demo's formatting, for the cases its own run never shows (test/demo.test.ts reads a real run).
+describe('demo output', () => {
+  it('prints money in the currency’s own digits', () => {
+    expect([formatMoney(2.7, 'USD'), formatMoney('1200', 'JPY'), formatMoney(0.1, 'BHD')]).to.deep.equal([
+      '2.70 USD',
+      '1200 JPY',
+      '0.100 BHD',
+    ]);
+  });
+
+  it('shows a zero usage line only for a unit the subscription meters', () => {
+    const item = (unit: string, amount: number) =>
+      ({
+        itemType: 'USAGE',
+        usageName: unit,
+        amount,
+        startDate: '2026-01-01',
+        endDate: '2026-02-01',
+        // DETAIL mode: one tier per item, its unit at the top (AGGREGATE nests them in tierDetails).
+        itemDetails: JSON.stringify({ tierUnit: unit }),
+      }) as InvoiceItem;
+    const invoice = { amount: 0, currency: 'USD', items: [item('vcpus', 0), item('instance', 0)] } as Invoice;
+    expect(invoicePreviewLines('a', invoice, ['instance'])).to.deep.equal([
+      'a: 0.00 USD',
+      '  USAGE instance 0.00 (2026-01-01 → 2026-02-01)',
+    ]);
+  });
+});
