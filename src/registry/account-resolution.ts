@@ -44,6 +44,9 @@ export interface AccountResolution {
 const PROJECT_ID = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const METRIC = /^[A-Za-z0-9_.-]+$/;
 
+const sameProject = (a: string, b: string) =>
+  a.toLowerCase().replace(/-/g, '') === b.toLowerCase().replace(/-/g, '');
+
 /** A field's single value; two different values under one name are an error, not a guess. */
 function fieldValue(fields: FieldView[], name: string): { value?: string; conflict?: string[] } {
   const values = [...new Set(fields.filter((f) => f.name === name).map((f) => f.value.trim()))];
@@ -85,8 +88,27 @@ export function resolveAccount(state: AccountState): AccountResolution {
       return chosen.value;
     };
 
-    const enabledText = pick(FIELD.enabled);
-    const projectText = pick(FIELD.projectId);
+    const concertimProject = pick(FIELD.concertimProjectId);
+    const ownProject = pick(FIELD.projectId);
+    if (
+      ownProject !== undefined &&
+      concertimProject !== undefined &&
+      !sameProject(ownProject, concertimProject)
+    ) {
+      // Not blocking: the bridge's own field is the deliberate choice; the operator should still hear of it.
+      problems.push({
+        accountId: account.accountId,
+        subscriptionId: sub.subscriptionId,
+        field: FIELD.concertimProjectId,
+        value: concertimProject,
+        message: `${FIELD.projectId} (${ownProject}) and ${FIELD.concertimProjectId} (${concertimProject}) differ; ${FIELD.projectId} is used`,
+      });
+    }
+    const projectText = ownProject ?? concertimProject;
+    const projectField =
+      ownProject === undefined && concertimProject !== undefined ? FIELD.concertimProjectId : FIELD.projectId;
+    // concertim links every account it creates to its project and means it to be billed.
+    const enabledText = pick(FIELD.enabled) ?? (concertimProject !== undefined ? 'true' : undefined);
     const metricsText = pick(FIELD.metrics);
     const stackId = pick(FIELD.stackId) ?? null;
     const stackName = pick(FIELD.stackName) ?? null;
@@ -107,9 +129,9 @@ export function resolveAccount(state: AccountState): AccountResolution {
       if (PROJECT_ID.test(projectText)) projectId = projectText.toLowerCase();
       else
         report(
-          FIELD.projectId,
+          projectField,
           projectText,
-          `${FIELD.projectId} must be a Keystone project id (32 hex digits or a UUID)`,
+          `${projectField} must be a Keystone project id (32 hex digits or a UUID)`,
         );
     } else if (enabled && !ambiguous.has(FIELD.projectId)) {
       report(FIELD.projectId, undefined, `${FIELD.projectId} is not set`);

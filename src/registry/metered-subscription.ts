@@ -5,6 +5,8 @@ export const FIELD = {
   metrics: 'openstack_cloudkitty_metrics',
   stackId: 'openstack_stack_id',
   stackName: 'openstack_stack_name',
+  /** concertim-openstack-service's name for the account's project: an existing concertim Kill Bill works as is. */
+  concertimProjectId: 'project_cloud_id',
 } as const;
 
 /** Why something is not metered, with the ids needed to fix it. */
