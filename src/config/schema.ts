@@ -18,6 +18,7 @@ export interface BridgeConfig {
     planName: string;
     createdBy: string;
     timeout: string;
+    usageTzMode: 'FIXED' | 'VARIABLE';
   };
   openstack: {
     authUrl: string;
@@ -135,6 +136,12 @@ export const schema: convict.Schema<BridgeConfig> = {
       format: 'duration',
       default: '20s',
       env: 'KILLBILL_TIMEOUT',
+    },
+    usageTzMode: {
+      doc: "The Kill Bill server's org.killbill.invoice.usage.tz.mode: where its usage periods start (FIXED: the account's offset at its reference time, all year; VARIABLE: local midnight with DST).",
+      format: ['FIXED', 'VARIABLE'],
+      default: 'FIXED',
+      env: 'KILLBILL_USAGE_TZ_MODE',
     },
   },
   openstack: {

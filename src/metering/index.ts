@@ -8,6 +8,7 @@ export * from './period-rounding.js';
 export * from './window.js';
 export * from './time-zone.js';
 export * from './billing-period.js';
+export * from './billing-cycle.js';
 export * from './billing-windows.js';
 export * from './closed-window.js';
 export * from './subscription-span.js';

@@ -17,6 +17,8 @@ export interface SubscriptionView {
   billingStartDate?: string | null;
   cancelledDate?: string | null;
   billingEndDate?: string | null;
+  /** Kill Bill prefers it to the account's (junction's DefaultInternalBillingApi) once it is set. */
+  billCycleDayLocal?: number;
 }
 export interface AccountView {
   accountId: string;
@@ -195,8 +197,9 @@ export function resolveAccount(state: AccountState): AccountResolution {
       unmetered,
       since: since === null ? null : new Date(since).toISOString(),
       until: until === null ? null : new Date(until).toISOString(),
-      billCycleDay: account.billCycleDayLocal ?? 0,
+      billCycleDay: sub.billCycleDayLocal || account.billCycleDayLocal || 0,
       timeZone: account.timeZone ?? 'UTC',
+      referenceTime: account.referenceTime ? new Date(account.referenceTime).toISOString() : null,
       status: metered ? 'metered' : 'not-metered',
       reasons,
     };

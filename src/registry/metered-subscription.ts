@@ -42,9 +42,14 @@ export interface SubscriptionEntry {
   since: string | null;
   /** End of the billed span (exclusive), the cancellation; null while open. */
   until: string | null;
-  /** The account's bill-cycle day and time zone: billing periods and so windows depend on them. */
+  /**
+   * The subscription's bill-cycle day (its own after a SUBSCRIPTION_BCD_CHANGE, else the account's) and
+   * the account's time zone and reference time: Kill Bill's usage periods, and so windows, depend on them.
+   */
   billCycleDay: number;
   timeZone: string;
+  /** The account's referenceTime (ISO): in FIXED tz mode its UTC offset then is the offset all year. */
+  referenceTime: string | null;
   /** `metered` as resolved from its own account; conflicts between accounts are found over the whole registry. */
   status: MeteringStatus;
   reasons: string[];

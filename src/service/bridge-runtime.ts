@@ -119,6 +119,7 @@ export function createBridgeRuntime(
     horizonPeriods: config.metering.lateHorizonPeriods,
     lockTtlMs: parseDuration(config.metering.lockTtl),
     rateScale: config.metering.rateScale,
+    tzMode: config.killbill.usageTzMode,
     logger,
   });
   return {

@@ -1,6 +1,7 @@
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
 import {
+  billingCycleOf,
   billingPeriodContaining,
   billingWindowsBetween,
   buildUsageRecord,
@@ -8,6 +9,7 @@ import {
   planPeriodRecords,
   windowOverlapsSpan,
   type BillingCycle,
+  type UsageTzMode,
   type PeriodWindowInput,
   type SubscriptionSpan,
   type WindowSize,
@@ -46,12 +48,13 @@ export interface SubscriptionSyncOptions {
   lockTtlMs?: number;
   /** Decimal places CloudKitty's rates are quantized to before they are summed. Default 8. */
   rateScale?: number;
+  /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
+  tzMode?: UsageTzMode;
 }
 
-export function billingCycleOf(entry: SubscriptionEntry): BillingCycle {
-  // Kill Bill sets the bill-cycle day with the first subscription; until then the start day is what it will pick.
-  const day = entry.billCycleDay > 0 ? entry.billCycleDay : new Date(entry.since!).getUTCDate();
-  return { billCycleDay: day, timeZone: entry.timeZone || 'UTC' };
+/** The cycle of a metered entry, whose `since` is always set. */
+export function cycleOfEntry(entry: SubscriptionEntry, tzMode: UsageTzMode): BillingCycle {
+  return billingCycleOf({ ...entry, since: entry.since! }, tzMode);
 }
 
 export function spanOf(entry: SubscriptionEntry): SubscriptionSpan {
@@ -130,7 +133,7 @@ export class SubscriptionSync {
   ): Promise<void> {
     const { ledger, windowSize, horizonPeriods, logger } = this.options;
     const { entry } = target;
-    const cycle = billingCycleOf(entry);
+    const cycle = cycleOfEntry(entry, this.options.tzMode ?? 'FIXED');
     const span = spanOf(entry);
     const spanEnd = span.end && span.end < target.to ? span.end : target.to;
     if (spanEnd <= span.start || target.from >= target.to) return;

@@ -1,13 +1,18 @@
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
-import { alignWindowStart, billingPeriodRelativeTo, type WindowSize } from '../metering/index.js';
+import {
+  alignWindowStart,
+  billingPeriodRelativeTo,
+  type UsageTzMode,
+  type WindowSize,
+} from '../metering/index.js';
 import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { whyNothingDue, whyNothingRecorded, type IdleSubscription } from './idle-reasons.js';
 import { projectKey, pullRatedUsage, type ProjectUsage, type RatedRow } from './rated-usage-pull.js';
 import {
-  billingCycleOf,
+  cycleOfEntry,
   SubscriptionSync,
   type SubscriptionSyncResult,
   type SyncTarget,
@@ -32,6 +37,8 @@ export interface UsageSyncOptions {
   lockTtlMs?: number;
   /** Decimal places CloudKitty's rates are quantized to before they are summed. Default 8. */
   rateScale?: number;
+  /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
+  tzMode?: UsageTzMode;
 }
 
 export interface SyncRunRequest {
@@ -127,7 +134,11 @@ export class UsageSync {
       let from = base;
       if (req.from) from = max(alignWindowStart(req.from, windowSize), since);
       else if (req.mode === 'recheck') {
-        const horizonStart = billingPeriodRelativeTo(now, -(horizonPeriods - 1), billingCycleOf(entry)).start;
+        const horizonStart = billingPeriodRelativeTo(
+          now,
+          -(horizonPeriods - 1),
+          cycleOfEntry(entry, this.options.tzMode ?? 'FIXED'),
+        ).start;
         from = min(base, max(alignWindowStart(horizonStart, windowSize), since));
       }
       if (from < to) targets.push({ entry, from, to });

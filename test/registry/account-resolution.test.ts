@@ -64,3 +64,18 @@ describe("registry rules: concertim's project_cloud_id", () => {
     expect(problems[0]).to.deep.include({ field: 'project_cloud_id', value: 'web-prod' });
   });
 });
+
+describe('registry rules: what the billing periods depend on', () => {
+  it("keeps the account's reference time, and the subscription's own bill-cycle day over the account's", () => {
+    const s = state([field('project_cloud_id', PROJECT)]);
+    s.account.referenceTime = '2024-01-15T10:00:00.000Z';
+    s.account.timeZone = 'America/New_York';
+    s.subscriptions[0]!.subscription.billCycleDayLocal = 15;
+    const [entry] = resolveAccount(s).entries;
+    expect(entry).to.deep.include({
+      billCycleDay: 15,
+      timeZone: 'America/New_York',
+      referenceTime: '2024-01-15T10:00:00.000Z',
+    });
+  });
+});

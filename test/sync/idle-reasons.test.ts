@@ -20,6 +20,7 @@ function entry(over: Partial<SubscriptionEntry> = {}): SubscriptionEntry {
     until: null,
     billCycleDay: 1,
     timeZone: 'UTC',
+    referenceTime: null,
     status: 'metered',
     reasons: [],
     ...over,

@@ -3,7 +3,7 @@ import { Decimal } from 'decimal.js';
 import { CloudKittyClient } from '../../src/openstack/index.js';
 import { billingPeriodContaining } from '../../src/metering/index.js';
 import type { RatedUsage } from '../../src/openstack/index.js';
-import { billingCycleOf, type SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
+import { cycleOfEntry, type SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { MeteringStack, METRIC_UNITS } from '../support/metering-stack.js';
 import { seedRatedUsage } from '../support/cloudkitty.js';
 import { freePort } from '../support/wait.js';
@@ -65,7 +65,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     const out = [];
     for (const s of subs) {
       const entry = (await stack.registry.entry('bob', s.subscriptionId))!;
-      const cycle = billingCycleOf(entry);
+      const cycle = cycleOfEntry(entry, 'FIXED');
       for (let t = seedStart; t < until;) {
         const period = billingPeriodContaining(new Date(t), cycle);
         const begin = new Date(t);
