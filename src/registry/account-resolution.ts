@@ -1,3 +1,4 @@
+import { spanFromSubscription, type SubscriptionSpan } from '../metering/index.js';
 import {
   FIELD,
   type RegistryProblem,
@@ -45,6 +46,21 @@ export interface AccountResolution {
 
 const PROJECT_ID = /^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const METRIC = /^[A-Za-z0-9_.-]+$/;
+
+/** The billed span, by the one rule in src/metering; a subscription without one says why. */
+function spanOf(sub: SubscriptionView, reasons: string[]): SubscriptionSpan | null {
+  const startDate = sub.billingStartDate ?? sub.startDate;
+  if (!startDate) {
+    reasons.push('subscription has no start date');
+    return null;
+  }
+  try {
+    return spanFromSubscription({ ...sub, startDate });
+  } catch (err) {
+    reasons.push(`subscription dates are unusable: ${(err as Error).message}`);
+    return null;
+  }
+}
 
 const sameProject = (a: string, b: string) =>
   a.toLowerCase().replace(/-/g, '') === b.toLowerCase().replace(/-/g, '');
@@ -172,12 +188,12 @@ export function resolveAccount(state: AccountState): AccountResolution {
       if (Object.keys(units).length === 0) reasons.push('no metric can be billed');
     }
 
-    const since = sub.billingStartDate ?? sub.startDate ?? null;
-    const until = sub.cancelledDate ?? sub.billingEndDate ?? null;
+    const span = spanOf(sub, reasons);
+    const since = span?.start.toISOString() ?? null;
+    const until = span?.end?.toISOString() ?? null;
     const billable =
       sub.state === 'ACTIVE' || ((sub.state === 'CANCELLED' || sub.state === 'EXPIRED') && until !== null);
     if (!billable) reasons.push(`subscription is ${sub.state ?? 'in an unknown state'}`);
-    if (since === null) reasons.push('subscription has no start date');
 
     const metered =
       enabled &&
@@ -195,8 +211,8 @@ export function resolveAccount(state: AccountState): AccountResolution {
       stackName,
       units,
       unmetered,
-      since: since === null ? null : new Date(since).toISOString(),
-      until: until === null ? null : new Date(until).toISOString(),
+      since,
+      until,
       billCycleDay: sub.billCycleDayLocal || account.billCycleDayLocal || 0,
       timeZone: account.timeZone ?? 'UTC',
       referenceTime: account.referenceTime ? new Date(account.referenceTime).toISOString() : null,

@@ -2,6 +2,7 @@ import type { KillBillClient } from '../killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
 import {
   alignWindowStart,
+  closedThrough,
   billingPeriodRelativeTo,
   type UsageTzMode,
   type WindowSize,
@@ -118,7 +119,6 @@ export class UsageSync {
     for (const s of await cloudkitty.scopes()) {
       if (s.lastProcessedTimestamp) processed.set(projectKey(s.scopeId), s.lastProcessedTimestamp);
     }
-    const settled = new Date(now.getTime() - settleDelayMs);
     const watermarks = new Map<string, Record<string, string>>();
     const targets: SyncTarget[] = [];
     for (const entry of metered) {
@@ -127,7 +127,7 @@ export class UsageSync {
       const watermark = watermarks.get(tenant)![entry.subscriptionId];
       const since = alignWindowStart(new Date(entry.since!), windowSize);
       const ratedUpTo = processed.get(projectKey(entry.projectId!));
-      let to = alignWindowStart(ratedUpTo ?? settled, windowSize);
+      let to = closedThrough({ now, windowSize, lastProcessed: ratedUpTo, settleDelayMs });
       if (req.to) to = min(to, alignWindowStart(req.to, windowSize));
       if (entry.until) to = min(to, ceilToWindow(new Date(entry.until), windowSize));
       const base = watermark ? new Date(watermark) : since;

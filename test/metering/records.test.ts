@@ -7,7 +7,7 @@ import {
   buildUsageRecord,
   buildUsageRecords,
   formatTrackingId,
-  isWindowClosed,
+  closedThrough,
   parseTrackingId,
   parseWindowSize,
   planPeriodRecords,
@@ -25,17 +25,17 @@ const w = (start: string, end: string) => ({ start: iso(start), end: iso(end) })
 
 describe('metering: closed windows', () => {
   const win = w('2024-01-01T10:00:00Z', '2024-01-01T11:00:00Z');
+  const closed = (input: Omit<Parameters<typeof closedThrough>[0], 'windowSize'>) =>
+    closedThrough({ ...input, windowSize: hour }) >= win.end;
   it('uses CloudKitty last_processed_timestamp when reported', () => {
     const now = iso('2024-01-01T20:00:00Z');
-    expect(isWindowClosed({ now, window: win, lastProcessed: iso('2024-01-01T11:00:00Z') })).to.equal(true);
-    expect(isWindowClosed({ now, window: win, lastProcessed: iso('2024-01-01T10:59:59Z') })).to.equal(false);
+    expect(closed({ now, lastProcessed: iso('2024-01-01T11:00:00Z') })).to.equal(true);
+    expect(closed({ now, lastProcessed: iso('2024-01-01T10:59:59Z') })).to.equal(false);
   });
   it('otherwise waits the settle delay (default two hours) after the window end', () => {
-    expect(isWindowClosed({ now: iso('2024-01-01T13:00:00Z'), window: win })).to.equal(true);
-    expect(isWindowClosed({ now: iso('2024-01-01T12:59:59Z'), window: win })).to.equal(false);
-    expect(
-      isWindowClosed({ now: iso('2024-01-01T11:05:00Z'), window: win, settleDelayMs: 5 * 60_000 }),
-    ).to.equal(true);
+    expect(closed({ now: iso('2024-01-01T13:00:00Z') })).to.equal(true);
+    expect(closed({ now: iso('2024-01-01T12:59:59Z') })).to.equal(false);
+    expect(closed({ now: iso('2024-01-01T11:05:00Z'), settleDelayMs: 5 * 60_000 })).to.equal(true);
   });
 });
 
