@@ -25,6 +25,20 @@ export function parseRate(rate: RateInput): Money {
   return new D(text);
 }
 
+/** Decimal places a CloudKitty rate is rounded to (half-up) before it is summed: see {@link quantizeRate}. */
+export const RATE_SCALE = 10;
+
+/**
+ * CloudKitty's `rate` is a float64 `SUM(price)`, so its text carries binary noise: 0.0107 + 0.0243 arrives as
+ * `0.034999999999999996`. Read exactly, that noise is harmless except at a half cent: a period whose prices add
+ * up to exactly x.xx5 sums to x.xx4999… and rounds down, a cent short (contract killbill-0.24-invoicing §5).
+ * Rounding each rate to {@link RATE_SCALE} places removes noise (about 1e-16 of the value) and keeps every digit
+ * that can change a cent.
+ */
+export function quantizeRate(rate: string): string {
+  return parseRate(rate).toDecimalPlaces(RATE_SCALE, Decimal.ROUND_HALF_UP).toString();
+}
+
 /** The exact decimal sum of rates; null rates count as zero. */
 export function sumRates(rates: readonly RateInput[]): Money {
   return rates.reduce<Money>((acc, r) => acc.plus(parseRate(r)), new D(0));

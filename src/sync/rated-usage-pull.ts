@@ -1,4 +1,4 @@
-import { sumRates } from '../metering/index.js';
+import { quantizeRate, sumRates } from '../metering/index.js';
 import type { UsageWindow } from '../metering/index.js';
 import type { CloudKittyClient } from '../openstack/index.js';
 
@@ -7,7 +7,7 @@ export interface RatedRow {
   beginMs: number;
   type: string;
   stack: string | null;
-  /** CloudKitty's rate as exact decimal text; null = no data. */
+  /** CloudKitty's rate as decimal text, its float noise rounded off (`quantizeRate`); null = no data. */
   rate: string | null;
 }
 
@@ -51,7 +51,7 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
       beginMs: row.begin.getTime(),
       type: r.type!,
       stack: req.stackTag ? (r[req.stackTag] ?? null) : null,
-      rate: row.rate,
+      rate: quantizeRate(row.rate),
     });
     usage.set(project, list);
   }
