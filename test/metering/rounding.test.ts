@@ -6,6 +6,7 @@ import {
   cumulativeTargets,
   parseRate,
   periodTotalCents,
+  quantizeRate,
   toCentsHalfUp,
 } from '../../src/metering/index.js';
 
@@ -59,6 +60,17 @@ describe('metering: cents and rounding once per billing period', () => {
     expect(allocatePeriodCents(['1.2000000000000004', '0.12000000000000001'])).to.deep.equal([120, 12]);
     // Half a cent plus noise is more than half: rounds up, as the exact decimal says.
     expect(allocatePeriodCents(['0.0050000000000000001'])).to.deep.equal([1]);
+  });
+
+  it('quantizes CloudKitty float sums before they are summed, so an exact half cent still rounds up', () => {
+    // 0.0107 + 0.0243 as CloudKitty's float SUM; read exactly, the period 0.035 + 0.0100 would round down.
+    expect(0.0107 + 0.0243).to.equal(0.034999999999999996);
+    expect(periodTotalCents(['0.034999999999999996', '0.01'])).to.equal(4);
+    expect(quantizeRate('0.034999999999999996').toString()).to.equal('0.035');
+    expect(periodTotalCents([quantizeRate('0.034999999999999996').toString(), '0.01'])).to.equal(5);
+    expect(quantizeRate('0.30000000000000004').toString()).to.equal('0.3');
+    expect(quantizeRate('0.000000004').toString()).to.equal('0');
+    expect(quantizeRate('-0.123456785').toString()).to.equal('-0.12345679');
   });
 
   it('treats missing data (null) as zero in the running total', () => {

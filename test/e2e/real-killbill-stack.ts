@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Worker } from 'bullmq';
+import { Decimal } from 'decimal.js';
+import type { Redis } from 'ioredis';
+import type { BridgeConfig } from '../../src/config/index.js';
+import { KillBillClient } from '../../src/killbill/killbill-client.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
+import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import type { RegistryJobData } from '../../src/queues/registry-jobs.js';
+import { FIELD } from '../../src/registry/metered-subscription.js';
+import { ApiService } from '../../src/service/api-service.js';
+import { createBridgeRuntime, type BridgeRuntime } from '../../src/service/bridge-runtime.js';
+import { createRegistryWorker } from '../../workers/registry-worker.js';
+import { testConfig } from '../support/bridge-config.js';
+import { tenantHeaders, type KillBillTenant } from '../support/killbill-server.js';
+import { RedisServer } from '../support/redis-server.js';
+import { freePort, waitFor } from '../support/wait.js';
+
+export const UNITS = { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' } as const;
+export type Metric = keyof typeof UNITS;
+const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_UP });
+const HOUR = 3_600_000;
+export const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * Kill Bill 0.22 reads `UsageRecord.recordDate` as a LocalDate and answers 400 (JsonMappingException
+ * "…is malformed at T…") to the date-time the bridge sends (the 0.24 format). This proxy passes everything
+ * through and cuts only that date-time to its UTC date, the account-local date for these UTC accounts. It
+ * stands in for the bridge's missing 0.22 support, and counts what it changed.
+ */
+export async function startRecordDateShim(target: string) {
+  const to = new URL(target);
+  const agent = new Agent({ keepAlive: true });
+  const shim = { url: '', rewritten: 0, close: async () => {} };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: Buffer = Buffer.concat(chunks);
+      if (req.method === 'POST' && req.url?.startsWith('/1.0/kb/usages')) {
+        const json = JSON.parse(body.toString('utf8')) as {
+          unitUsageRecords: Array<{ usageRecords: Array<{ recordDate: string }> }>;
+        };
+        for (const r of json.unitUsageRecords.flatMap((u) => u.usageRecords)) {
+          if (!r.recordDate.includes('T')) continue;
+          r.recordDate = day(new Date(r.recordDate));
+          shim.rewritten++;
+        }
+        body = Buffer.from(JSON.stringify(json));
+      }
+      const headers = { ...req.headers, host: to.host, 'content-length': String(body.length) };
+      const up = httpRequest(
+        { host: to.hostname, port: to.port, method: req.method, path: req.url, headers, agent },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      up.once('error', () => res.destroy());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  shim.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  shim.close = async () => {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
+    agent.destroy();
+  };
+  return shim;
+}
+
+/**
+ * The bridge as deployed, on one Kill Bill tenant: a real Redis, the intake API on a free port (it registers
+ * its callback with Kill Bill itself), the registry worker, and the runtime the sync commands build.
+ */
+export class BridgeStack {
+  private constructor(
+    readonly redis: RedisServer,
+    readonly config: BridgeConfig,
+    readonly api: ApiService,
+    readonly runtime: BridgeRuntime,
+    private readonly worker: Worker<RegistryJobData>,
+    private readonly workerConnection: Redis,
+  ) {}
+
+  /** `killbillUrl`: where the bridge reaches Kill Bill (the server, or a proxy in front of it). */
+  static async start(tenant: KillBillTenant, killbillUrl: string, cloudkittyUrl: string) {
+    const redis = await RedisServer.start();
+    const port = await freePort();
+    const config = testConfig({
+      REDIS_URL: redis.url,
+      KILLBILL_URL: killbillUrl,
+      KILLBILL_USERNAME: tenant.username,
+      KILLBILL_PASSWORD: tenant.password,
+      KILLBILL_API_KEY: tenant.apiKey,
+      KILLBILL_API_SECRET: tenant.apiSecret,
+      CLOUDKITTY_URL: cloudkittyUrl,
+      BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      BRIDGE_REGISTER_CALLBACK: 'true',
+    });
+    const api = new ApiService({ config, logger: silentLogger, port, host: '127.0.0.1' });
+    await api.start();
+    await waitFor('the intake has registered its callback with Kill Bill', () => api.callbacksRegistered, {
+      timeoutMs: 30_000,
+    });
+    const runtime = createBridgeRuntime(config, silentLogger);
+    const workerConnection = createRedisConnection(redis.url, 'worker');
+    const worker = createRegistryWorker({
+      connection: workerConnection,
+      prefix: config.redis.prefix,
+      registrar: runtime.registrar,
+      logger: silentLogger,
+    });
+    return new BridgeStack(redis, config, api, runtime, worker, workerConnection);
+  }
+
+  /** One sync run of the closed month [month, next), as of a day after it. */
+  sync(month: Date, next: Date) {
+    const now = new Date(next.getTime() + 24 * HOUR);
+    return this.runtime.usageSync.runOnce({ mode: 'new', from: month, to: next, now });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    this.workerConnection.disconnect();
+    await this.api.stop();
+    await this.runtime.close();
+    await this.redis.close();
+  }
+}
+
+export interface Customer {
+  name: string;
+  projectId: string;
+  metrics: Metric[];
+  accountId: string;
+  subscriptionId: string;
+  usage: RatedUsage[];
+}
+
+/**
+ * Two UTC accounts with the metering fields (`a` meters instance and vcpus, `b` only instance), each with a
+ * subscription from `month`, made through the bridge's own Kill Bill client straight to the server; returns
+ * once the bridge's registry shows both metered. Nothing but Kill Bill's push notifications tells it.
+ */
+export async function createCustomers(kb: KillBillClient, stack: BridgeStack, month: Date) {
+  await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
+  const list: Customer[] = [];
+  for (const [tag, metrics] of [['a', ['instance', 'vcpus']] as const, ['b', ['instance']] as const]) {
+    const projectId = randomUUID().replace(/-/g, '');
+    const name = `e2e-${tag}-${randomUUID().slice(0, 8)}`;
+    const accountId = await kb.createAccount({ name, currency: 'USD', timeZone: 'UTC', externalKey: name });
+    await kb.addAccountCustomFields(accountId, [
+      { name: FIELD.enabled, value: 'true' },
+      { name: FIELD.projectId, value: projectId },
+      { name: FIELD.metrics, value: metrics.join(',') },
+    ]);
+    // entitlementDate = billingDate = the 1st: the subscription starts there, whatever Kill Bill's clock says.
+    const subscriptionId = await kb.createSubscription(accountId, 'openstack-standard-monthly', day(month));
+    list.push({ name, projectId, metrics: [...metrics], accountId, subscriptionId, usage: [] });
+  }
+  const tenant = stack.config.killbill.apiKey;
+  await waitFor(
+    'the registry shows both subscriptions metered, learnt from Kill Bill push notifications',
+    async () => {
+      for (const c of list) {
+        const e = await stack.runtime.registry.entry(tenant, c.subscriptionId);
+        if (e?.status !== 'metered' || e.projectId !== c.projectId || e.since !== month.toISOString())
+          return false;
+        if (Object.keys(e.units).sort().join() !== c.metrics.join() || e.billCycleDay !== 1) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+  return { list, reconciled: await stack.runtime.registry.lastReconcile(tenant) };
+}
+
+type Series = [metric: Metric, start: Date, hours: number, seed: number, tail: number, vm?: string];
+
+/** Deterministic 4-decimal hourly prices; the last makes the metric's total end in `tail` ten-thousandths. */
+function hourly(c: Customer, [metric, start, hours, seed, tail, vm = '']: Series) {
+  const prices: Decimal[] = [];
+  for (let i = 0; i < hours - 1; i++) prices.push(new D(100 + ((i * 37 + seed) % 89)).div(10_000));
+  const sofar = exactTotal([
+    ...c.usage.filter((u) => u.metric === metric),
+    ...prices.map((p) => ({ price: p })),
+  ]);
+  prices.push(new D(100 + ((tail - sofar.times(10_000).mod(100).toNumber() + 200) % 100)).div(10_000));
+  const resourceId = `${c.projectId}-${metric}${vm}`;
+  const at = (i: number) => new Date(start.getTime() + i * HOUR);
+  c.usage.push(
+    ...prices.map((p, i) => ({
+      begin: at(i),
+      projectId: c.projectId,
+      metric,
+      price: p.toFixed(4),
+      resourceId,
+    })),
+  );
+}
+
+/**
+ * Hourly rated usage over part of the month, prices with 4 decimals. A's instance runs two VMs each hour
+ * (CloudKitty sums their prices as floats) to a period total of exactly x.xx50; the other totals end in
+ * `tails` ten-thousandths. B's vcpus are rated too, though B does not meter vcpus.
+ */
+export function seedScenario(month: Date, [a, b]: Customer[], seed: number, tails: number[]): RatedUsage[] {
+  const at = (d: number, h = 0) => new Date(month.getTime() + ((d - 1) * 24 + h) * HOUR);
+  hourly(a!, ['instance', at(3), 40, seed, 0, '-vm1']);
+  hourly(a!, ['instance', at(3), 40, seed + 8, 50, '-vm2']);
+  hourly(a!, ['vcpus', at(5, 7), 60, seed + 4, tails[0]!]);
+  hourly(b!, ['instance', at(10, 6), 30, seed + 2, tails[1]!]);
+  hourly(b!, ['vcpus', at(10, 6), 30, seed + 9, tails[2]!]);
+  return [...a!.usage, ...b!.usage];
+}
+
+export function exactTotal(usage: ReadonlyArray<{ price: string | Decimal }>): Decimal {
+  return usage.reduce((a, u) => a.plus(u.price), new D(0));
+}
+
+/** Kill Bill GET as JSON, straight to the server. */
+export async function kbGet<T>(tenant: KillBillTenant, path: string): Promise<T> {
+  const res = await fetch(`${tenant.url}${path}`, { headers: tenantHeaders(tenant) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+/** The parts of Kill Bill's invoice JSON the test reads; 0.22 also lists the tracking ids it billed. */
+export interface Invoice {
+  items: Array<
+    { itemType: string; usageName: string | null; subscriptionId: string | null } & InvoiceItemSpan
+  >;
+  trackingIds?: string[];
+}
+type InvoiceItemSpan = { startDate: string; endDate: string; amount: number };
