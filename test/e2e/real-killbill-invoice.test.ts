@@ -1,16 +1,13 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { KillBillError } from '../../src/killbill/errors.js';
-import { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { buildUsageRecord, parseWindowSize } from '../../src/metering/index.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import {
-  createTenant,
   moveClockDays,
   resetClock,
-  setClock,
   startKillBill,
   waitForQueues,
   type KillBillServer,
@@ -18,14 +15,12 @@ import {
 } from '../support/killbill-server.js';
 import { waitFor } from '../support/wait.js';
 import {
-  BridgeStack,
   UNITS,
-  createCustomers,
   day,
   exactTotal,
   kbGet,
   seedScenario,
-  startRecordDateShim,
+  setUpTenant,
   type Customer,
   type Invoice,
   type Metric,
@@ -75,27 +70,13 @@ describe('real Kill Bill: invoices equal CloudKitty (e2e)', function () {
     if (clockTenant) await resetClock(clockTenant, 30);
   });
 
-  /**
-   * Fresh tenant, Kill Bill's clock set to `month` (00:00Z), the bridge on it through `front` (a proxy
-   * chain in front of Kill Bill: the 0.22 recordDate shim, and whatever the test adds), two customers.
-   */
-  async function setUp(month: Date, front: (url: string) => Promise<string> = async (url) => url) {
-    const tenant = await createTenant();
-    clockTenant = tenant;
-    await setClock(tenant, month.toISOString(), 30);
-    let url = tenant.url;
-    let shim: Awaited<ReturnType<typeof startRecordDateShim>> | undefined;
-    if (server.version.startsWith('0.22.')) {
-      const s = (shim = await startRecordDateShim(url));
-      cleanups.push(() => s.close());
-      url = s.url;
-    }
-    const stack = await BridgeStack.start(tenant, await front(url), cloudkitty.url);
-    cleanups.push(() => stack.close());
-    const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
-    const { list, reconciled } = await createCustomers(kb, stack, month);
-    expect(reconciled, 'the registry learnt it all from push notifications, no reconcile ran').to.equal(null);
-    return { tenant, kb, stack, list, rewritten: () => shim?.rewritten ?? 0 };
+  async function setUp(month: Date, front?: (url: string) => Promise<string>) {
+    const env = await setUpTenant(server, cloudkitty.url, month, cleanups, front);
+    clockTenant = env.tenant;
+    expect(env.reconciled, 'the registry learnt it all from push notifications, no reconcile ran').to.equal(
+      null,
+    );
+    return env;
   }
 
   /** Moves Kill Bill's clock past the period end; checks each customer's invoice and usage against CloudKitty. */

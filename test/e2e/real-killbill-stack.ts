@@ -16,7 +16,14 @@ import { ApiService } from '../../src/service/api-service.js';
 import { createBridgeRuntime, type BridgeRuntime } from '../../src/service/bridge-runtime.js';
 import { createRegistryWorker } from '../../workers/registry-worker.js';
 import { testConfig } from '../support/bridge-config.js';
-import { tenantHeaders, type KillBillTenant } from '../support/killbill-server.js';
+import {
+  createTenant,
+  resetClock,
+  setClock,
+  tenantHeaders,
+  type KillBillServer,
+  type KillBillTenant,
+} from '../support/killbill-server.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
 
@@ -241,3 +248,33 @@ export interface Invoice {
   trackingIds?: string[];
 }
 type InvoiceItemSpan = { startDate: string; endDate: string; amount: number };
+
+/**
+ * Fresh tenant, Kill Bill's clock set to `month` (00:00Z), the bridge on it through `front` (a proxy chain in
+ * front of Kill Bill: the 0.22 recordDate shim, and whatever the test adds), two customers learnt by the
+ * registry. What it starts is stopped by `cleanups`, last first.
+ */
+export async function setUpTenant(
+  server: KillBillServer,
+  cloudkittyUrl: string,
+  month: Date,
+  cleanups: Array<() => Promise<void>>,
+  front: (url: string) => Promise<string> = async (url) => url,
+) {
+  const tenant = await createTenant();
+  // One clock for the whole server: back to real time for whoever runs next, whatever fails here.
+  cleanups.push(async () => void (await resetClock(tenant, 30)));
+  await setClock(tenant, month.toISOString(), 30);
+  let url = tenant.url;
+  let shim: Awaited<ReturnType<typeof startRecordDateShim>> | undefined;
+  if (server.version.startsWith('0.22.')) {
+    const s = (shim = await startRecordDateShim(url));
+    cleanups.push(() => s.close());
+    url = s.url;
+  }
+  const stack = await BridgeStack.start(tenant, await front(url), cloudkittyUrl);
+  cleanups.push(() => stack.close());
+  const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
+  const { list, reconciled } = await createCustomers(kb, stack, month);
+  return { tenant, kb, stack, list, reconciled, rewritten: () => shim?.rewritten ?? 0 };
+}
