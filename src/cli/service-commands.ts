@@ -3,8 +3,10 @@ import { requireCloudKitty, ConfigError } from '../config/index.js';
 import { ApiService } from '../service/api-service.js';
 import { createBridgeRuntime } from '../service/bridge-runtime.js';
 import { DependencyWatch } from '../service/dependency-watch.js';
+import { WorkerHealthServer, workerReadiness } from '../service/worker-health.js';
 import { WorkerService } from '../service/worker-service.js';
-import { EXIT_CONFIG, loadConfigOrExit, startLogger, untilSignal, type GlobalOptions } from './startup.js';
+import { runServiceProcess } from './service-process.js';
+import { EXIT_CONFIG, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
 function configPath(cmd: Command): GlobalOptions {
   return { config: cmd.optsWithGlobals<GlobalOptions>().config };
@@ -20,38 +22,62 @@ function needCloudKitty(loaded: ReturnType<typeof loadConfigOrExit>): void {
   }
 }
 
+const STOPPING =
+  'SIGTERM or SIGINT stops it gracefully: no new requests or jobs, the running ones finish within ' +
+  'server.shutdownTimeout (BRIDGE_SHUTDOWN_TIMEOUT, default 30s), then exit 0; past it, exit 1 naming what ' +
+  'was still running. A second signal exits at once.';
+
 /** `api`, `worker` and `start` run until SIGTERM/SIGINT, then stop cleanly. */
 export function registerServiceCommands(program: Command): void {
   program
     .command('api')
-    .description('run the intake HTTP service alone (Kill Bill callback, /healthz, /readyz, /metrics)')
+    .description(
+      'run the intake HTTP service alone (Kill Bill callback, /healthz, /readyz, /metrics, /admin/queues)',
+    )
+    .addHelpText('after', `\n${STOPPING}`)
     .action(async (_opts, cmd: Command) => {
       const loaded = loadConfigOrExit(configPath(cmd));
       const logger = startLogger(loaded, 'bridge-api');
       const api = new ApiService({ config: loaded.config, logger });
-      await api.start();
-      logger.info({ event: 'process.signal', signal: await untilSignal() }, 'stopping');
-      await api.stop();
+      await runServiceProcess({ config: loaded.config, logger, parts: [api], start: () => api.start() });
     });
 
   program
     .command('worker')
-    .description('run the registry and usage-sync workers alone (run as many as wanted against one Redis)')
+    .description(
+      'run the registry and usage-sync workers alone (run as many as wanted against one Redis); ' +
+        '/healthz and /readyz on worker.healthPort (BRIDGE_WORKER_HEALTH_PORT, default 8082, 0 = none)',
+    )
+    .addHelpText('after', `\n${STOPPING}`)
     .action(async (_opts, cmd: Command) => {
       const loaded = loadConfigOrExit(configPath(cmd));
       needCloudKitty(loaded);
+      const { config } = loaded;
       const logger = startLogger(loaded, 'bridge-worker');
-      const runtime = createBridgeRuntime(loaded.config, logger);
+      const runtime = createBridgeRuntime(config, logger);
       const workers = new WorkerService(runtime);
-      await workers.start();
-      logger.info({ event: 'process.signal', signal: await untilSignal() }, 'stopping');
-      await workers.stop();
-      await runtime.close();
+      const health = config.worker.healthPort
+        ? new WorkerHealthServer(workerReadiness(runtime), logger)
+        : undefined;
+      await runServiceProcess({
+        config,
+        logger,
+        parts: health ? [health, workers] : [workers],
+        start: async () => {
+          await health?.start(config.worker.healthPort);
+          await workers.start();
+        },
+        close: () => runtime.close(),
+      });
     });
 
   program
     .command('start')
-    .description('run the intake service and the workers in one process (the default for a small install)')
+    .description(
+      'run the intake service and the workers in one process (the default for a small install); ' +
+        'health, readiness and the queue dashboard on the API port',
+    )
+    .addHelpText('after', `\n${STOPPING}`)
     .action(async (_opts, cmd: Command) => {
       const loaded = loadConfigOrExit(configPath(cmd));
       needCloudKitty(loaded);
@@ -61,11 +87,15 @@ export function registerServiceCommands(program: Command): void {
       const runtime = createBridgeRuntime(loaded.config, logger, { watch });
       const api = new ApiService({ config: loaded.config, logger, watch });
       const workers = new WorkerService(runtime);
-      await api.start();
-      await workers.start();
-      logger.info({ event: 'process.signal', signal: await untilSignal() }, 'stopping');
-      await api.stop();
-      await workers.stop();
-      await runtime.close();
+      await runServiceProcess({
+        config: loaded.config,
+        logger,
+        parts: [api, workers],
+        start: async () => {
+          await api.start();
+          await workers.start();
+        },
+        close: () => runtime.close(),
+      });
     });
 }

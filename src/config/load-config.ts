@@ -136,6 +136,17 @@ function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>):
   const problems: ConfigProblem[] = [];
   const os = c.openstack;
   const origin = (key: string): ValueOrigin => origins.get(key) ?? { source: 'default' };
+  // One of the two alone would leave the dashboard off while the operator believes it is protected and on.
+  const dash = c.dashboard;
+  if ((dash.username === '') !== (dash.password === '')) {
+    const missing = dash.username ? 'dashboard.password' : 'dashboard.username';
+    problems.push({
+      key: missing,
+      message:
+        'the queue dashboard needs both a user and a password (or neither, to turn it off), and only one is set',
+      origin: origin(missing),
+    });
+  }
   if (os.authUrl) {
     const appCred = os.applicationCredentialId !== '' || os.applicationCredentialSecret !== '';
     if (appCred && (!os.applicationCredentialId || !os.applicationCredentialSecret)) {

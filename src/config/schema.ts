@@ -35,7 +35,15 @@ export interface BridgeConfig {
     applicationCredentialSecret: string;
   };
   cloudkitty: { url: string; pageSize: number; timeout: string };
-  server: { port: number; publicUrl: string; callbackToken: string; registerCallback: boolean };
+  server: {
+    port: number;
+    publicUrl: string;
+    callbackToken: string;
+    registerCallback: boolean;
+    shutdownTimeout: string;
+  };
+  dashboard: { username: string; password: string };
+  worker: { healthPort: number };
   log: { level: string };
   metering: {
     metricUnits: Record<string, string>;
@@ -59,6 +67,7 @@ export const SECRET_KEYS = new Set([
   'openstack.password',
   'openstack.applicationCredentialSecret',
   'server.callbackToken',
+  'dashboard.password',
   'redis.url',
 ]);
 
@@ -237,6 +246,37 @@ export const schema: convict.Schema<BridgeConfig> = {
       format: Boolean,
       default: true,
       env: 'BRIDGE_REGISTER_CALLBACK',
+    },
+    shutdownTimeout: {
+      doc:
+        'On SIGTERM/SIGINT, how long in-flight requests and running jobs get to finish; past it the process ' +
+        'exits 1 naming what was still running (its jobs go back to the queue).',
+      format: 'duration',
+      default: '30s',
+      env: 'BRIDGE_SHUTDOWN_TIMEOUT',
+    },
+  },
+  dashboard: {
+    username: {
+      doc: 'User of the queue dashboard at /admin/queues (HTTP basic auth). Unset: no dashboard.',
+      format: String,
+      default: '',
+      env: 'BRIDGE_DASHBOARD_USERNAME',
+    },
+    password: {
+      doc: 'Password of the queue dashboard; set together with dashboard.username.',
+      format: String,
+      default: '',
+      env: 'BRIDGE_DASHBOARD_PASSWORD',
+      sensitive: true,
+    },
+  },
+  worker: {
+    healthPort: {
+      doc: 'HTTP port of `bridge worker` for /healthz and /readyz; 0 = none. `bridge start` uses server.port.',
+      format: 'port',
+      default: 8082,
+      env: 'BRIDGE_WORKER_HEALTH_PORT',
     },
   },
   log: {

@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createApiApp } from '../api/api-app.js';
 import type { BridgeConfig } from '../config/index.js';
+import { dashboardCredentials } from '../dashboard/dashboard-auth.js';
+import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from '../dashboard/queue-dashboard.js';
 import { callbackUrl, ensureCallbackRegistered } from '../intake/callback-registration.js';
 import { CallbackTokens } from '../intake/callback-token.js';
 import { IntakeMetrics } from '../intake/intake-metrics.js';
@@ -16,6 +16,8 @@ import { REGISTRY_QUEUE } from '../queues/queue-names.js';
 import { createRedisConnection } from '../queues/redis-connection.js';
 import type { RegistryJobData } from '../queues/registry-jobs.js';
 import { DependencyWatch } from './dependency-watch.js';
+import { DrainingServer } from './draining-server.js';
+import type { StoppablePart } from './graceful-shutdown.js';
 import { isNetworkError, shownUrl } from './unreachable.js';
 
 export interface ApiServiceOptions {
@@ -29,8 +31,9 @@ export interface ApiServiceOptions {
 }
 
 /** `bridge api`: the intake endpoint, health, readiness and metrics, and the callback registration. */
-export class ApiService {
-  private server: Server | undefined;
+export class ApiService implements StoppablePart {
+  private server: DrainingServer | undefined;
+  private dashboard: QueueDashboard | undefined;
   private redis: Redis | undefined;
   private queue: Queue<RegistryJobData> | undefined;
   private readonly registered = new Set<string>();
@@ -59,7 +62,13 @@ export class ApiService {
   }
 
   get port(): number {
-    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+    return this.server?.port ?? 0;
+  }
+
+  /** Requests being answered now: what a shutdown that runs out of time names. */
+  stillRunning(): string[] {
+    const n = this.server?.inFlight ?? 0;
+    return n > 0 ? [`${n} request(s) in flight on the intake API`] : [];
   }
 
   async start(): Promise<void> {
@@ -85,9 +94,11 @@ export class ApiService {
       logger,
     });
     const redis = this.redis;
+    this.dashboard = this.startDashboard(redis);
     const app = createApiApp({
       intake,
       metrics,
+      dashboard: this.dashboard && { path: DASHBOARD_PATH, handler: this.dashboard.handler },
       readiness: [
         {
           name: 'redis',
@@ -104,16 +115,25 @@ export class ApiService {
         { name: 'killbill callback', check: async () => this.callbackProblem() },
       ],
     });
-    // No 'upgrade' listener on purpose: Kill Bill 0.24 sends `Upgrade: h2c` on plain HTTP, and Node hands
-    // such a request to the normal handler only when nobody listens for upgrades (contract §2.2).
-    this.server = createServer(app);
-    const port = this.options.port ?? config.server.port;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, this.options.host ?? '0.0.0.0', () => resolve());
-    });
+    this.server = new DrainingServer(app);
+    await this.server.listen(this.options.port ?? config.server.port, this.options.host ?? '0.0.0.0');
     logger.info({ event: 'api.listening', port: this.port }, 'intake API listening');
     if (config.server.registerCallback) void this.registerCallbacks(1_000);
+  }
+
+  /** Bull Board when its credentials are configured; otherwise said once, since /admin/queues then 404s. */
+  private startDashboard(redis: Redis): QueueDashboard | undefined {
+    const { config, logger } = this.options;
+    const credentials = dashboardCredentials(config.dashboard);
+    if (!credentials) {
+      logger.warn(
+        { event: 'dashboard.off' },
+        `queue dashboard off: set BRIDGE_DASHBOARD_USERNAME and BRIDGE_DASHBOARD_PASSWORD to serve it at ${DASHBOARD_PATH}`,
+      );
+      return undefined;
+    }
+    logger.info({ event: 'dashboard.on', path: DASHBOARD_PATH }, `queue dashboard at ${DASHBOARD_PATH}`);
+    return createQueueDashboard({ connection: redis, prefix: config.redis.prefix, credentials, logger });
   }
 
   /** Keeps trying until every tenant's callback is registered: Kill Bill may start after the bridge. */
@@ -167,12 +187,9 @@ export class ApiService {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retryTimer);
-    if (this.server) {
-      const server = this.server;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    }
+    // Requests in flight finish first: each one may still be putting a notification on the queue.
+    await this.server?.close();
+    await this.dashboard?.close();
     await this.queue?.close().catch(() => {});
     this.redis?.disconnect();
     this.options.logger.info({ event: 'api.stopped' }, 'intake API stopped');

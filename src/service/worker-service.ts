@@ -1,4 +1,4 @@
-import { Queue, type Worker } from 'bullmq';
+import { Queue, type Job, type Worker } from 'bullmq';
 import { parseDuration } from '../config/index.js';
 import { REGISTRY_QUEUE } from '../queues/queue-names.js';
 import type { RegistryJobData } from '../queues/registry-jobs.js';
@@ -6,11 +6,14 @@ import type { UsageJobData } from '../queues/usage-jobs.js';
 import { createRegistryWorker, scheduleReconciles } from '../../workers/registry-worker.js';
 import { createUsageWorker, scheduleUsageSync } from '../../workers/usage-worker.js';
 import type { BridgeRuntime } from './bridge-runtime.js';
+import type { StoppablePart } from './graceful-shutdown.js';
 
 /** `bridge worker`: the registry and usage workers and their schedules, against one Redis. */
-export class WorkerService {
+export class WorkerService implements StoppablePart {
   private workers: Worker[] = [];
   private queues: Array<Queue<RegistryJobData> | Queue<UsageJobData>> = [];
+  /** The jobs this process runs now, by `queue job id`: what a shutdown out of time names and hands back. */
+  private readonly active = new Map<string, Job>();
 
   constructor(private readonly runtime: BridgeRuntime) {}
 
@@ -28,6 +31,7 @@ export class WorkerService {
     });
     const registryQueue = new Queue<RegistryJobData>(REGISTRY_QUEUE, { connection: redis, prefix });
     this.workers = [registryWorker, usageWorker];
+    for (const w of this.workers) this.follow(w);
     this.queues = [registryQueue, usageQueue];
     await scheduleReconciles(
       registryQueue,
@@ -47,6 +51,36 @@ export class WorkerService {
       },
       'workers started',
     );
+  }
+
+  private follow(worker: Worker): void {
+    const key = (job: Job) => `${worker.name} job ${job.id ?? '?'} (${job.name})`;
+    worker.on('active', (job: Job) => this.active.set(key(job), job));
+    worker.on('completed', (job: Job) => this.active.delete(key(job)));
+    worker.on('failed', (job: Job | undefined) => job && this.active.delete(key(job)));
+  }
+
+  /** The jobs running now, e.g. `registry job 12 (account)`. */
+  stillRunning(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Puts the jobs still running back at the head of their queue, so that another worker takes them at once
+   * rather than after their lock expires (BullMQ's stalled check: up to a minute). Only for a process about
+   * to exit: the job runs again from the start, which every job here is written to allow.
+   */
+  async abandon(): Promise<string[]> {
+    const handed: string[] = [];
+    for (const [name, job] of this.active) {
+      if (!job.token) continue;
+      const moved = await job.moveToWait(job.token).then(
+        () => true,
+        () => false,
+      );
+      if (moved) handed.push(name);
+    }
+    return handed;
   }
 
   /** Lets running jobs finish (BullMQ's close waits for them), then stops. */

@@ -4,7 +4,14 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/logger.js';
 import { loadConfig, schemaLeaves } from '../../src/config/index.js';
 
-const SECRETS = ['kb-secret-pw', 'lazar-secret', 'os-secret-pw', 'test-callback-token-0123456789', 'redispw'];
+const SECRETS = [
+  'kb-secret-pw',
+  'lazar-secret',
+  'os-secret-pw',
+  'test-callback-token-0123456789',
+  'redispw',
+  'dashboard-secret-pw',
+];
 
 function bridge(args: string[], env: NodeJS.ProcessEnv = {}) {
   const clean = Object.fromEntries(
@@ -25,8 +32,12 @@ describe('bridge config check', function () {
     const run = bridge(['config', 'check', '--config', 'test/fixtures/config/concertim-config.yaml'], {
       BRIDGE_CALLBACK_TOKEN: 'test-callback-token-0123456789',
       REDIS_URL: 'redis://:redispw@127.0.0.1:6379',
+      BRIDGE_DASHBOARD_USERNAME: 'ops',
+      BRIDGE_DASHBOARD_PASSWORD: 'dashboard-secret-pw',
     });
     expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout).to.include('dashboard.username = "ops"');
+    expect(run.stdout).to.include('dashboard.password = "********"');
     expect(run.stdout).to.match(/^configuration OK/);
     expect(run.stdout).to.include('killbill.apiKey = "bob"');
     expect(run.stdout).to.include('killbill.password = "********"');
@@ -57,6 +68,19 @@ describe('bridge config check', function () {
       expect(run.stdout).to.equal('');
     });
   }
+
+  it('refuses a dashboard user without a password, naming the missing key', () => {
+    const run = bridge(['config', 'check'], {
+      KILLBILL_API_KEY: 'bob',
+      KILLBILL_API_SECRET: 'lazar',
+      BRIDGE_DASHBOARD_USERNAME: 'ops',
+    });
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.include(
+      '  - dashboard.password: the queue dashboard needs both a user and a password (or neither, to turn it off), ' +
+        'and only one is set (from the built-in default; set environment variable BRIDGE_DASHBOARD_PASSWORD',
+    );
+  });
 
   it("starts with the defaults: the bridge port is not Kill Bill's", () => {
     const run = bridge(['config', 'check'], { KILLBILL_API_KEY: 'bob', KILLBILL_API_SECRET: 'lazar' });

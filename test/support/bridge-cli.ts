@@ -36,7 +36,8 @@ export function runBridge(args: string[], env: Record<string, string>, timeoutMs
 export class RunningBridge {
   stdout = '';
   stderr = '';
-  private readonly exited: Promise<number | null>;
+  /** The exit code once the process has ended. */
+  readonly exited: Promise<number | null>;
 
   private constructor(private readonly child: ChildProcess) {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
@@ -73,6 +74,11 @@ export class RunningBridge {
       intervalMs: 100,
     });
     return line!;
+  }
+
+  /** Sends a signal without waiting for the process to end. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null) this.child.kill(signal);
   }
 
   /** SIGTERM, as a service manager stops it; resolves with the exit code. */
