@@ -35,8 +35,8 @@ describe('Kill Bill server harness (real Kill Bill)', function () {
     this.timeout(30_000);
     expect(server.url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(server.database).to.match(/^killbill_[0-9a-f]+$/);
-    const health = await fetch(`${server.url}/1.0/healthcheck`);
-    expect(health.status).to.equal(200);
+    // Not /1.0/healthcheck: it answers 500 while Kill Bill's queues lag behind a moved test clock, and 200
+    // even when services failed to start. A tenant created is the proof the server works.
     expect(alice.tenantId).to.match(/^[0-9a-f-]{36}$/);
     expect(bob.tenantId).to.not.equal(alice.tenantId);
     expect(bob.apiKey).to.not.equal(alice.apiKey);
