@@ -126,8 +126,11 @@ export class NotificationIntake {
             accountId: n.accountId!,
             cause: { eventType: n.eventType, objectType: n.objectType, objectId: n.objectId },
           };
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
     try {
       const job = await this.enqueue(data, key);
+      metrics.enqueued(took(), 'queued');
       metrics.count(n.eventType, 'queued');
       logger.info(
         {
@@ -142,6 +145,7 @@ export class NotificationIntake {
       );
       return { status: 200, body: { status: 'queued', jobId: job } };
     } catch (err) {
+      metrics.enqueued(took(), 'unavailable');
       metrics.count(n.eventType, 'unavailable');
       logger.error(
         { event: 'intake.unavailable', tenant, eventType: n.eventType, err: (err as Error).message },

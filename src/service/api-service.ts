@@ -2,16 +2,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createApiApp } from '../api/api-app.js';
 import type { BridgeConfig } from '../config/index.js';
 import { callbackUrl, ensureCallbackRegistered } from '../intake/callback-registration.js';
 import { CallbackTokens } from '../intake/callback-token.js';
-import { IntakeMetrics } from '../intake/intake-metrics.js';
 import { NotificationIntake } from '../intake/notification-intake.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
+import { BridgeMetrics } from '../metrics/bridge-metrics.js';
 import { REGISTRY_QUEUE } from '../queues/queue-names.js';
 import { createRedisConnection } from '../queues/redis-connection.js';
 import type { RegistryJobData } from '../queues/registry-jobs.js';
@@ -26,6 +25,8 @@ export interface ApiServiceOptions {
   host?: string;
   /** Shared with the workers in `bridge start`, so one outage is said once. */
   watch?: DependencyWatch;
+  /** Shared with the workers in `bridge start`, so /metrics reports both. */
+  metrics?: BridgeMetrics;
 }
 
 /** `bridge api`: the intake endpoint, health, readiness and metrics, and the callback registration. */
@@ -41,12 +42,15 @@ export class ApiService {
   readonly clients: Map<string, KillBillClient>;
   readonly tokens: CallbackTokens;
   readonly watch: DependencyWatch;
+  readonly metrics: BridgeMetrics;
 
   constructor(private readonly options: ApiServiceOptions) {
     this.watch = options.watch ?? new DependencyWatch({ logger: options.logger });
+    this.metrics = options.metrics ?? BridgeMetrics.forConfig(options.config);
     this.clients = createTenantClients(
       options.config,
       this.watch.killBillObserver(options.config.killbill.url),
+      this.metrics.killBillObserver(),
     );
     this.tokens = new CallbackTokens({
       configured: options.config.server.callbackToken,
@@ -73,21 +77,20 @@ export class ApiService {
     this.queue.on('error', (err) =>
       logger.debug({ event: 'queue.error', err: err.message }, 'registry queue error'),
     );
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics });
+    this.metrics.readFrom(this.redis, config.redis.prefix);
     const [defaultTenant] = this.clients.keys();
     const intake = new NotificationIntake({
       queue: this.queue,
       defaultTenant: defaultTenant!,
       tenants: this.clients.keys(),
       tokens: this.tokens,
-      metrics: new IntakeMetrics(metrics),
+      metrics: this.metrics.intake,
       logger,
     });
     const redis = this.redis;
     const app = createApiApp({
       intake,
-      metrics,
+      metrics: this.metrics.registry,
       readiness: [
         {
           name: 'redis',
@@ -174,6 +177,7 @@ export class ApiService {
       await closed;
     }
     await this.queue?.close().catch(() => {});
+    await this.metrics.close();
     this.redis?.disconnect();
     this.options.logger.info({ event: 'api.stopped' }, 'intake API stopped');
   }

@@ -29,6 +29,8 @@ export class WorkerService {
     const registryQueue = new Queue<RegistryJobData>(REGISTRY_QUEUE, { connection: redis, prefix });
     this.workers = [registryWorker, usageWorker];
     this.queues = [registryQueue, usageQueue];
+    for (const w of this.workers) this.runtime.metrics.watchWorker(w);
+    this.runtime.metrics.readFrom(redis, prefix);
     await scheduleReconciles(
       registryQueue,
       [...clients.keys()],

@@ -15,6 +15,7 @@ import {
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { ratesForWindows, type RatedRow } from './rated-usage-pull.js';
 import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
+import type { SyncObserver } from './sync-observer.js';
 import { SubscriptionBusyError, SubscriptionLockLostError, SubscriptionSyncError } from './sync-errors.js';
 
 /** One subscription's share of a sync run. */
@@ -46,6 +47,8 @@ export interface SubscriptionSyncOptions {
   lockTtlMs?: number;
   /** Decimal places CloudKitty's rates are quantized to before they are summed. Default 8. */
   rateScale?: number;
+  /** Told of every record Kill Bill takes (the process's metrics). */
+  observer?: Pick<SyncObserver, 'recorded'>;
 }
 
 export function billingCycleOf(entry: SubscriptionEntry): BillingCycle {
@@ -243,6 +246,13 @@ export class SubscriptionSync {
     await this.options.ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, new Map([[start, w]]));
     if (outcome === 'already-recorded') result.alreadyRecorded++;
     else result.records++;
+    this.options.observer?.recorded({
+      tenant: entry.tenantApiKey,
+      cents: pending.cents,
+      // Revision 0 is a window's first record; any later one corrects it.
+      correction: pending.revision > 0,
+      outcome,
+    });
     this.options.logger.info(
       {
         event: outcome === 'recorded' ? 'sync.usage_recorded' : 'sync.usage_already_recorded',
