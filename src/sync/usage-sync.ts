@@ -193,7 +193,7 @@ export class UsageSync {
     if (!req.from && !req.to && !req.accountId) {
       this.options.observer?.idle(this.tenants, idle);
       const synced = this.tenants.filter((t) => !failedTenants.has(t));
-      await Promise.all(synced.map((t) => this.options.freshness?.succeeded(t)));
+      await this.remember(Promise.all(synced.map((t) => this.options.freshness?.succeeded(t))));
     }
     return { metered: prepared.metered, results, idle };
   }
@@ -212,12 +212,22 @@ export class UsageSync {
     this.options.observer?.idle(this.tenants, prepared.idle);
     const due = (tenant: string) =>
       prepared.targets.filter((t) => t.entry.tenantApiKey === tenant).map((t) => t.entry.subscriptionId);
-    await Promise.all(this.tenants.map((t) => this.options.freshness?.due(t, due(t))));
+    await this.remember(Promise.all(this.tenants.map((t) => this.options.freshness?.due(t, due(t)))));
   }
 
   /** A worker's subscription job succeeded; the tenant's last one makes it up to date. */
   async subscriptionDone(tenant: string, subscriptionId: string): Promise<void> {
-    await this.options.freshness?.done(tenant, subscriptionId);
+    await this.remember(this.options.freshness?.done(tenant, subscriptionId));
+  }
+
+  /** The last-success bookkeeping only feeds a metric: failing it must not fail a sync that recorded. */
+  private async remember(write: Promise<unknown> | undefined): Promise<void> {
+    await write?.catch((err: unknown) =>
+      this.options.logger.warn(
+        { event: 'sync.freshness_unsaved', err: (err as Error).message },
+        'could not keep the time of the last successful sync in Redis; its age metric lags until the next run',
+      ),
+    );
   }
 
   /** One subscription; a failure is its result, so the others still run and the next run retries it. */
