@@ -45,7 +45,10 @@ export function createUsageWorker(options: UsageWorkerOptions): {
         `${prepared.idle.length} of ${prepared.metered + (idle.conflict ?? 0)} subscription(s) have nothing due`,
       );
     }
-    if (prepared.targets.length === 0) return { subscriptions: 0, idle };
+    if (prepared.targets.length === 0) {
+      await usageSync.tickQueued(prepared);
+      return { subscriptions: 0, idle };
+    }
     const fields = [...prepared.usage].flatMap(([project, rows]) => [project, JSON.stringify(rows)]);
     const pipeline = connection.multi().hset(runKey(run), '__run', prepared.now.toISOString());
     if (fields.length) pipeline.hset(runKey(run), ...fields);
@@ -69,12 +72,14 @@ export function createUsageWorker(options: UsageWorkerOptions): {
         },
       })),
     );
+    await usageSync.tickQueued(prepared);
     return { subscriptions: prepared.targets.length, idle };
   };
 
   const subscription = async (data: Extract<UsageJobData, { kind: 'subscription' }>) => {
     const entry = await registry.entry(data.tenantApiKey, data.subscriptionId);
     if (!entry || entry.status !== 'metered' || !entry.projectId) {
+      await usageSync.subscriptionDone(data.tenantApiKey, data.subscriptionId);
       return { skipped: `no longer metered (${entry?.status ?? 'unknown'})` };
     }
     const from = new Date(data.from);
@@ -94,7 +99,9 @@ export function createUsageWorker(options: UsageWorkerOptions): {
           })
         ).get(projectKey(entry.projectId)) ?? []);
     try {
-      return await usageSync.subscriptionSync.run({ entry, from, to }, rows, new Date(data.now));
+      const result = await usageSync.subscriptionSync.run({ entry, from, to }, rows, new Date(data.now));
+      await usageSync.subscriptionDone(data.tenantApiKey, data.subscriptionId);
+      return result;
     } catch (err) {
       // A request Kill Bill refuses will be refused again: fail at once and stay in the failed set.
       if (!isRetryable(err)) throw new UnrecoverableError((err as Error).message);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { requireCloudKitty, ConfigError } from '../config/index.js';
+import { BridgeMetrics } from '../metrics/bridge-metrics.js';
 import { ApiService } from '../service/api-service.js';
 import { createBridgeRuntime } from '../service/bridge-runtime.js';
 import { DependencyWatch } from '../service/dependency-watch.js';
@@ -84,8 +85,9 @@ export function registerServiceCommands(program: Command): void {
       const logger = startLogger(loaded);
       // One watch for both halves: Redis or Kill Bill going down is said once, not by each.
       const watch = new DependencyWatch({ logger });
-      const runtime = createBridgeRuntime(loaded.config, logger, { watch });
-      const api = new ApiService({ config: loaded.config, logger, watch });
+      const metrics = BridgeMetrics.forConfig(loaded.config);
+      const runtime = createBridgeRuntime(loaded.config, logger, { watch, metrics });
+      const api = new ApiService({ config: loaded.config, logger, watch, metrics });
       const workers = new WorkerService(runtime);
       await runServiceProcess({
         config: loaded.config,

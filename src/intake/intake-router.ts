@@ -20,6 +20,7 @@ export function createIntakeRouter(intake: NotificationIntake): Router {
       return;
     }
     if (!req.is('application/json')) {
+      intake.rejectedUnread();
       res.status(415).json({ error: 'Content-Type must be application/json' });
       return;
     }
@@ -45,6 +46,12 @@ export function createIntakeRouter(intake: NotificationIntake): Router {
 
   router.post('/killbill/notifications', checkToken, parseJson, handle);
   router.post('/killbill/notifications/:tenantApiKey', checkToken, parseJson, handle);
+  // A body the parser refused is a rejected notification too; the answer is left to intakeErrorHandler.
+  router.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => {
+    const type = (err as { type?: unknown }).type;
+    if (typeof type === 'string' && /^(entity|encoding|charset)\./.test(type)) intake.rejectedUnread();
+    next(err);
+  });
   return router;
 }
 

@@ -53,10 +53,11 @@ export class NotificationIntake {
   /**
    * Undefined when `token` is the tenant's, else the answer to give before the body is read. A tenant that
    * is not served has no token of its own; the default tenant's stands in, so without a token nobody
-   * learns which tenants exist (401 before 404).
+   * learns which tenants exist (401 before 404). A refusal is counted here: the HTTP router asks before it
+   * reads the body, so `accept` never sees those notifications.
    */
   async refuseToken(token: unknown, tenantApiKey?: string): Promise<IntakeAnswer | undefined> {
-    const { tokens, defaultTenant, logger } = this.options;
+    const { tokens, defaultTenant, logger, metrics } = this.options;
     const tenant =
       tenantApiKey !== undefined && this.tenants.has(tenantApiKey) ? tenantApiKey : defaultTenant;
     let expected: string | undefined;
@@ -67,6 +68,7 @@ export class NotificationIntake {
         { event: 'intake.token_unavailable', tenant, err: (err as Error).message },
         'cannot read the callback token from Redis; answering 503 so Kill Bill retries',
       );
+      metrics.count('unknown', 'unavailable');
       return { status: 503, body: { error: 'cannot check the callback token now; retry later' } };
     }
     // Constant-time: hashing first makes both sides the same length whatever was sent.
@@ -77,16 +79,19 @@ export class NotificationIntake {
     ) {
       return undefined;
     }
+    metrics.count('unknown', 'unauthorized');
     return { status: 401, body: { error: 'missing or wrong callback token' } };
+  }
+
+  /** A body refused before it could be read as a notification (not JSON, too large, wrong type). */
+  rejectedUnread(): void {
+    this.options.metrics.count('invalid', 'rejected');
   }
 
   async accept(incoming: IncomingNotification): Promise<IntakeAnswer> {
     const { metrics, logger } = this.options;
     const refused = await this.refuseToken(incoming.token, incoming.tenantApiKey);
-    if (refused) {
-      metrics.count('unknown', refused.status === 401 ? 'unauthorized' : 'unavailable');
-      return refused;
-    }
+    if (refused) return refused;
     const tenant = incoming.tenantApiKey ?? this.options.defaultTenant;
     if (!this.tenants.has(tenant)) {
       metrics.count('unknown', 'unknown_tenant');
@@ -126,8 +131,11 @@ export class NotificationIntake {
             accountId: n.accountId!,
             cause: { eventType: n.eventType, objectType: n.objectType, objectId: n.objectId },
           };
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
     try {
       const job = await this.enqueue(data, key);
+      metrics.enqueued(took(), 'queued');
       metrics.count(n.eventType, 'queued');
       logger.info(
         {
@@ -142,6 +150,7 @@ export class NotificationIntake {
       );
       return { status: 200, body: { status: 'queued', jobId: job } };
     } catch (err) {
+      metrics.enqueued(took(), 'unavailable');
       metrics.count(n.eventType, 'unavailable');
       logger.error(
         { event: 'intake.unavailable', tenant, eventType: n.eventType, err: (err as Error).message },

@@ -37,6 +37,17 @@ export interface KillBillClientOptions {
    * process can say once that Kill Bill is down and once that it is back, instead of once per call.
    */
   onReachability?: (noAnswer: string | null) => void;
+  /** Told after every call how long it took and how Kill Bill answered, for request metrics. */
+  onCall?: (call: KillBillCall) => void;
+}
+
+/** One Kill Bill call as reported to `onCall`. */
+export interface KillBillCall {
+  /** What the call does (`record usage`, `get account`): a fixed set, never an id. */
+  operation: string;
+  /** Undefined when Kill Bill gave no answer at all. */
+  status?: number;
+  durationMs: number;
 }
 
 export type RecordOutcome = 'recorded' | 'already-recorded';
@@ -58,12 +69,14 @@ export class KillBillClient {
   private readonly invoices: InvoiceApi;
   private readonly admin: { url: string; username: string; password: string };
   private readonly onReachability: ((noAnswer: string | null) => void) | undefined;
+  private readonly onCall: ((call: KillBillCall) => void) | undefined;
 
   constructor(options: KillBillClientOptions) {
     this.apiKey = options.apiKey;
     this.apiSecret = options.apiSecret;
     this.createdBy = options.createdBy ?? 'killbill-openstack-bridge';
     this.onReachability = options.onReachability;
+    this.onCall = options.onCall;
     this.http = axios.create({ timeout: options.timeoutMs ?? 20_000, maxRedirects: 0 });
     this.admin = {
       url: options.url.replace(/\/+$/, ''),
@@ -87,12 +100,17 @@ export class KillBillClient {
   }
 
   private async call<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
+    const started = performance.now();
+    const report = (status: number | undefined) =>
+      this.onCall?.({ operation, status, durationMs: performance.now() - started });
     try {
       const res = await fn();
+      report(res.status);
       this.onReachability?.(null);
       return res;
     } catch (err) {
       const failure = toKillBillError(operation, err);
+      report(failure.status);
       this.onReachability?.(failure.noAnswer ?? null);
       throw failure;
     }

@@ -1,14 +1,15 @@
 import type { BridgeConfig } from '../config/index.js';
 import { parseDuration } from '../config/index.js';
-import { KillBillClient } from './killbill-client.js';
+import { KillBillClient, type KillBillCall } from './killbill-client.js';
 
 /**
  * One client per configured tenant, keyed by API key; the first is the default tenant. Every client
- * reports to `onReachability` whether Kill Bill answered.
+ * reports to `onReachability` whether Kill Bill answered, and to `onCall` how each call went.
  */
 export function createTenantClients(
   config: BridgeConfig,
   onReachability?: (noAnswer: string | null) => void,
+  onCall?: (call: KillBillCall) => void,
 ): Map<string, KillBillClient> {
   const kb = config.killbill;
   const tenants = [{ apiKey: kb.apiKey, apiSecret: kb.apiSecret }, ...kb.extraTenants];
@@ -24,6 +25,7 @@ export function createTenantClients(
         createdBy: kb.createdBy,
         timeoutMs: parseDuration(kb.timeout),
         onReachability,
+        onCall,
       }),
     ]),
   );

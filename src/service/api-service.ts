@@ -1,17 +1,16 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createApiApp } from '../api/api-app.js';
 import type { BridgeConfig } from '../config/index.js';
 import { dashboardCredentials } from '../dashboard/dashboard-auth.js';
 import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from '../dashboard/queue-dashboard.js';
 import { callbackUrl, ensureCallbackRegistered } from '../intake/callback-registration.js';
 import { CallbackTokens } from '../intake/callback-token.js';
-import { IntakeMetrics } from '../intake/intake-metrics.js';
 import { NotificationIntake } from '../intake/notification-intake.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
+import { BridgeMetrics } from '../metrics/bridge-metrics.js';
 import { REGISTRY_QUEUE } from '../queues/queue-names.js';
 import { createRedisConnection } from '../queues/redis-connection.js';
 import type { RegistryJobData } from '../queues/registry-jobs.js';
@@ -28,6 +27,8 @@ export interface ApiServiceOptions {
   host?: string;
   /** Shared with the workers in `bridge start`, so one outage is said once. */
   watch?: DependencyWatch;
+  /** Shared with the workers in `bridge start`, so /metrics reports both. */
+  metrics?: BridgeMetrics;
 }
 
 /** `bridge api`: the intake endpoint, health, readiness and metrics, and the callback registration. */
@@ -44,12 +45,15 @@ export class ApiService implements StoppablePart {
   readonly clients: Map<string, KillBillClient>;
   readonly tokens: CallbackTokens;
   readonly watch: DependencyWatch;
+  readonly metrics: BridgeMetrics;
 
   constructor(private readonly options: ApiServiceOptions) {
     this.watch = options.watch ?? new DependencyWatch({ logger: options.logger });
+    this.metrics = options.metrics ?? BridgeMetrics.forConfig(options.config);
     this.clients = createTenantClients(
       options.config,
       this.watch.killBillObserver(options.config.killbill.url),
+      this.metrics.killBillObserver(),
     );
     this.tokens = new CallbackTokens({
       configured: options.config.server.callbackToken,
@@ -82,22 +86,21 @@ export class ApiService implements StoppablePart {
     this.queue.on('error', (err) =>
       logger.debug({ event: 'queue.error', err: err.message }, 'registry queue error'),
     );
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics });
+    this.metrics.readFrom(this.redis, config.redis.prefix);
     const [defaultTenant] = this.clients.keys();
     const intake = new NotificationIntake({
       queue: this.queue,
       defaultTenant: defaultTenant!,
       tenants: this.clients.keys(),
       tokens: this.tokens,
-      metrics: new IntakeMetrics(metrics),
+      metrics: this.metrics.intake,
       logger,
     });
     const redis = this.redis;
     this.dashboard = this.startDashboard(redis);
     const app = createApiApp({
       intake,
-      metrics,
+      metrics: this.metrics.registry,
       dashboard: this.dashboard && { path: DASHBOARD_PATH, handler: this.dashboard.handler },
       readiness: [
         {
@@ -191,6 +194,7 @@ export class ApiService implements StoppablePart {
     await this.server?.close();
     await this.dashboard?.close();
     await this.queue?.close().catch(() => {});
+    await this.metrics.close();
     this.redis?.disconnect();
     this.options.logger.info({ event: 'api.stopped' }, 'intake API stopped');
   }

@@ -3,6 +3,7 @@ import { parseDuration, type BridgeConfig } from '../config/index.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
+import { BridgeMetrics } from '../metrics/bridge-metrics.js';
 import { parseWindowSize } from '../metering/index.js';
 import {
   CloudKittyClient,
@@ -13,6 +14,7 @@ import {
 import { createRedisConnection } from '../queues/redis-connection.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import { RegistryStore } from '../registry/registry-store.js';
+import { SyncFreshness } from '../sync/sync-freshness.js';
 import { UsageLedger } from '../sync/usage-ledger.js';
 import { UsageSync } from '../sync/usage-sync.js';
 import { DependencyWatch } from './dependency-watch.js';
@@ -30,6 +32,8 @@ export interface BridgeRuntime {
   usageSync: UsageSync;
   /** Says when Redis, Kill Bill or CloudKitty stop answering and when they are back. */
   watch: DependencyWatch;
+  /** This process's Prometheus families, fed by the clients, the sync and (once started) the workers. */
+  metrics: BridgeMetrics;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,8 @@ export interface BridgeRuntimeOptions {
   watch?: DependencyWatch;
   /** An already connected Redis (commands connect once and fail fast); default a reconnecting one. */
   redis?: Redis;
+  /** Shared with the API in `bridge start`, so one /metrics reports both. */
+  metrics?: BridgeMetrics;
 }
 
 /** CloudKitty at CLOUDKITTY_URL (no auth), or found in the Keystone catalog with the OS_* credentials. */
@@ -45,19 +51,26 @@ export function createCloudKittyClient(
   config: BridgeConfig,
   logger: Logger,
   watch?: DependencyWatch,
+  metrics?: BridgeMetrics,
 ): CloudKittyClient {
   const http = {
     timeoutMs: parseDuration(config.cloudkitty.timeout),
     logger,
     pageSize: config.cloudkitty.pageSize,
-    onRequest: watch && reachabilityOf(watch, 'cloudkitty', config.cloudkitty.url),
+    onRequest: requestHooks(
+      watch && reachabilityOf(watch, 'cloudkitty', config.cloudkitty.url),
+      metrics?.openStackObserver('cloudkitty'),
+    ),
   };
   const os = config.openstack;
   if (!os.authUrl) return new CloudKittyClient({ ...http, url: config.cloudkitty.url });
   const session = new KeystoneSession({
     authUrl: os.authUrl,
     logger,
-    onRequest: watch && reachabilityOf(watch, 'keystone', os.authUrl),
+    onRequest: requestHooks(
+      watch && reachabilityOf(watch, 'keystone', os.authUrl),
+      metrics?.openStackObserver('keystone'),
+    ),
     region: os.regionName || undefined,
     interface: os.interface as EndpointInterface,
     credentials: os.applicationCredentialId
@@ -83,6 +96,14 @@ export function createCloudKittyClient(
     : new CloudKittyClient({ ...http, session });
 }
 
+type RequestHook = (e: OpenStackRequestEvent) => void;
+
+/** One hook calling each given one: the watch and the metrics both follow every request. */
+function requestHooks(...hooks: Array<RequestHook | undefined>): RequestHook | undefined {
+  const given = hooks.filter((h): h is RequestHook => h !== undefined);
+  return given.length === 0 ? undefined : (e) => given.forEach((h) => h(e));
+}
+
 /** An OpenStack request hook telling the watch whether the service answered. */
 function reachabilityOf(watch: DependencyWatch, dependency: 'cloudkitty' | 'keystone', configured: string) {
   return (e: OpenStackRequestEvent) => {
@@ -100,7 +121,12 @@ export function createBridgeRuntime(
   const watch = options.watch ?? new DependencyWatch({ logger });
   const redis = options.redis ?? createRedisConnection(config.redis.url, 'worker');
   if (!options.redis) watch.watchRedis(redis, config.redis.url, 'worker');
-  const clients = createTenantClients(config, watch.killBillObserver(config.killbill.url));
+  const metrics = options.metrics ?? BridgeMetrics.forConfig(config);
+  const clients = createTenantClients(
+    config,
+    watch.killBillObserver(config.killbill.url),
+    metrics.killBillObserver(),
+  );
   const registry = new RegistryStore(redis, config.redis.prefix);
   const ledger = new UsageLedger(redis, config.redis.prefix);
   const registrar = new AccountRegistrar({
@@ -112,7 +138,7 @@ export function createBridgeRuntime(
   const usageSync = new UsageSync({
     registry,
     ledger,
-    cloudkitty: createCloudKittyClient(config, logger, watch),
+    cloudkitty: createCloudKittyClient(config, logger, watch, metrics),
     clients,
     windowSize: parseWindowSize(config.metering.windowSize),
     settleDelayMs: parseDuration(config.metering.settleDelay)!,
@@ -121,6 +147,8 @@ export function createBridgeRuntime(
     rateScale: config.metering.rateScale,
     tzMode: config.killbill.usageTzMode,
     logger,
+    observer: metrics,
+    freshness: new SyncFreshness(redis, config.redis.prefix),
   });
   return {
     config,
@@ -132,7 +160,9 @@ export function createBridgeRuntime(
     ledger,
     usageSync,
     watch,
+    metrics,
     async close() {
+      await metrics.close();
       redis.disconnect();
     },
   };

@@ -33,6 +33,8 @@ export class WorkerService implements StoppablePart {
     this.workers = [registryWorker, usageWorker];
     for (const w of this.workers) this.follow(w);
     this.queues = [registryQueue, usageQueue];
+    for (const w of this.workers) this.runtime.metrics.watchWorker(w);
+    this.runtime.metrics.readFrom(redis, prefix);
     await scheduleReconciles(
       registryQueue,
       [...clients.keys()],

@@ -17,6 +17,7 @@ import {
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { ratesForWindows, type RatedRow } from './rated-usage-pull.js';
 import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
+import type { SyncObserver } from './sync-observer.js';
 import { SubscriptionBusyError, SubscriptionLockLostError, SubscriptionSyncError } from './sync-errors.js';
 
 /** One subscription's share of a sync run. */
@@ -50,6 +51,8 @@ export interface SubscriptionSyncOptions {
   rateScale?: number;
   /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
   tzMode?: UsageTzMode;
+  /** Told of every record Kill Bill takes (the process's metrics). */
+  observer?: Pick<SyncObserver, 'recorded'>;
 }
 
 /** The cycle of a metered entry, whose `since` is always set. */
@@ -246,6 +249,13 @@ export class SubscriptionSync {
     await this.options.ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, new Map([[start, w]]));
     if (outcome === 'already-recorded') result.alreadyRecorded++;
     else result.records++;
+    this.options.observer?.recorded({
+      tenant: entry.tenantApiKey,
+      cents: pending.cents,
+      // Revision 0 is a window's first record; any later one corrects it.
+      correction: pending.revision > 0,
+      outcome,
+    });
     this.options.logger.info(
       {
         event: outcome === 'recorded' ? 'sync.usage_recorded' : 'sync.usage_already_recorded',

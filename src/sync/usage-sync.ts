@@ -20,6 +20,8 @@ import {
 } from './subscription-sync.js';
 import type { UsageLedger } from './usage-ledger.js';
 import { SubscriptionSyncError } from './sync-errors.js';
+import type { SyncFreshness } from './sync-freshness.js';
+import type { SyncObserver } from './sync-observer.js';
 
 /** CloudKitty groupby tag that tells the stacks of one project apart (Heat's stack id on the resources). */
 export const STACK_TAG = 'stack_id';
@@ -40,6 +42,10 @@ export interface UsageSyncOptions {
   rateScale?: number;
   /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
   tzMode?: UsageTzMode;
+  /** Told of every record and, after each whole run, why subscriptions idled (the process's metrics). */
+  observer?: SyncObserver;
+  /** Where each tenant's last successful sync is kept, for every process to report. */
+  freshness?: SyncFreshness;
 }
 
 export interface SyncRunRequest {
@@ -179,6 +185,7 @@ export class UsageSync {
     const prepared = await this.prepare(req);
     const results: SubscriptionSyncResult[] = [];
     const idle = [...prepared.idle];
+    const failedTenants = new Set<string>();
     let next = 0;
     const work = async () => {
       while (next < prepared.targets.length) {
@@ -187,12 +194,51 @@ export class UsageSync {
         const r = await this.syncOne(target, rows, prepared.now);
         const why = whyNothingRecorded(target, rows, r);
         if (why) idle.push(why);
+        if (r.error) failedTenants.add(target.entry.tenantApiKey);
         results.push(r);
         onProgress?.(results.length, prepared.targets.length, r);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));
+    // A backfill or one account's run says nothing about the tenant as a whole.
+    if (!req.from && !req.to && !req.accountId) {
+      this.options.observer?.idle(this.tenants, idle);
+      const synced = this.tenants.filter((t) => !failedTenants.has(t));
+      await this.remember(Promise.all(synced.map((t) => this.options.freshness?.succeeded(t))));
+    }
     return { metered: prepared.metered, results, idle };
+  }
+
+  /** Every configured tenant: the registry may hold others, which the sync skips. */
+  private get tenants(): string[] {
+    return [...this.options.clients.keys()];
+  }
+
+  /**
+   * A worker tick queued one job per due subscription: they are what the tenant waits for. A tenant
+   * with none due is up to date now. Reasons decided by the jobs themselves (no usage, no new cent) are
+   * not known here, so a worker's idle counts hold only the tick's.
+   */
+  async tickQueued(prepared: PreparedSync): Promise<void> {
+    this.options.observer?.idle(this.tenants, prepared.idle);
+    const due = (tenant: string) =>
+      prepared.targets.filter((t) => t.entry.tenantApiKey === tenant).map((t) => t.entry.subscriptionId);
+    await this.remember(Promise.all(this.tenants.map((t) => this.options.freshness?.due(t, due(t)))));
+  }
+
+  /** A worker's subscription job succeeded; the tenant's last one makes it up to date. */
+  async subscriptionDone(tenant: string, subscriptionId: string): Promise<void> {
+    await this.remember(this.options.freshness?.done(tenant, subscriptionId));
+  }
+
+  /** The last-success bookkeeping only feeds a metric: failing it must not fail a sync that recorded. */
+  private async remember(write: Promise<unknown> | undefined): Promise<void> {
+    await write?.catch((err: unknown) =>
+      this.options.logger.warn(
+        { event: 'sync.freshness_unsaved', err: (err as Error).message },
+        'could not keep the time of the last successful sync in Redis; its age metric lags until the next run',
+      ),
+    );
   }
 
   /** One subscription; a failure is its result, so the others still run and the next run retries it. */

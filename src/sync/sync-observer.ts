@@ -1,0 +1,22 @@
+import type { RecordOutcome } from '../killbill/killbill-client.js';
+import type { IdleSubscription } from './idle-reasons.js';
+
+/** One usage record Kill Bill took (or already held), as the sync reports it. */
+export interface RecordedUsage {
+  tenant: string;
+  /** Cents per Kill Bill unit in the record; a correction may be negative. */
+  cents: Readonly<Record<string, number>>;
+  /** A later revision of a window already recorded: late data or re-rating. */
+  correction: boolean;
+  outcome: RecordOutcome;
+}
+
+/**
+ * What a sync tells whoever watches it (the process's metrics). Kept to plain facts so the sync does
+ * not depend on how they are exported.
+ */
+export interface SyncObserver {
+  recorded(usage: RecordedUsage): void;
+  /** After a whole run: every configured tenant, and why each idle subscription recorded nothing. */
+  idle(tenants: readonly string[], idle: readonly IdleSubscription[]): void;
+}
