@@ -16,7 +16,7 @@ import { FaultProxy } from '../support/fault-proxy.js';
 import type { KillBillServer, KillBillTenant } from '../support/killbill-server.js';
 import { RedisServer } from '../support/redis-server.js';
 import { Exposition } from './exposition.js';
-import { RecordDateShim } from './record-date-shim.js';
+import { startRecordDateShim, type RecordDateShim } from '../support/record-date-shim.js';
 
 const CATALOG = new URL('../../catalog/catalog.xml', import.meta.url);
 const HOUR = 3_600_000;
@@ -80,7 +80,7 @@ export class MeteredBridge {
   ) {}
 
   static async start(server: KillBillServer, tenant: KillBillTenant, cloudkittyUrl: string) {
-    const shim = server.version.startsWith('0.22.') ? await RecordDateShim.start(tenant.url) : undefined;
+    const shim = server.version.startsWith('0.22.') ? await startRecordDateShim(tenant.url) : undefined;
     const killbill = await FaultProxy.start(shim?.url ?? tenant.url);
     const cloudkitty = await FaultProxy.start(cloudkittyUrl);
     const redis = await RedisServer.start();
