@@ -20,7 +20,7 @@ cloudkitty-api           cloudkitty-api   a real CloudKitty 17 (scripts/cloudkit
 influxdb                 influxd          CloudKitty storage
 keystone                 keystone-manage  CloudKitty behind Keystone
 curl                     curl             scripts/cloudkitty-up.sh readiness checks
-chromium                 chromium         the queue dashboard's browser test (playwright-core drives it)
+chromium                 chromium         browser test of the queue dashboard, driven by playwright-core
 # Kill Bill itself (scripts/killbill.sh): Java 17, Maven for its war, MariaDB for its database.
 openjdk-17-jre-headless  java             Kill Bill 0.24
 maven                    mvn              Kill Bill 0.24
