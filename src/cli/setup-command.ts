@@ -23,7 +23,8 @@ function shippedCatalogPath(): string {
 
 type SetupOptions = SetupInput & GlobalOptions & { json?: boolean };
 
-function setupSettings(config: BridgeConfig, redis: () => Promise<TokenRedis>): SetupSettings {
+/** The setup's settings from the configuration; the token store reads Redis only when it must. */
+export function setupSettings(config: BridgeConfig, redis: () => Promise<TokenRedis>): SetupSettings {
   return {
     killbillUrl: config.killbill.url,
     username: config.killbill.username,

@@ -1,21 +1,11 @@
 import { expect } from 'chai';
 import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
-import { RunningBridge } from '../support/bridge-cli.js';
+import { readyz, RunningBridge } from '../support/bridge-cli.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
 
 const PASSWORD = 'hunter2hunter2';
-
-interface Readiness {
-  status: number;
-  body: { ready: boolean; down: string[]; checks: Record<string, string> };
-}
-
-async function readyz(port: number): Promise<Readiness> {
-  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-  return { status: res.status, body: (await res.json()) as Readiness['body'] };
-}
 
 /**
  * `bridge start` started while Redis, Kill Bill and CloudKitty are all down, then given them back: each

@@ -1,17 +1,7 @@
 import { expect } from 'chai';
-import { RunningBridge } from '../support/bridge-cli.js';
+import { readyz, RunningBridge } from '../support/bridge-cli.js';
 import { freePort, waitFor } from '../support/wait.js';
 import { WorkerStack } from '../support/worker-stack.js';
-
-interface Readiness {
-  status: number;
-  body: { ready: boolean; down: string[]; checks: Record<string, string> };
-}
-
-async function readyz(port: number): Promise<Readiness> {
-  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-  return { status: res.status, body: (await res.json()) as Readiness['body'] };
-}
 
 /** `bridge worker` (the real CLI) has no API: its own port says whether it is alive and what is down. */
 describe('bridge worker health port (the real CLI)', function () {

@@ -1,9 +1,9 @@
+import { setupSettings } from '../../src/cli/setup-command.js';
 import axios from 'axios';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CallbackTokens } from '../../src/intake/callback-token.js';
 import { createTenantClients } from '../../src/killbill/tenant-clients.js';
 import { KillBillSetup } from '../../src/setup/kill-bill-setup.js';
 import type { SetupReport } from '../../src/setup/setup-report.js';
@@ -30,18 +30,9 @@ export async function runSetup(
   const config = testConfig({ KILLBILL_URL: url, ...env });
   const request = parseSetupInput(input, config.metering.metricUnits, CATALOG);
   const client = createTenantClients(config).get(config.killbill.apiKey)!;
-  return new KillBillSetup(client, request, {
-    killbillUrl: config.killbill.url,
-    username: config.killbill.username,
-    planName: config.killbill.planName,
-    publicUrl: config.server.publicUrl,
-    callbackTokens: new CallbackTokens({
-      configured: config.server.callbackToken,
-      prefix: config.redis.prefix,
-      redis: () => Promise.reject(new Error('these tests configure the callback token')),
-    }),
-    metricUnits: config.metering.metricUnits,
-  }).run();
+  // These tests configure the callback token, so the token store never needs Redis.
+  const noRedis = () => Promise.reject(new Error('these tests configure the callback token'));
+  return new KillBillSetup(client, request, setupSettings(config, noRedis)).run();
 }
 
 export function statuses(report: SetupReport): Record<string, string> {

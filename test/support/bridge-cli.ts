@@ -87,3 +87,14 @@ export class RunningBridge {
     return this.exited;
   }
 }
+
+/** What a bridge process's `/readyz` answered. */
+export interface Readiness {
+  status: number;
+  body: { ready: boolean; down: string[]; checks: Record<string, string> };
+}
+
+export async function readyz(port: number): Promise<Readiness> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { status: res.status, body: (await res.json()) as Readiness['body'] };
+}
