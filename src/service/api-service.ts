@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createApiApp } from '../api/api-app.js';
 import type { BridgeConfig } from '../config/index.js';
@@ -13,7 +12,7 @@ import type { KillBillClient } from '../killbill/killbill-client.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { REGISTRY_QUEUE } from '../queues/queue-names.js';
-import { createRedisConnection } from '../queues/redis-connection.js';
+import { createRedisConnection, type RedisClient } from '../queues/redis-connection.js';
 import type { RegistryJobData } from '../queues/registry-jobs.js';
 import { DependencyWatch } from './dependency-watch.js';
 import { isNetworkError, shownUrl } from './unreachable.js';
@@ -31,7 +30,7 @@ export interface ApiServiceOptions {
 /** `bridge api`: the intake endpoint, health, readiness and metrics, and the callback registration. */
 export class ApiService {
   private server: Server | undefined;
-  private redis: Redis | undefined;
+  private redis: RedisClient | undefined;
   private queue: Queue<RegistryJobData> | undefined;
   private readonly registered = new Set<string>();
   private stopping = false;
@@ -64,7 +63,7 @@ export class ApiService {
 
   async start(): Promise<void> {
     const { config, logger } = this.options;
-    this.redis = createRedisConnection(config.redis.url, 'producer');
+    this.redis = createRedisConnection(config.redis, 'producer');
     this.watch.watchRedis(this.redis, config.redis.url, 'api');
     this.queue = new Queue<RegistryJobData>(REGISTRY_QUEUE, {
       connection: this.redis,
@@ -183,7 +182,7 @@ export class ApiService {
  * The producer connection refuses commands until it is connected; waiting a moment at start spares a
  * failed first registration (and its warning) while Redis is merely still connecting.
  */
-function connectedOrLater(redis: Redis, ms: number): Promise<void> {
+function connectedOrLater(redis: RedisClient, ms: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { parseDuration, type BridgeConfig } from '../config/index.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
@@ -10,7 +9,7 @@ import {
   type EndpointInterface,
   type OpenStackRequestEvent,
 } from '../openstack/index.js';
-import { createRedisConnection } from '../queues/redis-connection.js';
+import { createRedisConnection, type RedisClient } from '../queues/redis-connection.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { UsageLedger } from '../sync/usage-ledger.js';
@@ -22,7 +21,7 @@ import { networkReason } from './unreachable.js';
 export interface BridgeRuntime {
   config: BridgeConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   clients: Map<string, KillBillClient>;
   registry: RegistryStore;
   registrar: AccountRegistrar;
@@ -37,7 +36,7 @@ export interface BridgeRuntimeOptions {
   /** Shared with the API in `bridge start`, so one outage is said once. */
   watch?: DependencyWatch;
   /** An already connected Redis (commands connect once and fail fast); default a reconnecting one. */
-  redis?: Redis;
+  redis?: RedisClient;
 }
 
 /** CloudKitty at CLOUDKITTY_URL (no auth), or found in the Keystone catalog with the OS_* credentials. */
@@ -98,7 +97,7 @@ export function createBridgeRuntime(
   options: BridgeRuntimeOptions = {},
 ): BridgeRuntime {
   const watch = options.watch ?? new DependencyWatch({ logger });
-  const redis = options.redis ?? createRedisConnection(config.redis.url, 'worker');
+  const redis = options.redis ?? createRedisConnection(config.redis, 'worker');
   if (!options.redis) watch.watchRedis(redis, config.redis.url, 'worker');
   const clients = createTenantClients(config, watch.killBillObserver(config.killbill.url));
   const registry = new RegistryStore(redis, config.redis.prefix);
