@@ -1,19 +1,18 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../src/config/index.js';
 import { REGISTRY_QUEUE } from '../src/queues/queue-names.js';
-import { createRedisConnection } from '../src/queues/redis-connection.js';
+import { createRedisConnection, type RedisClient } from '../src/queues/redis-connection.js';
 
 /**
  * Reads how many jobs the registry queue holds, under the bridge's own prefix: the proof that each 200 the
  * intake answered left a job in Redis. No worker runs during the bench, so jobs only accumulate.
  */
 export class RegistryJobs {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly queue: Queue;
 
   constructor(config: BridgeConfig) {
-    this.redis = createRedisConnection(config.redis.url, 'worker');
+    this.redis = createRedisConnection(config.redis, 'worker');
     this.queue = new Queue(REGISTRY_QUEUE, { connection: this.redis, prefix: config.redis.prefix });
   }
 

@@ -20,6 +20,8 @@ cloudkitty-api           cloudkitty-api   a real CloudKitty 17 (scripts/cloudkit
 influxdb                 influxd          CloudKitty storage
 keystone                 keystone-manage  CloudKitty behind Keystone
 curl                     curl             scripts/cloudkitty-up.sh readiness checks
+redis-tools              redis-cli        the Redis Cluster test (redis-cli --cluster create)
+openssl                  openssl          certificates of the Redis TLS test
 chromium                 chromium         browser test of the queue dashboard, driven by playwright-core
 # Kill Bill itself (scripts/killbill.sh): Java 17, Maven for its war, MariaDB for its database.
 openjdk-17-jre-headless  java             Kill Bill 0.24

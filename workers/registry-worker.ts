@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { KillBillError } from '../src/killbill/errors.js';
 import type { Logger } from '../src/logging/logger.js';
+import type { RedisClient } from '../src/queues/redis-connection.js';
 import { isNetworkError } from '../src/service/unreachable.js';
 import { REGISTRY_QUEUE } from '../src/queues/queue-names.js';
 import {
@@ -12,7 +12,7 @@ import {
 import type { AccountRegistrar } from '../src/registry/account-registrar.js';
 
 export interface RegistryWorkerOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   registrar: AccountRegistrar;
   logger: Logger;

@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../src/logging/logger.js';
+import type { RedisClient } from '../src/queues/redis-connection.js';
 import { isNetworkError } from '../src/service/unreachable.js';
 import { USAGE_QUEUE } from '../src/queues/queue-names.js';
 import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
@@ -11,7 +11,7 @@ import { isRetryable } from '../src/sync/sync-errors.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
 
 export interface UsageWorkerOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   usageSync: UsageSync;
   registry: RegistryStore;

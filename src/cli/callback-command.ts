@@ -57,7 +57,7 @@ export function registerCallbackCommand(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const loaded = loadConfigOrExit({ config: cmd.optsWithGlobals<GlobalOptions>().config });
       const { config } = loaded;
-      const redis = redisOnDemand(config.redis.url);
+      const redis = redisOnDemand(config.redis);
       const tokens = new CallbackTokens({
         configured: config.server.callbackToken,
         prefix: config.redis.prefix,

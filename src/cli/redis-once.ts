@@ -1,11 +1,13 @@
-import type { Redis } from 'ioredis';
-import { connectRedisOnce } from '../queues/redis-connection.js';
+import { connectRedisOnce, type RedisClient, type RedisSettings } from '../queues/redis-connection.js';
 
 /** One connection made on first use, for commands that need Redis only on some paths. */
-export function redisOnDemand(url: string): { get: () => Promise<Redis>; close: () => void } {
-  let connecting: Promise<Redis> | undefined;
+export function redisOnDemand(settings: RedisSettings): {
+  get: () => Promise<RedisClient>;
+  close: () => void;
+} {
+  let connecting: Promise<RedisClient> | undefined;
   return {
-    get: () => (connecting ??= connectRedisOnce(url)),
+    get: () => (connecting ??= connectRedisOnce(settings)),
     close: () => void connecting?.then((r) => r.disconnect()).catch(() => {}),
   };
 }

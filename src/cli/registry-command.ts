@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../config/index.js';
 import { KillBillError } from '../killbill/errors.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
@@ -7,7 +6,7 @@ import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import type { RegistryProblem, SubscriptionEntry } from '../registry/metered-subscription.js';
-import { connectRedisOnce } from '../queues/redis-connection.js';
+import { connectRedisOnce, type RedisClient } from '../queues/redis-connection.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { UnreachableError, unreachableOf } from '../service/unreachable.js';
 import { EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
@@ -24,9 +23,9 @@ class CommandFailure extends Error {}
 
 /** Runs a command body; an unreachable service or a refused Kill Bill call becomes one line and exit 1. */
 async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise<void>): Promise<void> {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   try {
-    redis = await connectRedisOnce(config.redis.url);
+    redis = await connectRedisOnce(config.redis);
     await body(new RegistryStore(redis, config.redis.prefix));
   } catch (err) {
     if (!(err instanceof CommandFailure || err instanceof KillBillError || err instanceof UnreachableError))

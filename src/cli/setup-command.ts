@@ -89,7 +89,7 @@ export function registerSetupCommand(program: Command): void {
 
       const client = createTenantClients(config).get(config.killbill.apiKey)!;
       // Only the callback step may need Redis, and only when no token is configured.
-      const redis = redisOnDemand(config.redis.url);
+      const redis = redisOnDemand(config.redis);
       const setup = new KillBillSetup(client, request, setupSettings(config, redis.get), (step) => {
         if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
       });

@@ -98,7 +98,7 @@ async function syncNow(loaded: LoadedConfig, opts: SyncOptions, from?: Date, to?
   });
   let redis;
   try {
-    redis = await connectRedisOnce(config.redis.url);
+    redis = await connectRedisOnce(config.redis);
   } catch (err) {
     process.stderr.write(`bridge: ${(err as Error).message}\n`);
     process.exitCode = EXIT_FAILURE;

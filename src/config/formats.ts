@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { parseRedisUrl, REDIS_URL_FORMS } from './redis-url.js';
 
 /**
  * Formats for the schema. Each throws a message that says what was expected, because the loader
@@ -62,16 +63,8 @@ export function addConfigFormats(): void {
   convict.addFormat({
     name: 'redis-url',
     validate(value: unknown) {
-      let ok = false;
-      if (typeof value === 'string') {
-        try {
-          const u = new URL(value);
-          ok = (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
-        } catch {
-          ok = false;
-        }
-      }
-      if (!ok) throw new Error('expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0');
+      if (typeof value !== 'string') throw new Error(`expected a URL such as ${REDIS_URL_FORMS}`);
+      parseRedisUrl(value);
     },
   });
 

@@ -4,6 +4,7 @@ import { addressClashProblems } from './address-clash.js';
 import { ConfigError, type ConfigProblem, type ValueOrigin } from './config-error.js';
 import { createConfig, schema, SECRET_KEYS, type BridgeConfig } from './schema.js';
 import { readConfigFile } from './yaml-source.js';
+import { redisProblems } from './redis-problems.js';
 import { showValue } from './masking.js';
 
 /** Searched in order when neither --config nor BRIDGE_CONFIG names a file. */
@@ -95,6 +96,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const effective = config.getProperties();
   problems.push(...crossFieldProblems(effective, origins));
   problems.push(...addressClashProblems(effective, origins));
+  problems.push(...redisProblems(effective, origins));
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: effective, origins, file: file?.path, notices };
 }

@@ -7,7 +7,7 @@ export interface TenantCredentials {
 }
 
 export interface BridgeConfig {
-  redis: { url: string; prefix: string };
+  redis: { url: string; prefix: string; tlsCaFile: string };
   killbill: {
     url: string;
     username: string;
@@ -76,16 +76,27 @@ export const SECRET_KEYS = new Set([
 export const schema: convict.Schema<BridgeConfig> = {
   redis: {
     url: {
-      doc: 'Redis holding the queues, the registry and the watermarks. Use noeviction: an evicted key is lost work.',
+      doc:
+        'Redis holding the queues, the registry and the watermarks: redis:// or rediss:// (TLS), ' +
+        'redis-sentinel://host1:26379,host2:26379/mymaster, or redis-cluster://host1:7000,host2:7001 ' +
+        '(see docs/redis.md). Use noeviction: an evicted key is lost work.',
       format: 'redis-url',
       default: 'redis://127.0.0.1:6379',
       env: 'REDIS_URL',
     },
     prefix: {
-      doc: 'Prefix of every Redis key the bridge writes, so several bridges can share one Redis.',
+      doc:
+        'Prefix of every Redis key the bridge writes, so several bridges can share one Redis. ' +
+        'With Redis Cluster it must be a hash tag such as {osb}, so each script and queue stays in one slot.',
       format: 'required-string',
       default: 'osb',
       env: 'BRIDGE_REDIS_PREFIX',
+    },
+    tlsCaFile: {
+      doc: 'PEM file of the CA(s) that signed the Redis TLS certificates (rediss… URLs); empty: the system CAs.',
+      format: String,
+      default: '',
+      env: 'REDIS_TLS_CA_FILE',
     },
   },
   killbill: {

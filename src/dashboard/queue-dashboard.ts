@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
 import { BRIDGE_QUEUES } from '../queues/queue-names.js';
 import { requireBasicAuth, type DashboardCredentials } from './dashboard-auth.js';
@@ -12,7 +12,7 @@ import { requireBasicAuth, type DashboardCredentials } from './dashboard-auth.js
 export const DASHBOARD_PATH = '/admin/queues';
 
 export interface QueueDashboardOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   credentials: DashboardCredentials;
   logger: Logger;

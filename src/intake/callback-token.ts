@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis-connection.js';
 
-export type TokenRedis = Pick<Redis, 'get' | 'set'>;
+export type TokenRedis = Pick<RedisClient, 'get' | 'set'>;
 
 export interface CallbackTokensOptions {
   /** `server.callbackToken`; empty when the operator set none. */

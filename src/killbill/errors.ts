@@ -36,6 +36,12 @@ export const TRACKING_ID_ALREADY_EXISTS = 50000;
 /** Kill Bill's answer to an exact duplicate custom field. */
 export const CUSTOM_FIELD_ALREADY_EXISTS = 9000;
 
+/**
+ * Kill Bill 0.22's answer to an id of another tenant's object: a 500 ("Object id=… type=ACCOUNT doesn't
+ * belong to tenant id=…") that no retry will change, e.g. a notification posted on the wrong tenant's path.
+ */
+const OTHER_TENANTS_OBJECT = /doesn't belong to tenant/;
+
 /** Turns an axios failure into a {@link KillBillError} that carries no credentials. */
 export function toKillBillError(operation: string, err: unknown): KillBillError {
   if (err instanceof KillBillError) return err;
@@ -62,6 +68,6 @@ export function toKillBillError(operation: string, err: unknown): KillBillError 
         ? body.slice(0, 200)
         : `HTTP ${status}`;
   const code = typeof body === 'object' && body !== null && typeof body.code === 'number' ? body.code : null;
-  const retryable = status >= 500 || status === 429 || status === 408;
+  const retryable = (status >= 500 && !OTHER_TENANTS_OBJECT.test(text)) || status === 429 || status === 408;
   return new KillBillError(operation, `${status} ${text}`, status, code, retryable);
 }

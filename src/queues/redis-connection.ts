@@ -1,19 +1,35 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseRedisUrl } from '../config/redis-url.js';
 import { networkReason, shownUrl, UnreachableError } from '../service/unreachable.js';
+import { clusterOptions, redisOptions, type RedisBehaviour, type RedisSettings } from './redis-options.js';
+
+export type { RedisSettings } from './redis-options.js';
+
+/** One Redis, a master found through Sentinels (both `Redis`), or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 export type RedisRole = 'producer' | 'worker';
 
+const settingsOf = (target: string | RedisSettings): RedisSettings =>
+  typeof target === 'string' ? { url: target } : target;
+
+function connect(target: string | RedisSettings, behaviour: RedisBehaviour): RedisClient {
+  const settings = settingsOf(target);
+  const topology = parseRedisUrl(settings.url);
+  if (topology.kind === 'cluster') {
+    return new Cluster(topology.nodes, clusterOptions(topology, settings, behaviour));
+  }
+  const options = redisOptions(topology, settings, behaviour);
+  return topology.kind === 'single' ? new Redis(topology.url, options) : new Redis(options);
+}
+
 /**
- * A Redis connection for BullMQ. A producer fails a command at once while Redis is unreachable, so the
- * intake can answer 503 and Kill Bill retries; a worker waits and reconnects, as BullMQ requires.
+ * A Redis connection for BullMQ and the bridge's own keys, for any topology `redis.url` names. A
+ * producer fails a command at once while Redis is unreachable, so the intake can answer 503 and Kill Bill
+ * retries; a worker waits and reconnects, as BullMQ requires.
  */
-export function createRedisConnection(url: string, role: RedisRole): Redis {
-  const options: RedisOptions =
-    role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }
-      : { maxRetriesPerRequest: null, enableReadyCheck: true };
-  options.retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5_000);
-  const redis = new Redis(url, options);
+export function createRedisConnection(target: string | RedisSettings, role: RedisRole): RedisClient {
+  const redis = connect(target, role);
   // ioredis reports every failed reconnect as an 'error' event; the owner decides what to log.
   redis.on('error', () => {});
   return redis;
@@ -23,23 +39,19 @@ export function createRedisConnection(url: string, role: RedisRole): Redis {
  * Connects once, for a command a person waits on: no retrying forever as the services do. Throws
  * {@link UnreachableError} ("Redis at URL is unreachable (why)") when Redis does not answer.
  */
-export async function connectRedisOnce(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3_000,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
+export async function connectRedisOnce(target: string | RedisSettings): Promise<RedisClient> {
+  const settings = settingsOf(target);
+  const redis = connect(settings, 'once');
   // ioredis rejects with "Connection is closed"; the socket error it emitted first says why.
   let cause: Error | undefined;
   redis.on('error', (err: Error) => (cause ??= err));
+  redis.on('node error', (err: Error) => (cause ??= err));
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (err) {
     redis.disconnect();
-    throw new UnreachableError('redis', shownUrl(url), networkReason(cause ?? err));
+    throw new UnreachableError('redis', shownUrl(settings.url), networkReason(cause ?? err));
   }
 }

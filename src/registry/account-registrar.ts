@@ -32,37 +32,23 @@ export class AccountRegistrar {
     accountId: string,
     catalogUnits?: Set<string> | null,
   ): Promise<AccountResolution> {
-    const { store, metricUnits, logger } = this.options;
+    const { store, logger } = this.options;
     const kb = this.client(tenant);
     const readAt = await store.now();
     const units = catalogUnits === undefined ? await kb.getCatalogUnits() : catalogUnits;
-    const account = await kb.getAccount(accountId);
-    let resolution: AccountResolution = { entries: [], problems: [] };
-    if (account?.accountId) {
-      const [accountFields, bundles] = await Promise.all([
-        kb.getAccountCustomFields(accountId),
-        kb.getAccountBundles(accountId),
-      ]);
-      const subscriptions = (bundles ?? []).flatMap((b) => b.subscriptions ?? []);
-      const withFields = await Promise.all(
-        subscriptions
-          .filter((s) => s.subscriptionId)
-          .map(async (s) => ({
-            subscription: { ...s, subscriptionId: s.subscriptionId! },
-            fields: fieldsOf(await kb.getSubscriptionCustomFields(s.subscriptionId!)),
-          })),
+    const resolution = await this.readAccount(tenant, accountId, units);
+    // An id the tenant does not know, and the registry never held (another tenant's, or made up): nothing
+    // to remove, and recording it would let any notification plant ids in this tenant's registry.
+    if (resolution === null && !(await store.account(tenant, accountId))) {
+      logger.info(
+        { event: 'registry.account_unknown', tenant, accountId },
+        'Kill Bill does not know this account in this tenant; nothing recorded',
       );
-      resolution = resolveAccount({
-        tenantApiKey: tenant,
-        account: { ...account, accountId: account.accountId },
-        accountFields: fieldsOf(accountFields),
-        subscriptions: withFields,
-        catalogUnits: units,
-        metricUnits,
-      });
+      return { entries: [], problems: [] };
     }
-    const stored = await store.replaceAccount(tenant, accountId, resolution, readAt);
-    for (const p of resolution.problems) {
+    const known = resolution ?? { entries: [], problems: [] };
+    const stored = await store.replaceAccount(tenant, accountId, known, readAt);
+    for (const p of known.problems) {
       logger.warn({ event: 'registry.problem', tenant, ...p }, `not metered as asked: ${p.message}`);
     }
     logger.info(
@@ -70,12 +56,44 @@ export class AccountRegistrar {
         event: stored ? 'registry.account_refreshed' : 'registry.account_stale_reading',
         tenant,
         accountId,
-        metered: resolution.entries.filter((e) => e.status === 'metered').map((e) => e.subscriptionId),
-        notMetered: resolution.entries.filter((e) => e.status !== 'metered').map((e) => e.subscriptionId),
+        metered: known.entries.filter((e) => e.status === 'metered').map((e) => e.subscriptionId),
+        notMetered: known.entries.filter((e) => e.status !== 'metered').map((e) => e.subscriptionId),
       },
       stored ? 'registry updated for account' : 'a newer reading of the account was already stored',
     );
-    return resolution;
+    return known;
+  }
+
+  /** What the account meters as Kill Bill has it now; null when the tenant has no such account. */
+  private async readAccount(
+    tenant: string,
+    accountId: string,
+    units: Set<string> | null,
+  ): Promise<AccountResolution | null> {
+    const kb = this.client(tenant);
+    const account = await kb.getAccount(accountId);
+    if (!account?.accountId) return null;
+    const [accountFields, bundles] = await Promise.all([
+      kb.getAccountCustomFields(accountId),
+      kb.getAccountBundles(accountId),
+    ]);
+    const subscriptions = (bundles ?? []).flatMap((b) => b.subscriptions ?? []);
+    const withFields = await Promise.all(
+      subscriptions
+        .filter((s) => s.subscriptionId)
+        .map(async (s) => ({
+          subscription: { ...s, subscriptionId: s.subscriptionId! },
+          fields: fieldsOf(await kb.getSubscriptionCustomFields(s.subscriptionId!)),
+        })),
+    );
+    return resolveAccount({
+      tenantApiKey: tenant,
+      account: { ...account, accountId: account.accountId },
+      accountFields: fieldsOf(accountFields),
+      subscriptions: withFields,
+      catalogUnits: units,
+      metricUnits: this.options.metricUnits,
+    });
   }
 
   /** Rebuilds the tenant's registry from every account, page by page, healing missed notifications. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis-connection.js';
 import type { AccountResolution } from './account-resolution.js';
 import { markConflicts } from './conflicts.js';
 import type { RegistryProblem, SubscriptionEntry } from './metered-subscription.js';
@@ -29,7 +29,7 @@ return 1
 /** The registry of metered subscriptions, per tenant, in Redis. */
 export class RegistryStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createApiApp } from '../api/api-app.js';
 import type { BridgeConfig } from '../config/index.js';
 import { dashboardCredentials } from '../dashboard/dashboard-auth.js';
@@ -12,7 +11,7 @@ import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { BridgeMetrics } from '../metrics/bridge-metrics.js';
 import { REGISTRY_QUEUE } from '../queues/queue-names.js';
-import { createRedisConnection } from '../queues/redis-connection.js';
+import { createRedisConnection, type RedisClient } from '../queues/redis-connection.js';
 import type { RegistryJobData } from '../queues/registry-jobs.js';
 import { DependencyWatch } from './dependency-watch.js';
 import { DrainingServer } from './draining-server.js';
@@ -35,7 +34,7 @@ export interface ApiServiceOptions {
 export class ApiService implements StoppablePart {
   private server: DrainingServer | undefined;
   private dashboard: QueueDashboard | undefined;
-  private redis: Redis | undefined;
+  private redis: RedisClient | undefined;
   private queue: Queue<RegistryJobData> | undefined;
   private readonly registered = new Set<string>();
   private stopping = false;
@@ -77,7 +76,7 @@ export class ApiService implements StoppablePart {
 
   async start(): Promise<void> {
     const { config, logger } = this.options;
-    this.redis = createRedisConnection(config.redis.url, 'producer');
+    this.redis = createRedisConnection(config.redis, 'producer');
     this.watch.watchRedis(this.redis, config.redis.url, 'api');
     this.queue = new Queue<RegistryJobData>(REGISTRY_QUEUE, {
       connection: this.redis,
@@ -125,7 +124,7 @@ export class ApiService implements StoppablePart {
   }
 
   /** Bull Board when its credentials are configured; otherwise said once, since /admin/queues then 404s. */
-  private startDashboard(redis: Redis): QueueDashboard | undefined {
+  private startDashboard(redis: RedisClient): QueueDashboard | undefined {
     const { config, logger } = this.options;
     const credentials = dashboardCredentials(config.dashboard);
     if (!credentials) {
@@ -204,7 +203,7 @@ export class ApiService implements StoppablePart {
  * The producer connection refuses commands until it is connected; waiting a moment at start spares a
  * failed first registration (and its warning) while Redis is merely still connecting.
  */
-function connectedOrLater(redis: Redis, ms: number): Promise<void> {
+function connectedOrLater(redis: RedisClient, ms: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

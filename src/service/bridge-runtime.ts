@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { parseDuration, type BridgeConfig } from '../config/index.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import { createTenantClients } from '../killbill/tenant-clients.js';
@@ -11,7 +10,7 @@ import {
   type EndpointInterface,
   type OpenStackRequestEvent,
 } from '../openstack/index.js';
-import { createRedisConnection } from '../queues/redis-connection.js';
+import { createRedisConnection, type RedisClient } from '../queues/redis-connection.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { SyncFreshness } from '../sync/sync-freshness.js';
@@ -24,7 +23,7 @@ import { networkReason } from './unreachable.js';
 export interface BridgeRuntime {
   config: BridgeConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   clients: Map<string, KillBillClient>;
   registry: RegistryStore;
   registrar: AccountRegistrar;
@@ -41,7 +40,7 @@ export interface BridgeRuntimeOptions {
   /** Shared with the API in `bridge start`, so one outage is said once. */
   watch?: DependencyWatch;
   /** An already connected Redis (commands connect once and fail fast); default a reconnecting one. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Shared with the API in `bridge start`, so one /metrics reports both. */
   metrics?: BridgeMetrics;
 }
@@ -119,7 +118,7 @@ export function createBridgeRuntime(
   options: BridgeRuntimeOptions = {},
 ): BridgeRuntime {
   const watch = options.watch ?? new DependencyWatch({ logger });
-  const redis = options.redis ?? createRedisConnection(config.redis.url, 'worker');
+  const redis = options.redis ?? createRedisConnection(config.redis, 'worker');
   if (!options.redis) watch.watchRedis(redis, config.redis.url, 'worker');
   const metrics = options.metrics ?? BridgeMetrics.forConfig(config);
   const clients = createTenantClients(

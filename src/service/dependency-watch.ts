@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
 import { DEPENDENCY_LABEL, networkReason, shownUrl, type Dependency } from './unreachable.js';
 
@@ -107,7 +107,7 @@ export class DependencyWatch {
   }
 
   /** Follows one ioredis connection: every failed reconnect reports down, every ready reports up. */
-  watchRedis(redis: Redis, url: string, source: string): void {
+  watchRedis(redis: RedisClient, url: string, source: string): void {
     redis.on('error', (err: Error) => this.down('redis', url, networkReason(err), source));
     redis.on('ready', () => this.up('redis', source));
   }

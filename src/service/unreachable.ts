@@ -1,3 +1,4 @@
+import { maskRedisUrl } from '../config/redis-url.js';
 import { KillBillError } from '../killbill/errors.js';
 import { OpenStackRequestError } from '../openstack/openstack-request-error.js';
 
@@ -13,6 +14,8 @@ export const DEPENDENCY_LABEL: Record<Dependency, string> = {
 
 /** A URL as it may be shown: its password (a Redis URL may carry one) replaced, no trailing slash. */
 export function shownUrl(url: string): string {
+  // Sentinel and Cluster URLs list several hosts, which WHATWG URLs cannot hold.
+  if (/^rediss?(-sentinel|-cluster)?:\/\//i.test(url)) return maskRedisUrl(url).replace(/\/$/, '');
   try {
     const u = new URL(url);
     if (u.password) u.password = '****';

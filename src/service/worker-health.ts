@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis-connection.js';
 import { readinessHandler, type ReadinessCheck } from '../api/readiness.js';
 import type { Logger } from '../logging/logger.js';
 import type { BridgeRuntime } from './bridge-runtime.js';
@@ -12,7 +12,11 @@ import { shownUrl } from './unreachable.js';
 const PING_TIMEOUT_MS = 2_000;
 
 /** Redis answers PING now; the worker's connection queues commands while down, so it is not waited on. */
-async function redisProblem(redis: Redis, url: string, watch: DependencyWatch): Promise<string | undefined> {
+async function redisProblem(
+  redis: RedisClient,
+  url: string,
+  watch: DependencyWatch,
+): Promise<string | undefined> {
   // Read when the answer is given: a connection lost a moment ago has its reason by then.
   const lost = () =>
     watch.problem('redis') ?? `Redis at ${shownUrl(url)} is unreachable (connection lost; reconnecting)`;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/redis-connection.js';
 import type { SubscriptionUsageRecordJson } from '../metering/index.js';
 
 /** What the bridge knows of one processed window of one subscription. */
@@ -32,7 +32,7 @@ export interface SubscriptionLock {
 /** Per-subscription usage ledger and watermarks in Redis. */
 export class UsageLedger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

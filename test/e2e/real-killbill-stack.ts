@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Worker } from 'bullmq';
 import { Decimal } from 'decimal.js';
-import type { Redis } from 'ioredis';
 import type { BridgeConfig } from '../../src/config/index.js';
 import { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
-import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import { createRedisConnection, type RedisClient } from '../../src/queues/redis-connection.js';
 import type { RegistryJobData } from '../../src/queues/registry-jobs.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { ApiService } from '../../src/service/api-service.js';
@@ -43,7 +42,7 @@ export class BridgeStack {
     readonly api: ApiService,
     readonly runtime: BridgeRuntime,
     private readonly worker: Worker<RegistryJobData>,
-    private readonly workerConnection: Redis,
+    private readonly workerConnection: RedisClient,
   ) {}
 
   /** `killbillUrl`: where the bridge reaches Kill Bill (the server, or a proxy in front of it). */

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Queue, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Configuration, SubscriptionApi, apiKey } from 'killbill';
 import type { BridgeConfig } from '../../src/config/index.js';
 import type { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { createTenantClients } from '../../src/killbill/tenant-clients.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
-import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import { createRedisConnection, type RedisClient } from '../../src/queues/redis-connection.js';
 import type { RegistryJobData } from '../../src/queues/registry-jobs.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
 import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscription.js';
@@ -52,7 +51,7 @@ export class RegistryHarness {
     readonly registrar: AccountRegistrar,
     readonly queue: Queue<RegistryJobData>,
     private readonly worker: Worker<RegistryJobData>,
-    private readonly connections: Redis[],
+    private readonly connections: RedisClient[],
   ) {
     const kbConfig = new Configuration({
       basePath: standin.url,

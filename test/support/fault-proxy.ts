@@ -52,6 +52,8 @@ export class FaultProxy {
   latencyMs = 0;
   /** Awaited before a request is passed on: lets a test change the server between two requests. */
   beforeForward: ((req: ProxiedRequest) => Promise<void>) | undefined;
+  /** The body to pass on instead of the one received (undefined: unchanged); `requests` keeps the original. */
+  rewriteBody: ((req: ProxiedRequest) => string | undefined) | undefined;
   private faults: PlannedFault[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly agent = new Agent({ keepAlive: true });
@@ -165,13 +167,17 @@ export class FaultProxy {
       res.end(JSON.stringify({ message: `injected by the test proxy: ${fault.status}` }));
       return;
     }
+    const rewritten = this.rewriteBody?.(seen);
+    const forwarded = rewritten === undefined ? body : Buffer.from(rewritten, 'utf8');
+    const headers = { ...req.headers, host: this.target.host };
+    if (rewritten !== undefined) headers['content-length'] = String(forwarded.length);
     const upstream = httpRequest(
       {
         host: this.target.hostname,
         port: this.target.port,
         method,
         path,
-        headers: { ...req.headers, host: this.target.host },
+        headers,
         agent: this.agent,
       },
       (answer) => {
@@ -190,7 +196,7 @@ export class FaultProxy {
       seen.outcome = 'unreachable';
       req.socket.destroy();
     });
-    upstream.end(body);
+    upstream.end(forwarded);
   }
 }
 

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { RedisTopology } from '../config/redis-url.js';
+
+/** `redis.url` and `redis.tlsCaFile`, or a bare URL (no CA file). */
+export interface RedisSettings {
+  url: string;
+  tlsCaFile?: string;
+}
+
+/** How a connection behaves while Redis is away: fail at once, wait and retry, or give up (commands). */
+export type RedisBehaviour = 'producer' | 'worker' | 'once';
+
+const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5_000);
+
+// A failover turns the old master into a replica: a write that still reaches it is refused with
+// READONLY. Reconnecting (through the Sentinels, to the new master) and resending the command is right.
+const reconnectOnReadOnly = (err: Error): 2 | false => (err.message.startsWith('READONLY') ? 2 : false);
+
+/** Options of one connection, by behaviour; `retryStrategy` is left out (Cluster sets it elsewhere). */
+function behaviourOptions(behaviour: RedisBehaviour): RedisOptions {
+  switch (behaviour) {
+    case 'producer':
+      return { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 };
+    case 'worker':
+      // BullMQ requires maxRetriesPerRequest null: its blocking commands must wait, not fail.
+      return { maxRetriesPerRequest: null, enableReadyCheck: true };
+    case 'once':
+      return { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 1, enableOfflineQueue: false };
+  }
+}
+
+function tlsOf(topology: RedisTopology, settings: RedisSettings): ConnectionOptions | undefined {
+  if (!topology.tls) return undefined;
+  return settings.tlsCaFile ? { ca: readFileSync(settings.tlsCaFile) } : {};
+}
+
+/** ioredis options for one Redis, or a master found through Sentinels. */
+export function redisOptions(
+  topology: Exclude<RedisTopology, { kind: 'cluster' }>,
+  settings: RedisSettings,
+  behaviour: RedisBehaviour,
+): RedisOptions {
+  const retryStrategy = behaviour === 'once' ? () => null : backoff;
+  const tls = tlsOf(topology, settings);
+  const options: RedisOptions = { ...behaviourOptions(behaviour), retryStrategy, tls };
+  if (topology.kind === 'single') return options;
+  return {
+    ...options,
+    sentinels: topology.sentinels,
+    name: topology.masterName,
+    role: 'master',
+    db: topology.db,
+    username: topology.username,
+    password: topology.password,
+    sentinelPassword: topology.sentinelPassword,
+    sentinelTLS: tls,
+    enableTLSForSentinelMode: topology.tls,
+    sentinelRetryStrategy: retryStrategy,
+    // Listens for +switch-master, so a failover is followed at once rather than at the next error.
+    failoverDetector: behaviour !== 'once',
+    reconnectOnError: reconnectOnReadOnly,
+  };
+}
+
+/** ioredis Cluster options: the behaviour goes to each node's connection, the retries to the Cluster. */
+export function clusterOptions(
+  topology: Extract<RedisTopology, { kind: 'cluster' }>,
+  settings: RedisSettings,
+  behaviour: RedisBehaviour,
+): ClusterOptions {
+  const node = behaviourOptions(behaviour);
+  const { enableOfflineQueue, lazyConnect, ...perNode } = node;
+  return {
+    lazyConnect,
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    enableReadyCheck: true,
+    clusterRetryStrategy: behaviour === 'once' ? () => null : backoff,
+    redisOptions: {
+      ...perNode,
+      username: topology.username,
+      password: topology.password,
+      tls: tlsOf(topology, settings),
+      reconnectOnError: reconnectOnReadOnly,
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+import { waitFor } from './wait.js';
+
+/**
+ * The redis-server processes (data nodes and Sentinels) the topology harnesses start. Every one still
+ * running is killed when the test process exits, however it ends, so no test leaves Redis behind.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** One redis-server process; killed by its own PID, never by name. */
+export class RedisProcess {
+  private constructor(
+    readonly port: number,
+    readonly label: string,
+    private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+  ) {}
+
+  /** Starts `redis-server ...args` and waits until it answers PING on `port`. */
+  static async start(
+    port: number,
+    label: string,
+    args: string[],
+    ping?: RedisOptions,
+  ): Promise<RedisProcess> {
+    assertRedisInstalled();
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    running.add(child);
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        running.delete(child);
+        resolve();
+      }),
+    );
+    const started = new RedisProcess(port, label, child, exited);
+    await waitFor(`${label} on port ${port} answers PING`, () => pingOnce(port, ping), { timeoutMs: 15_000 });
+    return started;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async kill(): Promise<void> {
+    if (this.alive) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** A short-lived client to this process; the caller disconnects it. */
+  client(options: RedisOptions = {}): Redis {
+    const c = new Redis({ host: '127.0.0.1', port: this.port, maxRetriesPerRequest: 1, ...options });
+    c.on('error', () => {});
+    return c;
+  }
+
+  /** Runs one command on this process over a fresh connection. */
+  async command(name: string, ...args: Array<string | number>): Promise<unknown> {
+    const c = this.client();
+    try {
+      return await c.call(name, ...args);
+    } finally {
+      c.disconnect();
+    }
+  }
+}
+
+async function pingOnce(port: number, options: RedisOptions = {}): Promise<boolean> {
+  const c = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...options,
+  });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return (await c.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** A temp folder for one harness; `remove()` once its processes are gone. */
+export function tempDir(name: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `bridge-${name}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Arguments every data node gets: loopback only, no persistence, and no eviction (BullMQ needs it). */
+export function dataNodeArgs(port: number, dir: string): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
+}
+
+function assertRedisInstalled(): void {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'redis-server is not installed, and the tests need a real one. ' +
+        'Install it with: sudo apt-get install -y redis-server',
+    );
+  }
+}
