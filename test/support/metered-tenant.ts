@@ -5,6 +5,7 @@ import { KillBillClient } from '../../src/killbill/killbill-client.js';
 import type { RatedUsage } from '../../src/openstack/index.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { FaultProxy } from './fault-proxy.js';
+import { usageWithLocalDates } from './record-date-shim.js';
 import { createTenant, startKillBill, type KillBillTenant } from './killbill-server.js';
 
 /**
@@ -106,11 +107,6 @@ export async function killBillForBridge(): Promise<FaultProxy> {
   const proxy = await FaultProxy.start(server.url);
   if (server.version.startsWith('0.22.')) proxy.rewriteBody = usageWithLocalDates;
   return proxy;
-}
-
-function usageWithLocalDates(req: { method: string; path: string; body: string }): string | undefined {
-  if (req.method !== 'POST' || !req.path.startsWith('/1.0/kb/usages')) return undefined;
-  return req.body.replace(/("recordDate":")(\d{4}-\d{2}-\d{2})T[^"]*"/g, '$1$2"');
 }
 
 /**
