@@ -66,28 +66,6 @@ export class RedisSentinelSetup {
     return { from, to };
   }
 
-  /**
-   * Kills the master process outright (SIGKILL by its PID): the Sentinels see it down after
-   * down-after-milliseconds and promote the replica. Returns once all of them name it and it is master.
-   */
-  async killMaster(): Promise<{ from: number; to: number }> {
-    const from = await this.masterPort();
-    await this.nodes.find((n) => n.port === from)!.kill();
-    const promoted = this.nodes.find((n) => n.port !== from)!;
-    await waitFor(
-      `Sentinels promote 127.0.0.1:${promoted.port} after the master was killed`,
-      async () => {
-        for (const s of this.sentinels) {
-          const addr = (await s.command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[];
-          if (Number(addr[1]) !== promoted.port) return false;
-        }
-        return ((await promoted.command('ROLE')) as unknown[])[0] === 'master';
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
-    return { from, to: promoted.port };
-  }
-
   /** Waits until the master is `masterPort` for all three Sentinels and its replica is in sync. */
   private async waitUntilReady(masterPort: number, timeoutMs = 30_000): Promise<void> {
     const master = this.nodes.find((n) => n.port === masterPort)!;
