@@ -84,7 +84,9 @@ export class TenantBridge {
         const job = await this.registryQueue.getJob(jobId);
         const state = job ? await job.getState() : 'missing';
         if (state === 'completed') return { state };
-        if (state === 'failed') return { state, reason: job?.failedReason };
+        // Read again: the job read above may predate the move to failed, and so its reason.
+        if (state === 'failed')
+          return { state, reason: (await this.registryQueue.getJob(jobId))?.failedReason };
         return undefined;
       },
       { timeoutMs },
