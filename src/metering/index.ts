@@ -13,5 +13,6 @@ export * from './billing-windows.js';
 export * from './closed-window.js';
 export * from './subscription-span.js';
 export * from './tracking-id.js';
+export * from './credit-description.js';
 export * from './correction.js';
 export * from './usage-record.js';
