@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { describeOrigin, type LoadedConfig } from '../config/index.js';
 import { callbackUrl, hintCallbackUrl } from '../intake/callback-registration.js';
 import { CallbackTokens } from '../intake/callback-token.js';
-import { createTenantClients } from '../killbill/tenant-clients.js';
-import { redisOnDemand } from './redis-once.js';
 import { EXIT_FAILURE, loadConfigOrExit, type GlobalOptions } from './startup.js';
 
 /** What the bridge expects for one tenant, as a line, and whether that line reports a failure. */
@@ -57,6 +55,11 @@ export function registerCallbackCommand(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const loaded = loadConfigOrExit({ config: cmd.optsWithGlobals<GlobalOptions>().config });
       const { config } = loaded;
+      // Loaded here, not at the top, so that `bridge --help` and the other commands do not pay for them.
+      const [{ createTenantClients }, { redisOnDemand }] = await Promise.all([
+        import('../killbill/tenant-clients.js'),
+        import('./redis-once.js'),
+      ]);
       const redis = redisOnDemand(config.redis);
       const tokens = new CallbackTokens({
         configured: config.server.callbackToken,

@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
 import type { BridgeConfig } from '../config/index.js';
-import { KillBillError } from '../killbill/errors.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
-import { createTenantClients } from '../killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import type { RegistryProblem, SubscriptionEntry } from '../registry/metered-subscription.js';
-import { connectRedisOnce, type RedisClient } from '../queues/redis-connection.js';
+import type { RedisClient } from '../queues/redis-connection.js';
 import { RegistryStore } from '../registry/registry-store.js';
-import { UnreachableError, unreachableOf } from '../service/unreachable.js';
 import { EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
 interface RegistryOptions extends GlobalOptions {
@@ -23,6 +20,12 @@ class CommandFailure extends Error {}
 
 /** Runs a command body; an unreachable service or a refused Kill Bill call becomes one line and exit 1. */
 async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise<void>): Promise<void> {
+  // Loaded here, not at the top, so that `bridge --help` and the other commands do not pay for them.
+  const [{ connectRedisOnce }, { KillBillError }, { UnreachableError, unreachableOf }] = await Promise.all([
+    import('../queues/redis-connection.js'),
+    import('../killbill/errors.js'),
+    import('../service/unreachable.js'),
+  ]);
   let redis: RedisClient | undefined;
   try {
     redis = await connectRedisOnce(config.redis);
@@ -74,6 +77,7 @@ async function tenantOf(clients: Map<string, KillBillClient>, store: RegistrySto
 }
 
 async function sync(config: BridgeConfig, logger: Logger, opts: RegistryOptions): Promise<void> {
+  const { createTenantClients } = await import('../killbill/tenant-clients.js');
   const clients = createTenantClients(config);
   await run(config, async (store) => {
     // A line per account (and per problem) is noise for a person reading counts; the problems are counted

@@ -1,12 +1,5 @@
 import type { Command } from 'commander';
 import { requireCloudKitty, ConfigError } from '../config/index.js';
-import { BridgeMetrics } from '../metrics/bridge-metrics.js';
-import { ApiService } from '../service/api-service.js';
-import { createBridgeRuntime } from '../service/bridge-runtime.js';
-import { DependencyWatch } from '../service/dependency-watch.js';
-import { WorkerHealthServer, workerReadiness } from '../service/worker-health.js';
-import { WorkerService } from '../service/worker-service.js';
-import { runServiceProcess } from './service-process.js';
 import { EXIT_CONFIG, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
 function configPath(cmd: Command): GlobalOptions {
@@ -39,6 +32,10 @@ export function registerServiceCommands(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const loaded = loadConfigOrExit(configPath(cmd));
       const logger = startLogger(loaded, 'bridge-api');
+      const [{ ApiService }, { runServiceProcess }] = await Promise.all([
+        import('../service/api-service.js'),
+        import('./service-process.js'),
+      ]);
       const api = new ApiService({ config: loaded.config, logger });
       await runServiceProcess({ config: loaded.config, logger, parts: [api], start: () => api.start() });
     });
@@ -55,6 +52,17 @@ export function registerServiceCommands(program: Command): void {
       needCloudKitty(loaded);
       const { config } = loaded;
       const logger = startLogger(loaded, 'bridge-worker');
+      const [
+        { createBridgeRuntime },
+        { WorkerService },
+        { WorkerHealthServer, workerReadiness },
+        { runServiceProcess },
+      ] = await Promise.all([
+        import('../service/bridge-runtime.js'),
+        import('../service/worker-service.js'),
+        import('../service/worker-health.js'),
+        import('./service-process.js'),
+      ]);
       const runtime = createBridgeRuntime(config, logger);
       const workers = new WorkerService(runtime);
       const health = config.worker.healthPort
@@ -83,6 +91,21 @@ export function registerServiceCommands(program: Command): void {
       const loaded = loadConfigOrExit(configPath(cmd));
       needCloudKitty(loaded);
       const logger = startLogger(loaded);
+      const [
+        { ApiService },
+        { createBridgeRuntime },
+        { WorkerService },
+        { DependencyWatch },
+        { BridgeMetrics },
+        { runServiceProcess },
+      ] = await Promise.all([
+        import('../service/api-service.js'),
+        import('../service/bridge-runtime.js'),
+        import('../service/worker-service.js'),
+        import('../service/dependency-watch.js'),
+        import('../metrics/bridge-metrics.js'),
+        import('./service-process.js'),
+      ]);
       // One watch for both halves: Redis or Kill Bill going down is said once, not by each.
       const watch = new DependencyWatch({ logger });
       const metrics = BridgeMetrics.forConfig(loaded.config);

@@ -3,11 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { BridgeConfig } from '../config/index.js';
 import { CallbackTokens, type TokenRedis } from '../intake/callback-token.js';
-import { createTenantClients } from '../killbill/tenant-clients.js';
-import { KillBillSetup, type SetupSettings } from '../setup/kill-bill-setup.js';
+import type { SetupSettings } from '../setup/kill-bill-setup.js';
 import { renderReportJson, renderStep, type SetupReport } from '../setup/setup-report.js';
 import { SetupInputError, parseSetupInput, type SetupInput } from '../setup/setup-request.js';
-import { redisOnDemand } from './redis-once.js';
 import { EXIT_FAILURE, loadConfigOrExit, type GlobalOptions } from './startup.js';
 
 /**
@@ -87,6 +85,12 @@ export function registerSetupCommand(program: Command): void {
         return;
       }
 
+      // Loaded only now: a refused input, `--help` and the other commands do not pay for them.
+      const [{ createTenantClients }, { KillBillSetup }, { redisOnDemand }] = await Promise.all([
+        import('../killbill/tenant-clients.js'),
+        import('../setup/kill-bill-setup.js'),
+        import('./redis-once.js'),
+      ]);
       const client = createTenantClients(config).get(config.killbill.apiKey)!;
       // Only the callback step may need Redis, and only when no token is configured.
       const redis = redisOnDemand(config.redis);

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, requireCloudKitty, type BridgeConfig, type LoadedConfig } from '../config/index.js';
-import { createBridgeRuntime } from '../service/bridge-runtime.js';
-import { connectRedisOnce } from '../queues/redis-connection.js';
-import { DependencyWatch } from '../service/dependency-watch.js';
-import { unreachableOf, type DependencyUrls } from '../service/unreachable.js';
+import type { DependencyUrls } from '../service/unreachable.js';
 import { describeIdle, groupIdle, type IdleGroup, type IdleReason } from '../sync/idle-reasons.js';
 import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
@@ -87,6 +84,14 @@ export function reportJson(report: SyncRunReport) {
 /** One run in this process: connects to Redis once (a person is waiting), syncs, says what happened. */
 async function syncNow(loaded: LoadedConfig, opts: SyncOptions, from?: Date, to?: Date): Promise<void> {
   const { config } = loaded;
+  // Loaded here, not at the top: `bridge --help` and the other commands should not pay for them.
+  const [{ createBridgeRuntime }, { connectRedisOnce }, { DependencyWatch }, { unreachableOf }] =
+    await Promise.all([
+      import('../service/bridge-runtime.js'),
+      import('../queues/redis-connection.js'),
+      import('../service/dependency-watch.js'),
+      import('../service/unreachable.js'),
+    ]);
   const logger = startLogger(loaded, 'bridge-sync');
   const watch = new DependencyWatch({
     logger,
