@@ -86,6 +86,7 @@ async function sync(config: BridgeConfig, logger: Logger, opts: RegistryOptions)
       clients,
       store,
       metricUnits: config.metering.metricUnits,
+      concurrency: config.registry.concurrency,
       logger: logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'error' }),
     });
     if (opts.account) {

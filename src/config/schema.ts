@@ -56,7 +56,7 @@ export interface BridgeConfig {
     recheckEvery: string;
     lockTtl: string;
   };
-  registry: { reconcileEvery: string };
+  registry: { reconcileEvery: string; concurrency: number };
 }
 
 /** Keys whose values are secrets: masked in `bridge config check` and never logged. */
@@ -360,6 +360,12 @@ export const schema: convict.Schema<BridgeConfig> = {
       format: 'duration',
       default: '1h',
       env: 'BRIDGE_RECONCILE_EVERY',
+    },
+    concurrency: {
+      doc: 'Accounts re-read from Kill Bill at once while the registry is rebuilt (each takes three calls).',
+      format: 'positive-int',
+      default: 8,
+      env: 'BRIDGE_REGISTRY_CONCURRENCY',
     },
   },
 };

@@ -156,6 +156,11 @@ export class KillBillClient {
     return this.read('get account custom fields', () => this.accounts.getAccountCustomFields(accountId));
   }
 
+  /** The custom fields of the account and of every object under it (its subscriptions'), in one call. */
+  async getAllCustomFields(accountId: string): Promise<CustomField[] | null> {
+    return this.read('get all custom fields', () => this.accounts.getAllCustomFields(accountId));
+  }
+
   async getAccountBundles(accountId: string): Promise<Bundle[] | null> {
     return this.read('get account bundles', () => this.accounts.getAccountBundles(accountId));
   }

@@ -8,10 +8,45 @@ export interface AccountRegistrarOptions {
   store: RegistryStore;
   metricUnits: Readonly<Record<string, string>>;
   logger: Logger;
+  /** Accounts re-read at once by {@link AccountRegistrar.reconcileTenant}. Default 8. */
+  concurrency?: number;
 }
 
-const fieldsOf = (fields: Array<{ name: string; value: string }> | null): FieldView[] =>
-  (fields ?? []).map((f) => ({ name: f.name, value: f.value }));
+interface ObjectField {
+  objectType?: string;
+  objectId?: string;
+  name: string;
+  value: string;
+}
+
+/** The fields Kill Bill holds on one object, out of an account's `allCustomFields`. */
+const fieldsOn = (fields: ObjectField[], objectType: string, objectId: string): FieldView[] =>
+  fields
+    .filter((f) => f.objectType === objectType && f.objectId === objectId)
+    .map((f) => ({ name: f.name, value: f.value }));
+
+/**
+ * Runs `work` over `items`, at most `limit` at once. A failure stops its lane taking more; the others
+ * finish what they hold before the first failure is thrown, so nothing runs on after the caller gave up.
+ */
+async function eachAtOnce<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      try {
+        await work(items[next++]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const lanes = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, lane);
+  const settled = await Promise.allSettled(lanes);
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
 
 /**
  * Keeps the registry in step with Kill Bill. Notifications carry ids only, and arrive late, twice or out
@@ -73,23 +108,24 @@ export class AccountRegistrar {
     const kb = this.client(tenant);
     const account = await kb.getAccount(accountId);
     if (!account?.accountId) return null;
-    const [accountFields, bundles] = await Promise.all([
-      kb.getAccountCustomFields(accountId),
+    // One call for the fields of the account and all its subscriptions: per-subscription reads made a
+    // registry rebuild cost 3 + N calls per account.
+    const [allFields, bundles] = await Promise.all([
+      kb.getAllCustomFields(accountId),
       kb.getAccountBundles(accountId),
     ]);
-    const subscriptions = (bundles ?? []).flatMap((b) => b.subscriptions ?? []);
-    const withFields = await Promise.all(
-      subscriptions
-        .filter((s) => s.subscriptionId)
-        .map(async (s) => ({
-          subscription: { ...s, subscriptionId: s.subscriptionId! },
-          fields: fieldsOf(await kb.getSubscriptionCustomFields(s.subscriptionId!)),
-        })),
-    );
+    const fields = (allFields ?? []) as ObjectField[];
+    const withFields = (bundles ?? [])
+      .flatMap((b) => b.subscriptions ?? [])
+      .filter((s) => s.subscriptionId)
+      .map((s) => ({
+        subscription: { ...s, subscriptionId: s.subscriptionId! },
+        fields: fieldsOn(fields, 'SUBSCRIPTION', s.subscriptionId!),
+      }));
     return resolveAccount({
       tenantApiKey: tenant,
       account: { ...account, accountId: account.accountId },
-      accountFields: fieldsOf(accountFields),
+      accountFields: fieldsOn(fields, 'ACCOUNT', accountId),
       subscriptions: withFields,
       catalogUnits: units,
       metricUnits: this.options.metricUnits,
@@ -104,13 +140,15 @@ export class AccountRegistrar {
     const units = await kb.getCatalogUnits();
     const seen = new Set<string>();
     let metered = 0;
+    const refresh = async (accountId: string) => {
+      const r = await this.refreshAccount(tenant, accountId, units);
+      metered += r.entries.filter((e) => e.status === 'metered').length;
+    };
+    // Each account is a few round trips to Kill Bill; one at a time, 10,000 accounts took minutes.
     for await (const page of kb.allAccounts()) {
-      for (const account of page) {
-        if (!account.accountId) continue;
-        seen.add(account.accountId);
-        const r = await this.refreshAccount(tenant, account.accountId, units);
-        metered += r.entries.filter((e) => e.status === 'metered').length;
-      }
+      const ids = page.map((a) => a.accountId).filter((id): id is string => Boolean(id));
+      ids.forEach((id) => seen.add(id));
+      await eachAtOnce(ids, this.options.concurrency ?? 8, refresh);
     }
     // Accounts the registry holds but Kill Bill no longer lists (another tenant's, or removed).
     for (const accountId of await store.accountIds(tenant)) {

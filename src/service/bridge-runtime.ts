@@ -133,6 +133,7 @@ export function createBridgeRuntime(
     store: registry,
     metricUnits: config.metering.metricUnits,
     logger,
+    concurrency: config.registry.concurrency,
   });
   const usageSync = new UsageSync({
     registry,
