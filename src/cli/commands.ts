@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCallbackCommand } from './callback-command.js';
+import { registerReconcileCommand } from './reconcile-command.js';
 import { registerRegistryCommand } from './registry-command.js';
 import { registerSetupCommand } from './setup-command.js';
 import { registerServiceCommands } from './service-commands.js';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerServiceCommands(program);
   registerCallbackCommand(program);
   registerSyncCommand(program);
+  registerReconcileCommand(program);
 }

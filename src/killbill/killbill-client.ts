@@ -59,14 +59,14 @@ export type RecordOutcome = 'recorded' | 'already-recorded';
 export class KillBillClient {
   readonly apiKey: string;
   private readonly apiSecret: string;
-  private readonly createdBy: string;
+  readonly createdBy: string;
   private readonly http: AxiosInstance;
-  private readonly accounts: AccountApi;
+  readonly accounts: AccountApi;
   private readonly subscriptions: SubscriptionApi;
-  private readonly usages: UsageApi;
+  readonly usages: UsageApi;
   private readonly tenants: TenantApi;
   private readonly catalogs: CatalogApi;
-  private readonly invoices: InvoiceApi;
+  readonly invoices: InvoiceApi;
   private readonly admin: { url: string; username: string; password: string };
   private readonly onReachability: ((noAnswer: string | null) => void) | undefined;
   private readonly onCall: ((call: KillBillCall) => void) | undefined;
@@ -99,7 +99,7 @@ export class KillBillClient {
     this.invoices = new InvoiceApi(config, undefined, http);
   }
 
-  private async call<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
+  async call<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
     const started = performance.now();
     const report = (status: number | undefined) =>
       this.onCall?.({ operation, status, durationMs: performance.now() - started });

@@ -123,3 +123,12 @@ export function isWithinLateUsageHorizon(
   const oldest = billingPeriodRelativeTo(now, -(periods - 1), cycle);
   return period.start.getTime() >= oldest.start.getTime();
 }
+
+/**
+ * The account-local calendar date (YYYY-MM-DD) of an instant, in the zone the cycle's periods are cut in:
+ * Kill Bill dates invoice items in it, so a period's items are found by the local date of its start.
+ */
+export function localDateInCycle(instant: Date, cycle: BillingCycle): string {
+  const d = localDateOf(resolveCycle(cycle).zone, assertValidInstant(instant, 'instant'));
+  return `${d.year}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
+}

@@ -4,6 +4,7 @@ import type { BridgeConfig } from '../config/index.js';
 import { IntakeMetrics } from '../intake/intake-metrics.js';
 import type { KillBillCall } from '../killbill/killbill-client.js';
 import type { OpenStackRequestEvent } from '../openstack/index.js';
+import { ReconcileDifferences } from '../reconcile/reconcile-differences.js';
 import { REGISTRY_QUEUE, USAGE_QUEUE } from '../queues/queue-names.js';
 import type { IdleSubscription } from '../sync/idle-reasons.js';
 import { SyncFreshness } from '../sync/sync-freshness.js';
@@ -81,6 +82,7 @@ export class BridgeMetrics implements SyncObserver {
   readFrom(connection: QueueOptions['connection'] & SyncFreshnessRedis, prefix: string): void {
     this.queues.countJobs(connection, prefix, [REGISTRY_QUEUE, USAGE_QUEUE]);
     this.sync.readLastSuccess(new SyncFreshness(connection, prefix), this.tenants);
+    this.sync.readReconcileDifferences(new ReconcileDifferences(connection, prefix), this.tenants);
   }
 
   recorded(usage: RecordedUsage): void {
@@ -96,4 +98,5 @@ export class BridgeMetrics implements SyncObserver {
   }
 }
 
-type SyncFreshnessRedis = ConstructorParameters<typeof SyncFreshness>[0];
+type SyncFreshnessRedis = ConstructorParameters<typeof SyncFreshness>[0] &
+  ConstructorParameters<typeof ReconcileDifferences>[0];

@@ -1,17 +1,14 @@
 import { Gauge, type Registry } from 'prom-client';
 import { IDLE_REASONS, type IdleSubscription } from '../sync/idle-reasons.js';
 import type { SyncFreshness } from '../sync/sync-freshness.js';
+import type { ReconcileDifferences } from '../reconcile/reconcile-differences.js';
 import { withinDeadline } from './scrape-deadline.js';
 
 /** How far behind each tenant's usage sync is, and why subscriptions wait. */
 export class SyncMetrics {
   private readonly idle: Gauge<'tenant' | 'reason'>;
   private freshness: { store: SyncFreshness; tenants: readonly string[] } | undefined;
-  /**
-   * Difference between what Kill Bill holds and what CloudKitty rated, per tenant, in cents. Set by
-   * `bridge reconcile`, which does not exist yet: until it does the family is declared and has no samples.
-   */
-  readonly reconcileDifference: Gauge<'tenant'>;
+  private differences: { store: ReconcileDifferences; tenants: readonly string[] } | undefined;
 
   constructor(
     registry: Registry,
@@ -34,11 +31,16 @@ export class SyncMetrics {
         for (const [tenant, seconds] of await ages()) this.set({ tenant }, seconds);
       },
     });
-    this.reconcileDifference = new Gauge({
+    const differences = () => this.readDifferences();
+    new Gauge({
       name: 'bridge_reconcile_difference_cents',
-      help: 'Kill Bill minus CloudKitty, in cents, per tenant, as `bridge reconcile` last found it.',
+      help: 'CloudKitty minus what Kill Bill bills (less the bridge credits), in cents, per tenant, as the last whole-tenant `bridge reconcile` found it.',
       labelNames: ['tenant'],
       registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [tenant, cents] of await differences()) this.set({ tenant }, cents);
+      },
     });
   }
 
@@ -60,6 +62,22 @@ export class SyncMetrics {
     const last = await withinDeadline(read, this.deadlineMs, 'reading the last sync').catch(() => undefined);
     const now = Date.now();
     return new Map([...(last ?? [])].map(([t, at]) => [t, Math.max(0, (now - at.getTime()) / 1000)]));
+  }
+
+  /** Each tenant's last reconcile difference, kept in Redis by the `bridge reconcile` command. */
+  private async readDifferences(): Promise<Map<string, number>> {
+    const watched = this.differences;
+    if (!watched) return new Map();
+    const read = watched.store.read(watched.tenants);
+    return (
+      (await withinDeadline(read, this.deadlineMs, 'reading reconcile differences').catch(() => null)) ??
+      new Map()
+    );
+  }
+
+  /** Reads the reconcile differences at every scrape from Redis; the first store given is kept. */
+  readReconcileDifferences(store: ReconcileDifferences, tenants: readonly string[]): void {
+    this.differences ??= { store, tenants };
   }
 
   /** Computes the age at every scrape from the time kept in Redis; the first store given is kept. */

@@ -1,0 +1,184 @@
+import type { Command } from 'commander';
+import { ConfigError, parseDuration, requireCloudKitty, type LoadedConfig } from '../config/index.js';
+import { centsToMoney, parseWindowSize, type Cents } from '../metering/index.js';
+import { connectRedisOnce } from '../queues/redis-connection.js';
+import type { ReconcileLine, ReconcileReport } from '../reconcile/reconcile-compare.js';
+import { ReconcileDifferences } from '../reconcile/reconcile-differences.js';
+import { Reconciler, type Month } from '../reconcile/reconcile-run.js';
+import { createBridgeRuntime, type BridgeRuntime } from '../service/bridge-runtime.js';
+import { DependencyWatch } from '../service/dependency-watch.js';
+import { unreachableOf } from '../service/unreachable.js';
+import type { SyncRunReport } from '../sync/usage-sync.js';
+import { formatAmount } from './money.js';
+import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
+import { reportJson as syncJson, summarize as syncSummary } from './sync-command.js';
+
+interface ReconcileOptions {
+  period?: string;
+  account?: string;
+  json?: boolean;
+  fix?: boolean;
+}
+
+const money = (cents: Cents, currency: string) => formatAmount(centsToMoney(cents).toString(), currency);
+
+/** `--period YYYY-MM`, or a clear message and exit 2. */
+function monthOf(text: string | undefined): Month {
+  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(text ?? '');
+  if (!m) {
+    process.stderr.write(
+      `bridge: --period expects a month as YYYY-MM (e.g. 2025-02), got ${JSON.stringify(text ?? '')}\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
+  return { year: Number(m[1]), month: Number(m[2]) };
+}
+
+const COLUMNS = ['account', 'subscription', 'unit', 'period'] as const;
+const AMOUNTS = ['CloudKitty', 'recorded', 'invoiced', 'to invoice', 'credited', 'difference'] as const;
+
+function row(l: ReconcileLine): string[] {
+  const c = (cents: Cents) => money(cents, l.currency);
+  return [
+    l.accountId,
+    l.subscriptionId,
+    l.unit,
+    `${l.periodStart.slice(0, 16)}Z..${l.periodEnd.slice(0, 16)}Z`,
+    c(l.cloudkittyCents),
+    // Recorded usage is counted in units of one cent (the catalog's price), so it reads as money too.
+    c(l.recordedCents),
+    c(l.invoicedCents),
+    c(l.toBeInvoicedCents),
+    c(l.creditedCents),
+    c(l.differenceCents),
+  ];
+}
+
+/** The table a person reads: one line per subscription and unit, then a total per currency. */
+export function reconcileTable(report: ReconcileReport): string {
+  const header = [...COLUMNS, ...AMOUNTS];
+  const rows = [header, ...report.lines.map(row)];
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const out = rows.map((r) =>
+    r
+      .map((cell, i) => (i >= COLUMNS.length ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  '),
+  );
+  if (report.lines.length === 0)
+    out.push('no metered subscription has a billing period starting in this month');
+  for (const [currency, t] of Object.entries(report.totals)) {
+    out.push(
+      `total ${currency}: CloudKitty ${money(t.cloudkittyCents, currency)}, billed ${money(t.billedCents, currency)}, ` +
+        `credited ${money(t.creditedCents, currency)}, difference ${money(t.differenceCents, currency)}`,
+    );
+  }
+  const off = report.lines.filter((l) => l.differenceCents !== 0).length;
+  out.push(off === 0 ? 'every difference is 0' : `${off} line(s) differ`);
+  return out.join('\n');
+}
+
+export function reconcileJson(period: string, report: ReconcileReport, fix?: SyncRunReport) {
+  return {
+    period,
+    ok: report.ok,
+    lines: report.lines,
+    totals: report.totals,
+    ...(fix ? { fix: syncJson(fix) } : {}),
+  };
+}
+
+/** Records what is missing through the normal sync: a recheck over every period the report covers. */
+async function fix(runtime: BridgeRuntime, report: ReconcileReport, accountId?: string) {
+  const off = report.lines.filter((l) => l.differenceCents !== 0);
+  const from = new Date(Math.min(...off.map((l) => Date.parse(l.periodStart))));
+  const to = new Date(Math.max(...off.map((l) => Date.parse(l.periodEnd))));
+  const windowMs = parseWindowSize(runtime.config.metering.windowSize).ms;
+  // `to` is exclusive and aligned down by the sync: round it up so a cancellation's last hour is included.
+  const end = new Date(Math.ceil(to.getTime() / windowMs) * windowMs);
+  return runtime.usageSync.runOnceReport(
+    { mode: 'recheck', from, to: end, accountId },
+    runtime.config.metering.concurrency,
+  );
+}
+
+async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month: Month): Promise<void> {
+  const { config } = loaded;
+  const logger = startLogger(loaded, 'bridge-reconcile');
+  const watch = new DependencyWatch({ logger });
+  let redis;
+  try {
+    redis = await connectRedisOnce(config.redis);
+  } catch (err) {
+    process.stderr.write(`bridge: ${(err as Error).message}\n`);
+    process.exitCode = EXIT_FAILURE;
+    return;
+  }
+  const runtime = createBridgeRuntime(config, logger, { watch, redis });
+  const reconciler = new Reconciler({
+    entries: async (accountId) => (await runtime.usageSync.syncableEntries(accountId)).metered,
+    cloudkitty: runtime.usageSync.cloudkitty,
+    clients: runtime.clients,
+    windowSize: parseWindowSize(config.metering.windowSize),
+    settleDelayMs: parseDuration(config.metering.settleDelay)!,
+    rateScale: config.metering.rateScale,
+    tzMode: config.killbill.usageTzMode,
+    logger,
+  });
+  try {
+    let report = await reconciler.run({ month, accountId: opts.account });
+    let fixed: SyncRunReport | undefined;
+    if (opts.fix && !report.ok) {
+      fixed = await fix(runtime, report, opts.account);
+      report = await reconciler.run({ month, accountId: opts.account });
+    }
+    // One account says nothing of its tenant as a whole: only a whole run sets the metric.
+    if (!opts.account) await new ReconcileDifferences(redis, config.redis.prefix).save(report.byTenant);
+    const period = `${month.year}-${String(month.month).padStart(2, '0')}`;
+    const text = [fixed ? `fix: ${syncSummary(fixed)}` : '', reconcileTable(report)].filter(Boolean);
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify(reconcileJson(period, report, fixed), null, 2)}\n`
+        : `${text.join('\n')}\n`,
+    );
+    if (!report.ok || fixed?.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
+  } catch (err) {
+    const urls = {
+      redis: config.redis.url,
+      killbill: config.killbill.url,
+      cloudkitty: config.cloudkitty.url,
+    };
+    const why = unreachableOf(err, urls) ?? (err as Error);
+    process.stderr.write(`bridge: reconcile failed: ${why.message}\n`);
+    process.exitCode = EXIT_FAILURE;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function registerReconcileCommand(program: Command): void {
+  program
+    .command('reconcile')
+    .description(
+      'prove that Kill Bill bills what CloudKitty rated: per metered subscription and unit, the billing ' +
+        'period starting in a month; exit 0 when every difference is 0, 1 otherwise',
+    )
+    .option('--period <YYYY-MM>', 'the month the billing periods start in (required)')
+    .option('--account <id>', 'only this Kill Bill account')
+    .option('--json', 'print one JSON document: per-line figures in cents, totals, ok')
+    .option(
+      '--fix',
+      'record what is missing through the sync (a recheck of those periods), then reconcile again',
+    )
+    .action(async (opts: ReconcileOptions, cmd: Command) => {
+      const month = monthOf(opts.period);
+      const loaded = loadConfigOrExit({ config: cmd.optsWithGlobals<GlobalOptions>().config });
+      try {
+        requireCloudKitty(loaded);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`bridge: ${err.message}\n`);
+        process.exit(EXIT_CONFIG);
+      }
+      await reconcileNow(loaded, opts, month);
+    });
+}

@@ -1,0 +1,194 @@
+import { BillingReads, type InvoiceItem } from '../killbill/billing-reads.js';
+import type { KillBillClient } from '../killbill/killbill-client.js';
+import type { Logger } from '../logging/logger.js';
+import {
+  alignWindowStart,
+  billingPeriodRelativeTo,
+  billingWindowsBetween,
+  closedThrough,
+  localDateInCycle,
+  windowOverlapsSpan,
+  type BillingCycle,
+  type UsageTzMode,
+  type WindowSize,
+} from '../metering/index.js';
+import type { CloudKittyClient } from '../openstack/index.js';
+import type { SubscriptionEntry } from '../registry/metered-subscription.js';
+import { projectKey, pullRatedUsage, ratesForWindows, type ProjectUsage } from '../sync/rated-usage-pull.js';
+import { cycleOfEntry, spanOf } from '../sync/subscription-sync.js';
+import { STACK_TAG } from '../sync/usage-sync.js';
+import { reconcile, type PeriodFigures, type ReconcileReport } from './reconcile-compare.js';
+
+export interface ReconcilerOptions {
+  /** The registry's metered subscriptions (the sync's own choice: `UsageSync.syncableEntries`). */
+  entries: (accountId?: string) => Promise<SubscriptionEntry[]>;
+  cloudkitty: CloudKittyClient;
+  clients: ReadonlyMap<string, KillBillClient>;
+  windowSize: WindowSize;
+  settleDelayMs: number;
+  rateScale: number;
+  tzMode: UsageTzMode;
+  logger: Logger;
+}
+
+/** A calendar month, as given by `--period YYYY-MM`. */
+export interface Month {
+  year: number;
+  month: number;
+}
+
+export interface ReconcileRequest {
+  month: Month;
+  accountId?: string;
+  now?: Date;
+}
+
+/** One subscription's period: clipped to its span, and to what CloudKitty has finished rating. */
+interface Target {
+  entry: SubscriptionEntry;
+  cycle: BillingCycle;
+  start: Date;
+  end: Date;
+  /** End of the last window billed: the hour a cancellation falls in is billed in full, as the sync does. */
+  windowsEnd: Date;
+  /** Kill Bill's period end, account-local: the dry run's target date and the items' end date. */
+  localStart: string;
+  localEnd: string;
+}
+
+/** The period of the cycle whose start falls, account-local, in the month; one always does. */
+export function periodStartingIn(month: Month, cycle: BillingCycle) {
+  const prefix = `${month.year}-${String(month.month).padStart(2, '0')}-`;
+  const middle = new Date(Date.UTC(month.year, month.month - 1, 15));
+  for (const offset of [0, 1, -1]) {
+    const p = billingPeriodRelativeTo(middle, offset, cycle);
+    if (localDateInCycle(p.start, cycle).startsWith(prefix)) return p;
+  }
+  throw new Error(`no billing period starts in ${prefix.slice(0, 7)}`);
+}
+
+/** Gathers CloudKitty's and Kill Bill's figures for a month's periods, and compares them. */
+export class Reconciler {
+  constructor(private readonly options: ReconcilerOptions) {}
+
+  async run(req: ReconcileRequest): Promise<ReconcileReport> {
+    const targets = this.targets(await this.options.entries(req.accountId), req.month);
+    const usage = await this.pull(targets);
+    const closed = await this.closedThrough(req.now ?? new Date());
+    const periods: PeriodFigures[] = [];
+    for (const [accountId, ofAccount] of groupBy(targets, (t) => t.entry.accountId)) {
+      periods.push(...(await this.account(accountId, ofAccount, usage, closed)));
+    }
+    return reconcile(periods);
+  }
+
+  private targets(entries: SubscriptionEntry[], month: Month): Target[] {
+    const targets: Target[] = [];
+    for (const entry of entries) {
+      const cycle = cycleOfEntry(entry, this.options.tzMode);
+      const period = periodStartingIn(month, cycle);
+      const span = spanOf(entry);
+      const start = period.start > span.start ? period.start : span.start;
+      const end = span.end && span.end < period.end ? span.end : period.end;
+      // A subscription not running in that period has nothing to prove.
+      if (start >= end) continue;
+      const windowsEnd = end < period.end ? ceilToWindow(end, this.options.windowSize) : end;
+      const localStart = localDateInCycle(start, cycle);
+      const localEnd = localDateInCycle(period.end, cycle);
+      targets.push({ entry, cycle, start, end, windowsEnd, localStart, localEnd });
+    }
+    return targets;
+  }
+
+  /** One CloudKitty pull for every subscription at once, as the sync does. */
+  private async pull(targets: Target[]): Promise<ProjectUsage> {
+    if (targets.length === 0) return new Map();
+    const first = new Date(Math.min(...targets.map((t) => t.start.getTime())));
+    const begin = alignWindowStart(first, this.options.windowSize);
+    const end = new Date(Math.max(...targets.map((t) => t.windowsEnd.getTime())));
+    const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
+    const stackTag = targets.some((t) => t.entry.stackId !== null) ? STACK_TAG : undefined;
+    return pullRatedUsage(this.options.cloudkitty, { begin, end, metricTypes, stackTag });
+  }
+
+  /** Per project, the end of the last window CloudKitty has finished rating (as the sync decides it). */
+  private async closedThrough(now: Date): Promise<(projectId: string) => Date> {
+    const processed = new Map<string, Date>();
+    for (const s of await this.options.cloudkitty.scopes()) {
+      if (s.lastProcessedTimestamp) processed.set(projectKey(s.scopeId), s.lastProcessedTimestamp);
+    }
+    const { windowSize, settleDelayMs } = this.options;
+    return (projectId) =>
+      closedThrough({ now, windowSize, settleDelayMs, lastProcessed: processed.get(projectKey(projectId)) });
+  }
+
+  private async account(
+    accountId: string,
+    targets: Target[],
+    usage: ProjectUsage,
+    closed: (projectId: string) => Date,
+  ): Promise<PeriodFigures[]> {
+    const tenant = targets[0]!.entry.tenantApiKey;
+    const kb = this.options.clients.get(tenant);
+    if (!kb) throw new Error(`tenant ${tenant} is not configured`);
+    const reads = new BillingReads(kb);
+    const currency = (await kb.getAccount(accountId))?.currency ?? 'USD';
+    const invoiced = (await reads.invoices(accountId)).flatMap((i) => i.items ?? []);
+    // One dry run per period end: subscriptions of an account may have different bill-cycle days.
+    const dryRuns = new Map<string, InvoiceItem[]>();
+    const periods: PeriodFigures[] = [];
+    for (const t of targets) {
+      if (!dryRuns.has(t.localEnd)) {
+        dryRuns.set(t.localEnd, (await reads.dryRun(accountId, t.localEnd))?.items ?? []);
+      }
+      const { entry } = t;
+      const rolled = await reads.usage(entry.subscriptionId, t.start, t.end);
+      const recorded = Object.fromEntries(
+        (rolled.rolledUpUnits ?? []).map((u) => [u.unitType ?? '', String(u.amount ?? 0)]),
+      );
+      periods.push({
+        tenant,
+        accountId,
+        subscriptionId: entry.subscriptionId,
+        currency,
+        start: t.start,
+        end: t.end,
+        localStart: t.localStart,
+        localEnd: t.localEnd,
+        units: [...new Set(Object.values(entry.units))].sort(),
+        rates: this.rates(t, usage, closed(entry.projectId!)),
+        recorded,
+        invoiced,
+        toBeInvoiced: dryRuns.get(t.localEnd)!,
+      });
+    }
+    return periods;
+  }
+
+  /** Per unit, the quantized rate of each closed window of the period, exactly as the sync computes it. */
+  private rates(t: Target, usage: ProjectUsage, closedTo: Date): Record<string, Array<string | null>> {
+    const { entry } = t;
+    const span = spanOf(entry);
+    const windows = billingWindowsBetween(t.start, t.windowsEnd, this.options.windowSize, t.cycle).filter(
+      (w) => windowOverlapsSpan(w, span) && w.end <= closedTo,
+    );
+    const rows = usage.get(projectKey(entry.projectId!)) ?? [];
+    const perWindow = ratesForWindows(rows, windows, entry.units, entry.stackId, this.options.rateScale);
+    const rates: Record<string, Array<string | null>> = {};
+    for (const unit of new Set(Object.values(entry.units))) {
+      rates[unit] = perWindow.map((r) => r[unit] ?? null);
+    }
+    return rates;
+  }
+}
+
+function ceilToWindow(d: Date, size: WindowSize): Date {
+  const start = alignWindowStart(d, size);
+  return start.getTime() === d.getTime() ? start : new Date(start.getTime() + size.ms);
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
