@@ -54,6 +54,8 @@ export class FaultProxy {
   beforeForward: ((req: ProxiedRequest) => Promise<void>) | undefined;
   /** The body to pass on instead of the one received (undefined: unchanged); `requests` keeps the original. */
   rewriteBody: ((req: ProxiedRequest) => string | undefined) | undefined;
+  /** The path and query to pass on instead of the one received (undefined: unchanged). */
+  rewritePath: ((req: ProxiedRequest) => string | undefined) | undefined;
   private faults: PlannedFault[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly agent = new Agent({ keepAlive: true });
@@ -176,7 +178,7 @@ export class FaultProxy {
         host: this.target.hostname,
         port: this.target.port,
         method,
-        path,
+        path: this.rewritePath?.(seen) ?? path,
         headers,
         agent: this.agent,
       },
