@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
+import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
 import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
+import { createRedisConnection } from '../../src/queues/redis-connection.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { startBillingReadShim } from '../support/billing-read-shim.js';
@@ -23,6 +25,7 @@ import {
   setUpTenant,
   type Customer,
   type Invoice,
+  type BridgeStack,
   type Metric,
 } from './real-killbill-stack.js';
 
@@ -68,6 +71,7 @@ describe('bridge reconcile: Kill Bill bills what CloudKitty rated (e2e)', functi
   let tenant: KillBillTenant;
   let list: Customer[];
   let cliEnv: Record<string, string>;
+  let stack: BridgeStack;
   let shimmed = () => 0;
   const today = new Date();
   const month = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1));
@@ -79,6 +83,23 @@ describe('bridge reconcile: Kill Bill bills what CloudKitty rated (e2e)', functi
   const json = (run: CliRun) => JSON.parse(run.stdout) as ReconcileDoc;
   const lineOf = (doc: ReconcileDoc, c: Customer, metric: Metric) =>
     doc.lines.find((l) => l.subscriptionId === c.subscriptionId && l.unit === UNITS[metric]);
+
+  /** The tenant's reconcile difference as a process serving /metrics reads it from Redis. */
+  async function differenceMetric(): Promise<string> {
+    const connection = createRedisConnection(stack.redis.url, 'worker');
+    const metrics = BridgeMetrics.forConfig(stack.config);
+    try {
+      metrics.readFrom(connection, stack.config.redis.prefix);
+      const text = await metrics.registry.getSingleMetricAsString('bridge_reconcile_difference_cents');
+      return text
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join('\n');
+    } finally {
+      await metrics.close();
+      connection.disconnect();
+    }
+  }
 
   /** Every metered (customer, metric) with the cents Kill Bill must bill: CloudKitty's total, half-up. */
   const expectations = () =>
@@ -94,7 +115,7 @@ describe('bridge reconcile: Kill Bill bills what CloudKitty rated (e2e)', functi
       shimmed = () => shim.rewritten;
       return shim.url;
     });
-    ({ tenant, list } = env);
+    ({ tenant, list, stack } = env);
     await seedRatedUsage(cloudkitty.url, seedScenario(month, list, 5, [49, 50, 51]));
     const results = await env.stack.sync(month, next);
     expect(results.filter((r) => r.error)).to.deep.equal([]);
@@ -199,6 +220,9 @@ describe('bridge reconcile: Kill Bill bills what CloudKitty rated (e2e)', functi
     expect(off.code, off.stderr).to.equal(1);
     expect(off.stdout).to.match(/1 line\(s\) differ/);
     expect(off.stdout).to.match(/difference 0\.32\n/);
+    expect(await differenceMetric()).to.equal(
+      `bridge_reconcile_difference_cents{tenant="${tenant.apiKey}"} 32`,
+    );
     const doc = json(await reconcile('--json'));
     expect(doc.ok).to.equal(false);
     for (const { c, metric } of expectations()) {
@@ -211,6 +235,9 @@ describe('bridge reconcile: Kill Bill bills what CloudKitty rated (e2e)', functi
     expect(json(fixed).fix!.totals.records).to.be.greaterThan(0);
     const again = await reconcile('--json');
     expect(again.code, again.stderr).to.equal(0);
+    expect(await differenceMetric()).to.equal(
+      `bridge_reconcile_difference_cents{tenant="${tenant.apiKey}"} 0`,
+    );
     const line = lineOf(json(again), a, 'instance')!;
     expect(line).to.include({
       cloudkittyCents: before + delta,
