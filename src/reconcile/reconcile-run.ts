@@ -79,7 +79,19 @@ export class Reconciler {
     for (const [accountId, ofAccount] of groupBy(targets, (t) => t.entry.accountId)) {
       periods.push(...(await this.account(accountId, ofAccount, usage, closed)));
     }
-    return reconcile(periods);
+    const report = reconcile(periods);
+    const differing = report.lines.filter((l) => l.differenceCents !== 0).length;
+    this.options.logger.info(
+      {
+        event: 'reconcile.done',
+        month: req.month,
+        accountId: req.accountId,
+        lines: report.lines.length,
+        differing,
+      },
+      differing === 0 ? 'Kill Bill bills what CloudKitty rated' : 'Kill Bill differs from CloudKitty',
+    );
+    return report;
   }
 
   private targets(entries: SubscriptionEntry[], month: Month): Target[] {
