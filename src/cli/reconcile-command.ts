@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
 import { ConfigError, parseDuration, requireCloudKitty, type LoadedConfig } from '../config/index.js';
 import { centsToMoney, parseWindowSize, type Cents } from '../metering/index.js';
-import { connectRedisOnce } from '../queues/redis-connection.js';
 import type { ReconcileLine, ReconcileReport } from '../reconcile/reconcile-compare.js';
-import { ReconcileDifferences } from '../reconcile/reconcile-differences.js';
-import { Reconciler, type Month } from '../reconcile/reconcile-run.js';
-import { createBridgeRuntime, type BridgeRuntime } from '../service/bridge-runtime.js';
-import { DependencyWatch } from '../service/dependency-watch.js';
-import { unreachableOf } from '../service/unreachable.js';
+import type { Month } from '../reconcile/reconcile-run.js';
+import type { BridgeRuntime } from '../service/bridge-runtime.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
 import { formatAmount } from './money.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
@@ -103,6 +99,16 @@ async function fix(runtime: BridgeRuntime, report: ReconcileReport, accountId?: 
 
 async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month: Month): Promise<void> {
   const { config } = loaded;
+  // Loaded here, not at the top: `bridge --help` and the other commands should not pay for them.
+  const [runtimeModule, { connectRedisOnce }, { DependencyWatch }, { unreachableOf }, run, store] =
+    await Promise.all([
+      import('../service/bridge-runtime.js'),
+      import('../queues/redis-connection.js'),
+      import('../service/dependency-watch.js'),
+      import('../service/unreachable.js'),
+      import('../reconcile/reconcile-run.js'),
+      import('../reconcile/reconcile-differences.js'),
+    ]);
   const logger = startLogger(loaded, 'bridge-reconcile');
   const watch = new DependencyWatch({ logger });
   let redis;
@@ -113,8 +119,8 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
     process.exitCode = EXIT_FAILURE;
     return;
   }
-  const runtime = createBridgeRuntime(config, logger, { watch, redis });
-  const reconciler = new Reconciler({
+  const runtime = runtimeModule.createBridgeRuntime(config, logger, { watch, redis });
+  const reconciler = new run.Reconciler({
     entries: async (accountId) => (await runtime.usageSync.syncableEntries(accountId)).metered,
     cloudkitty: runtime.usageSync.cloudkitty,
     clients: runtime.clients,
@@ -132,7 +138,7 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
       report = await reconciler.run({ month, accountId: opts.account });
     }
     // One account says nothing of its tenant as a whole: only a whole run sets the metric.
-    if (!opts.account) await new ReconcileDifferences(redis, config.redis.prefix).save(report.byTenant);
+    if (!opts.account) await new store.ReconcileDifferences(redis, config.redis.prefix).save(report.byTenant);
     const period = `${month.year}-${String(month.month).padStart(2, '0')}`;
     const text = [fixed ? `fix: ${syncSummary(fixed)}` : '', reconcileTable(report)].filter(Boolean);
     process.stdout.write(
