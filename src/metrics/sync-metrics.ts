@@ -34,7 +34,7 @@ export class SyncMetrics {
     const differences = () => this.readDifferences();
     new Gauge({
       name: 'bridge_reconcile_difference_cents',
-      help: 'CloudKitty minus what Kill Bill bills (less the bridge credits), in cents, per tenant, as the last whole-tenant `bridge reconcile` found it.',
+      help: 'How far Kill Bill bills from CloudKitty (less the bridge credits), in cents, each line counted without sign, per tenant, as the last whole-tenant `bridge reconcile` found it.',
       labelNames: ['tenant'],
       registers: [registry],
       async collect() {

@@ -76,7 +76,10 @@ export interface ReconcileReport {
   lines: ReconcileLine[];
   /** Per currency: cents of different currencies are never added together. */
   totals: Record<string, ReconcileTotals>;
-  /** Per tenant, the sum of its lines' differences, in cents (the metric). */
+  /**
+   * Per tenant, the sum of its lines' differences taken without sign, in cents (the metric): a line 5¢
+   * short and another 5¢ over are two errors, and must not add up to a reassuring 0.
+   */
   byTenant: Record<string, Cents>;
   ok: boolean;
 }
@@ -173,7 +176,7 @@ export function reconcile(periods: readonly PeriodFigures[]): ReconcileReport {
     t.billedCents += l.invoicedCents + l.toBeInvoicedCents;
     t.creditedCents += l.creditedCents;
     t.differenceCents += l.differenceCents;
-    byTenant[l.tenant] = (byTenant[l.tenant] ?? 0) + l.differenceCents;
+    byTenant[l.tenant] = (byTenant[l.tenant] ?? 0) + Math.abs(l.differenceCents);
   }
   return { lines, totals, byTenant, ok: lines.every((l) => l.differenceCents === 0) };
 }

@@ -124,6 +124,10 @@ describe('reconcile: the pure comparison of CloudKitty and Kill Bill', () => {
     const report = reconcile([good, short]);
     expect(report.ok).to.equal(false);
     expect(report.byTenant).to.deep.equal({ bob: 0, alice: 101 });
+    // One line short and one over are both counted: the tenant's metric never cancels them out.
+    const over = figures({ toBeInvoiced: [usageItem(INSTANCE, 0.03), usageItem(VCPUS, 1.01)] });
+    const under = figures({ toBeInvoiced: [usageItem(INSTANCE, 0.01), usageItem(VCPUS, 0.99)] });
+    expect(reconcile([over, under]).byTenant).to.deep.equal({ bob: 4 });
     expect(report.totals).to.deep.equal({
       USD: { cloudkittyCents: 102, billedCents: 102, creditedCents: 0, differenceCents: 0 },
       EUR: { cloudkittyCents: 102, billedCents: 1, creditedCents: 0, differenceCents: 101 },
