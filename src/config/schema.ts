@@ -18,7 +18,7 @@ export interface BridgeConfig {
     planName: string;
     createdBy: string;
     timeout: string;
-    usageTzMode: 'FIXED' | 'VARIABLE';
+    usageTzMode: 'FIXED' | 'VARIABLE' | 'UTC';
   };
   openstack: {
     authUrl: string;
@@ -158,8 +158,8 @@ export const schema: convict.Schema<BridgeConfig> = {
       env: 'KILLBILL_TIMEOUT',
     },
     usageTzMode: {
-      doc: "The Kill Bill server's org.killbill.invoice.usage.tz.mode: where its usage periods start (FIXED: the account's offset at its reference time, all year; VARIABLE: local midnight with DST).",
-      format: ['FIXED', 'VARIABLE'],
+      doc: "The Kill Bill server's org.killbill.invoice.usage.tz.mode: where its usage periods start (FIXED: the account's offset at its reference time, all year; VARIABLE: local midnight with DST). UTC: midnight UTC of the bill-cycle date, for servers without that setting (Kill Bill 0.24.0–0.24.3; 0.22.x, which dates usage by day, with records dated by their UTC day).",
+      format: ['FIXED', 'VARIABLE', 'UTC'],
       default: 'FIXED',
       env: 'KILLBILL_USAGE_TZ_MODE',
     },

@@ -22,7 +22,8 @@ export function billingCycleOf(source: BillingCycleSource, tzMode: UsageTzMode):
   const since = new Date(source.since);
   const day = source.billCycleDay > 0 ? source.billCycleDay : since.getUTCDate();
   const timeZone = source.timeZone || 'UTC';
-  if (tzMode === 'VARIABLE') return { billCycleDay: day, timeZone, tzMode };
+  // Neither needs the reference time: VARIABLE follows the zone's own offsets, UTC ignores them.
+  if (tzMode === 'VARIABLE' || tzMode === 'UTC') return { billCycleDay: day, timeZone, tzMode };
   if (source.referenceTime) {
     return { billCycleDay: day, timeZone, tzMode, referenceTime: new Date(source.referenceTime) };
   }

@@ -17,8 +17,12 @@ import { assertValidInstant } from './window.js';
  * killbill#1934): VARIABLE uses the account's IANA zone with its DST offset on that date; FIXED (Kill Bill's
  * DEFAULT) uses one fixed offset, the zone's offset at the account's referenceTime, all year round. The two
  * differ by the DST shift for half the year, so the bridge must use the mode the server is configured with.
+ *
+ * UTC is what servers without that setting do: Kill Bill 0.24.0–0.24.3 start the period at midnight UTC of the
+ * bill-cycle date; Kill Bill 0.22 takes a usage recordDate as a plain date and compares dates only, so a record
+ * dated by its UTC day (as the tests' 0.22 shim dates it) lands by the same rule.
  */
-export type UsageTzMode = 'VARIABLE' | 'FIXED';
+export type UsageTzMode = 'VARIABLE' | 'FIXED' | 'UTC';
 
 export interface BillingCycle {
   /** Account billCycleDayLocal (subscription.billCycleDayLocal with ACCOUNT billing alignment), 1–31. */
@@ -51,6 +55,8 @@ function resolveCycle(cycle: BillingCycle): ResolvedCycle {
   assertTimeZone(cycle.timeZone);
   const mode = cycle.tzMode ?? 'VARIABLE';
   if (mode === 'VARIABLE') return { bcd, zone: cycle.timeZone };
+  // The bill-cycle date is still the account's (Kill Bill derives it locally); only its start instant is UTC.
+  if (mode === 'UTC') return { bcd, zone: '+00:00' };
   if (mode !== 'FIXED') throw new InvalidBillingCycleError(`unknown usage tz mode: ${String(mode)}`);
   if (!cycle.referenceTime)
     throw new InvalidBillingCycleError('FIXED tz mode needs the account referenceTime');

@@ -45,8 +45,16 @@ export class BridgeStack {
     private readonly workerConnection: RedisClient,
   ) {}
 
-  /** `killbillUrl`: where the bridge reaches Kill Bill (the server, or a proxy in front of it). */
-  static async start(tenant: KillBillTenant, killbillUrl: string, cloudkittyUrl: string) {
+  /**
+   * `killbillUrl`: where the bridge reaches Kill Bill (the server, or a proxy in front of it); `env`: more
+   * configuration, e.g. the usage tz mode that matches the server.
+   */
+  static async start(
+    tenant: KillBillTenant,
+    killbillUrl: string,
+    cloudkittyUrl: string,
+    env: Record<string, string> = {},
+  ) {
     const redis = await RedisServer.start();
     const port = await freePort();
     const config = testConfig({
@@ -59,6 +67,7 @@ export class BridgeStack {
       CLOUDKITTY_URL: cloudkittyUrl,
       BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
       BRIDGE_REGISTER_CALLBACK: 'true',
+      ...env,
     });
     const api = new ApiService({ config, logger: silentLogger, port, host: '127.0.0.1' });
     await api.start();

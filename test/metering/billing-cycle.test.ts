@@ -35,6 +35,28 @@ describe('billing cycle as Kill Bill derives it (tz mode, reference time, bill-c
     expect(period.end.toISOString()).to.equal('2024-04-14T18:30:00.000Z');
   });
 
+  it('UTC (Kill Bill 0.24.0–0.24.3, 0.22 with UTC-dated records): midnight UTC of the bill-cycle date, no reference time needed', () => {
+    const ny = billingCycleOf({ ...newYorkInWinter, referenceTime: null }, 'UTC');
+    expect(billingPeriodContaining(april, ny)).to.deep.equal({
+      start: new Date('2024-04-01T00:00:00.000Z'),
+      end: new Date('2024-05-01T00:00:00.000Z'),
+    });
+    // Kolkata's local April starts at 18:30Z on 31 March; in this mode that instant is still March.
+    const kolkata = billingCycleOf(
+      { billCycleDay: 15, timeZone: 'Asia/Kolkata', referenceTime: null, since: '2024-03-02T00:00:00Z' },
+      'UTC',
+    );
+    expect(billingPeriodContaining(new Date('2024-03-14T18:30:00Z'), kolkata)).to.deep.equal({
+      start: new Date('2024-02-15T00:00:00.000Z'),
+      end: new Date('2024-03-15T00:00:00.000Z'),
+    });
+    // A bill-cycle day past the month's end still falls on the month's last day.
+    const late = billingCycleOf({ ...newYorkInWinter, billCycleDay: 31 }, 'UTC');
+    expect(billingPeriodContaining(new Date('2024-03-01T00:00:00Z'), late).start.toISOString()).to.equal(
+      '2024-02-29T00:00:00.000Z',
+    );
+  });
+
   it('without a reference time, a zone with DST is refused rather than guessed', () => {
     expect(() => billingCycleOf({ ...newYorkInWinter, referenceTime: null }, 'FIXED')).to.throw(
       InvalidBillingCycleError,
