@@ -16,6 +16,7 @@ import {
   usageItemsThrough,
   type ZonedCustomer,
 } from './zoned-customers.js';
+import { waitFor } from '../support/wait.js';
 
 const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_UP });
 const HOUR = 3_600_000;
@@ -83,11 +84,24 @@ describe('real Kill Bill: period totals at exactly half a cent (e2e)', function 
     const env = await startZonedBridge(server, cloudkitty.url, new Date('2024-06-01T12:00:00Z'), cleanups);
     tenant = env.tenant;
     const customers: ZonedCustomer[] = [];
-    // One at a time: each waits for its own push notifications, and the machine is shared.
     for (let i = 0; i < ACCOUNTS; i++) {
       const o = { tag: `h${i}`, timeZone: 'UTC', start: '2024-06-01', metered: true, metrics: [...METRICS] };
-      customers.push(await createZonedCustomer(env, o));
+      customers.push(await createZonedCustomer(env, o, 'none'));
     }
+    // Learning accounts from push notifications is the other e2e files' subject; here the registry is
+    // rebuilt from Kill Bill, as `bridge registry sync` does, until it shows every subscription metered.
+    const apiKey = env.stack.config.killbill.apiKey;
+    await waitFor(
+      'the rebuilt registry shows every subscription metered, bill-cycle day 1',
+      async () => {
+        await env.stack.runtime.registrar.reconcileTenant(apiKey);
+        const entries = await Promise.all(
+          customers.map((c) => env.stack.runtime.registry.entry(apiKey, c.subscriptionId)),
+        );
+        return entries.every((e) => e?.status === 'metered' && e.billCycleDay === 1);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     const tCreated = Date.now();
 
     const want = new Map<string, { cents: number; naive: number; noise: Decimal; exact: Decimal }>();

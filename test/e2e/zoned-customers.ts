@@ -110,6 +110,8 @@ export async function putSubscriptionBcd(
 export async function createZonedCustomer(
   env: { tenant: KillBillTenant; kb: KillBillClient; stack: BridgeStack },
   o: { tag: string; timeZone: string; start: string; metered: boolean; metrics?: string[] },
+  /** `push`: wait until Kill Bill's notifications have told the registry; `none`: the caller rebuilds it. */
+  learn: 'push' | 'none' = 'push',
 ): Promise<ZonedCustomer> {
   const projectId = randomUUID().replace(/-/g, '');
   const name = `e2e-${o.tag}-${randomUUID().slice(0, 8)}`;
@@ -129,7 +131,8 @@ export async function createZonedCustomer(
   }
   const subscriptionId = await kb.createSubscription(accountId, 'openstack-standard-monthly', o.start);
   const c = { name, timeZone: o.timeZone, accountId, subscriptionId, projectId, usage: [] };
-  if (!o.metered) return { ...c, billCycleDay: 0, referenceTime: null, since: `${o.start}T00:00:00.000Z` };
+  if (!o.metered || learn === 'none')
+    return { ...c, billCycleDay: 0, referenceTime: null, since: `${o.start}T00:00:00.000Z` };
   const entry = await registryShows(stack, { name, subscriptionId, timeZone: o.timeZone }, 1);
   return { ...c, billCycleDay: entry.billCycleDay, referenceTime: entry.referenceTime, since: entry.since! };
 }
