@@ -37,11 +37,12 @@ export const day = (d: Date) => d.toISOString().slice(0, 10);
  * The CloudKitty the bridge reads. A URL alone is one the tests seed through POST /v2/dataframes, without
  * cloudkitty-processor and so without scope states: the bridge is told they are optional.
  */
-export type BridgeCloudKitty = string | { url: string; scopeState: ScopeStatePolicy };
+export type BridgeCloudKitty = string | { url: string; scopeState: ScopeStatePolicy; pageSize?: number };
 
 function cloudKittyEnv(ck: BridgeCloudKitty): Record<string, string> {
   if (typeof ck === 'string') return seededCloudKittyEnv(ck);
-  return { CLOUDKITTY_URL: ck.url, CLOUDKITTY_SCOPE_STATE: ck.scopeState };
+  const paging: Record<string, string> = ck.pageSize ? { CLOUDKITTY_PAGE_SIZE: String(ck.pageSize) } : {};
+  return { CLOUDKITTY_URL: ck.url, CLOUDKITTY_SCOPE_STATE: ck.scopeState, ...paging };
 }
 
 /**
