@@ -124,6 +124,8 @@ function bridgeEnvFor(stack: Stack, port: number): Record<string, string> {
     // No Keystone: an openrc sourced in the user's shell must not send the CLI to another cloud.
     OS_AUTH_URL: '',
     CLOUDKITTY_URL: stack.cloudkitty.url,
+    // The demo posts rated usage itself, without cloudkitty-processor: no project ever gets a scope state.
+    CLOUDKITTY_SCOPE_STATE: 'optional',
     PORT: String(port),
     BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     BRIDGE_CALLBACK_TOKEN: 'demo-callback-token-not-for-production',

@@ -126,6 +126,7 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
     clients: runtime.clients,
     windowSize: parseWindowSize(config.metering.windowSize),
     settleDelayMs: parseDuration(config.metering.settleDelay)!,
+    scopeState: config.cloudkitty.scopeState,
     rateScale: config.metering.rateScale,
     tzMode: config.killbill.usageTzMode,
     logger,

@@ -34,7 +34,7 @@ export interface BridgeConfig {
     applicationCredentialId: string;
     applicationCredentialSecret: string;
   };
-  cloudkitty: { url: string; pageSize: number; timeout: string };
+  cloudkitty: { url: string; pageSize: number; timeout: string; scopeState: 'required' | 'optional' };
   server: {
     port: number;
     publicUrl: string;
@@ -233,6 +233,16 @@ export const schema: convict.Schema<BridgeConfig> = {
       default: '60s',
       env: 'CLOUDKITTY_TIMEOUT',
     },
+    scopeState: {
+      doc:
+        'required: a project is recorded only once cloudkitty-processor has a scope state for it (GET /v2/scope), ' +
+        'since CloudKitty rates a project it has never processed back to the start of the month. ' +
+        'optional: a project without one is taken as rated metering.settleDelay after each window, for a CloudKitty ' +
+        'fed through POST /v2/dataframes without its processor (which never creates scope states).',
+      format: ['required', 'optional'],
+      default: 'required',
+      env: 'CLOUDKITTY_SCOPE_STATE',
+    },
   },
   server: {
     // 8081, not 8080: Kill Bill's own default port is 8080, and a bridge listening there would call itself.
@@ -312,7 +322,7 @@ export const schema: convict.Schema<BridgeConfig> = {
       env: 'BRIDGE_WINDOW_SIZE',
     },
     settleDelay: {
-      doc: 'How long after its end a window is taken as rated, when CloudKitty reports no scope state.',
+      doc: 'How long after its end a window is taken as rated, when CloudKitty reports no scope state for the project and cloudkitty.scopeState is optional.',
       format: 'duration',
       default: '2h',
       env: 'BRIDGE_SETTLE_DELAY',

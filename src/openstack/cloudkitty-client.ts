@@ -1,6 +1,7 @@
 import {
   readSummaryPage,
   summarySearchParams,
+  type SummaryPage,
   type SummaryQuery,
   type SummaryRow,
 } from './cloudkitty-summary.js';
@@ -48,6 +49,8 @@ export interface ScopeState {
 }
 
 const NO_RESOURCE = /^No resource found/;
+/** Points and sums of a summary's whole range: they move whenever CloudKitty rates or re-rates in it. */
+const FINGERPRINT_FIELDS = 'COUNT(price) AS n, SUM(qty) AS qty, SUM(price) AS rate';
 /** Passes over a moving summary before giving up; each restart means CloudKitty rated meanwhile. */
 const MAX_SUMMARY_RESTARTS = 5;
 
@@ -100,8 +103,9 @@ export class CloudKittyClient {
 
   /**
    * `GET /v2/summary`, every page: requests `offset` = 0, limit, 2·limit, ... until CloudKitty's
-   * `total`, so ⌈total / limit⌉ requests (one when there is nothing). Rows come in CloudKitty's
-   * order (sorted by the groupby keys as given).
+   * `total`. One request when it fits one page (or there is nothing); otherwise ⌈total / limit⌉ + 3: the
+   * first page, which tells there are more, then the pages between two fingerprints (see summaryPages).
+   * Rows come in CloudKitty's order (sorted by the groupby keys as given).
    */
   async summary<K extends string>(query: SummaryQuery<K>): Promise<SummaryRow<K>[]> {
     const limit = positiveInteger(query.limit ?? this.pageSize, 'limit');
@@ -119,10 +123,27 @@ export class CloudKittyClient {
   /**
    * One pass over the pages, or null when the result moved under it. CloudKitty rebuilds and re-sorts
    * the whole result for every page, so a project rated between two requests shifts the rows: a page
-   * can then repeat rows of the one before, or skip some. Either shows as a changed `total` or a row
-   * key seen twice; the pass is then thrown away rather than count anything twice or miss it.
+   * can then repeat rows of the one before, or skip some; that shows as a changed `total` or a row key
+   * seen twice. A series already in the result that is rated for more periods (or re-rated) changes
+   * rows in place instead: same total, same order, and a row read on an earlier page keeps its old value
+   * (an empty period stays empty). So a pass of more than one page is framed by two fingerprints of the
+   * data it covers; any difference, like any moved row, throws the pass away rather than count anything
+   * twice or miss it. One page is one response: consistent by itself.
    */
   private async summaryPages<K extends string>(
+    query: SummaryQuery<K>,
+    limit: number,
+  ): Promise<SummaryRow<K>[] | null> {
+    const first = await this.summaryPage(query, 0, limit);
+    if (first === 'none' || first.total <= first.rows.length) return first === 'none' ? [] : first.rows;
+    const before = await this.summaryFingerprint(query);
+    const rows = await this.allPages(query, limit);
+    if (!rows) return null;
+    return (await this.summaryFingerprint(query)) === before ? rows : null;
+  }
+
+  /** Every page from offset 0, or null when `total` moved, a row showed twice or rows vanished. */
+  private async allPages<K extends string>(
     query: SummaryQuery<K>,
     limit: number,
   ): Promise<SummaryRow<K>[] | null> {
@@ -130,18 +151,8 @@ export class CloudKittyClient {
     const keys = new Set<string>();
     let total: number | undefined;
     for (let offset = 0; ;) {
-      const request = {
-        method: 'GET' as const,
-        path: '/v2/summary',
-        query: summarySearchParams(query, offset, limit),
-      };
-      const { sent, response } = await this.call(request);
-      if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) {
-        return total === undefined ? rows : null;
-      }
-      if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
-      const page = readSummaryPage(response.body, query.groupby);
-      if (typeof page === 'string') throw malformed(sent, response, page);
+      const page = await this.summaryPage(query, offset, limit);
+      if (page === 'none') return total === undefined ? rows : null;
       if (total !== undefined && page.total !== total) return null;
       total = page.total;
       for (const row of page.rows) {
@@ -155,6 +166,42 @@ export class CloudKittyClient {
       if (offset >= page.total) return rows;
       if (page.rows.length === 0) return null;
     }
+  }
+
+  /** One summary page; `none` for CloudKitty's 404 "No resource found" (nothing matched). */
+  private async summaryPage<K extends string>(
+    query: SummaryQuery<K>,
+    offset: number,
+    limit: number,
+  ): Promise<SummaryPage<K> | 'none'> {
+    const request = {
+      method: 'GET' as const,
+      path: '/v2/summary',
+      query: summarySearchParams(query, offset, limit),
+    };
+    const { sent, response } = await this.call(request);
+    if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';
+    if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
+    const page = readSummaryPage(response.body, query.groupby);
+    if (typeof page === 'string') throw malformed(sent, response, page);
+    return page;
+  }
+
+  /**
+   * What the query covers, in one small row: CloudKitty's point count and sums over the whole range, without
+   * groupby (cheap: no periods to fill). Rating a new period adds points; re-rating one changes a sum.
+   */
+  private async summaryFingerprint(query: SummaryQuery<string>): Promise<string> {
+    const params = summarySearchParams({ ...query, groupby: [] }, 0, 1);
+    params.set('custom_fields', FINGERPRINT_FIELDS);
+    const { sent, response } = await this.call({ method: 'GET', path: '/v2/summary', query: params });
+    if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';
+    if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
+    const body = response.body as { total?: unknown; results?: unknown } | undefined;
+    if (typeof body?.total !== 'number' || !Array.isArray(body.results)) {
+      throw malformed(sent, response, 'summary response has no numeric total or no results array');
+    }
+    return JSON.stringify(body.results);
   }
 
   /**

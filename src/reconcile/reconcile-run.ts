@@ -9,6 +9,7 @@ import {
   localDateInCycle,
   windowOverlapsSpan,
   type BillingCycle,
+  type ScopeStatePolicy,
   type UsageTzMode,
   type WindowSize,
 } from '../metering/index.js';
@@ -26,6 +27,8 @@ export interface ReconcilerOptions {
   clients: ReadonlyMap<string, KillBillClient>;
   windowSize: WindowSize;
   settleDelayMs: number;
+  /** Whether a project without a CloudKitty scope state counts as rated (the sync's `cloudkitty.scopeState`). */
+  scopeState: ScopeStatePolicy;
   rateScale: number;
   tzMode: UsageTzMode;
   logger: Logger;
@@ -124,21 +127,27 @@ export class Reconciler {
   }
 
   /** Per project, the end of the last window CloudKitty has finished rating (as the sync decides it). */
-  private async closedThrough(now: Date): Promise<(projectId: string) => Date> {
+  private async closedThrough(now: Date): Promise<(projectId: string) => Date | null> {
     const processed = new Map<string, Date>();
     for (const s of await this.options.cloudkitty.scopes()) {
       if (s.lastProcessedTimestamp) processed.set(projectKey(s.scopeId), s.lastProcessedTimestamp);
     }
-    const { windowSize, settleDelayMs } = this.options;
+    const { windowSize, settleDelayMs, scopeState } = this.options;
     return (projectId) =>
-      closedThrough({ now, windowSize, settleDelayMs, lastProcessed: processed.get(projectKey(projectId)) });
+      closedThrough({
+        now,
+        windowSize,
+        settleDelayMs,
+        scopeState,
+        lastProcessed: processed.get(projectKey(projectId)),
+      });
   }
 
   private async account(
     accountId: string,
     targets: Target[],
     usage: ProjectUsage,
-    closed: (projectId: string) => Date,
+    closed: (projectId: string) => Date | null,
   ): Promise<PeriodFigures[]> {
     const tenant = targets[0]!.entry.tenantApiKey;
     const kb = this.options.clients.get(tenant);
@@ -178,11 +187,12 @@ export class Reconciler {
   }
 
   /** Per unit, the quantized rate of each closed window of the period, exactly as the sync computes it. */
-  private rates(t: Target, usage: ProjectUsage, closedTo: Date): Record<string, Array<string | null>> {
+  /** A project CloudKitty has not rated yet (`closedTo` null) has no closed window: the sync waits for it too. */
+  private rates(t: Target, usage: ProjectUsage, closedTo: Date | null): Record<string, Array<string | null>> {
     const { entry } = t;
     const span = spanOf(entry);
     const windows = billingWindowsBetween(t.start, t.windowsEnd, this.options.windowSize, t.cycle).filter(
-      (w) => windowOverlapsSpan(w, span) && w.end <= closedTo,
+      (w) => windowOverlapsSpan(w, span) && closedTo !== null && w.end <= closedTo,
     );
     const rows = usage.get(projectKey(entry.projectId!)) ?? [];
     const perWindow = ratesForWindows(rows, windows, entry.units, entry.stackId, this.options.rateScale);

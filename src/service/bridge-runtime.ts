@@ -142,6 +142,7 @@ export function createBridgeRuntime(
     clients,
     windowSize: parseWindowSize(config.metering.windowSize),
     settleDelayMs: parseDuration(config.metering.settleDelay)!,
+    scopeState: config.cloudkitty.scopeState,
     horizonPeriods: config.metering.lateHorizonPeriods,
     lockTtlMs: parseDuration(config.metering.lockTtl),
     rateScale: config.metering.rateScale,

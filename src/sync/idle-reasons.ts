@@ -13,6 +13,7 @@ export type IdleReason =
   | 'ended'
   | 'outsideRange'
   | 'noClosedWindow'
+  | 'notRatedYet'
   | 'waitingForRating'
   | 'noUsage'
   | 'noNewCent';
@@ -33,6 +34,7 @@ export interface IdleSubscription {
 export const IDLE_REASONS: readonly IdleReason[] = [
   'conflict',
   'waitingForRating',
+  'notRatedYet',
   'noClosedWindow',
   'notStarted',
   'ended',
@@ -53,6 +55,8 @@ export interface UnsyncedContext {
   settleDelayMs: number;
   /** CloudKitty's last processed time for the project, when it reports one. */
   ratedUpTo?: Date;
+  /** The project has no scope state and one is required: CloudKitty has rated none of it yet. */
+  notRated?: boolean;
   range?: { from?: Date; to?: Date };
 }
 
@@ -73,6 +77,8 @@ export function whyNothingDue(c: UnsyncedContext): IdleSubscription {
   if (spanEnd && c.range?.from && spanEnd <= c.range.from) return idle('outsideRange');
   if (since > now) return idle('notStarted', since);
   if (spanEnd && from >= spanEnd) return idle('ended', new Date(entry.until!));
+  // No instant to give: it waits for cloudkitty-processor to first take up the project, not for a clock.
+  if (c.notRated) return idle('notRatedYet');
   const windowEnd = new Date(from.getTime() + size.ms);
   // A window still running, or ended but inside the settle delay CloudKitty is given to rate it.
   if (windowEnd > now || !c.ratedUpTo) {
@@ -116,6 +122,8 @@ export function describeIdle(reason: IdleReason, count: number, at: Date | undef
       return `${n} in conflict, not metered until fixed (see \`bridge registry show\`)`;
     case 'waitingForRating':
       return `${n} waiting for CloudKitty to rate (rated up to ${when})`;
+    case 'notRatedYet':
+      return `${n} not rated by CloudKitty yet (no scope state for their project: cloudkitty-processor has not processed it)`;
     case 'noClosedWindow':
       return `${n} with no closed window yet (next window closes at ${when})`;
     case 'notStarted':

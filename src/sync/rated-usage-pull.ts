@@ -28,7 +28,7 @@ export interface PullRequest {
 /**
  * One paged summary for all metered projects: grouped by time, project and type, filtered by metric type
  * (always an explicit filter: CloudKitty 17.0.0 leaks a project filter into later unfiltered calls).
- * Never one call per project: the request count is ⌈rows / page size⌉.
+ * Never one call per project: the request count is ⌈rows / page size⌉ (+ 3 when it is more than one page).
  */
 export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Promise<ProjectUsage> {
   const usage: ProjectUsage = new Map();

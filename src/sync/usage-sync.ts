@@ -4,6 +4,7 @@ import {
   alignWindowStart,
   closedThrough,
   billingPeriodRelativeTo,
+  type ScopeStatePolicy,
   type UsageTzMode,
   type WindowSize,
 } from '../metering/index.js';
@@ -32,8 +33,13 @@ export interface UsageSyncOptions {
   cloudkitty: CloudKittyClient;
   clients: ReadonlyMap<string, KillBillClient>;
   windowSize: WindowSize;
-  /** How long after its end a window counts as rated when CloudKitty reports no scope state. */
+  /** How long after its end a window counts as rated when CloudKitty reports no scope state (and may not). */
   settleDelayMs: number;
+  /**
+   * `required` (production): a project without a CloudKitty scope state has not been rated at all, so nothing
+   * of it is closed. `optional`: a CloudKitty fed without its processor; settle delay instead (`closedThrough`).
+   */
+  scopeState: ScopeStatePolicy;
   horizonPeriods: number;
   logger: Logger;
   /** Lifetime of a subscription's lock, renewed while its sync runs. Default 60 000 ms. */
@@ -111,7 +117,7 @@ export class UsageSync {
   }
 
   async prepare(req: SyncRunRequest): Promise<PreparedSync> {
-    const { ledger, cloudkitty, windowSize, settleDelayMs, horizonPeriods, logger } = this.options;
+    const { ledger, cloudkitty, windowSize, settleDelayMs, logger } = this.options;
     const now = req.now ?? new Date();
     const { metered, conflicts } = await this.syncableEntries(req.accountId);
     const idle: IdleSubscription[] = conflicts.map((e) => ({
@@ -120,7 +126,7 @@ export class UsageSync {
       accountId: e.accountId,
       subscriptionId: e.subscriptionId,
     }));
-    // A project is closed up to CloudKitty's last processed time when it reports one, else up to now − settle delay.
+    // A project is closed up to CloudKitty's last processed time; without one, see closedThrough.
     const processed = new Map<string, Date>();
     for (const s of await cloudkitty.scopes()) {
       if (s.lastProcessedTimestamp) processed.set(projectKey(s.scopeId), s.lastProcessedTimestamp);
@@ -131,26 +137,12 @@ export class UsageSync {
       const tenant = entry.tenantApiKey;
       if (!watermarks.has(tenant)) watermarks.set(tenant, await ledger.watermarks(tenant));
       const watermark = watermarks.get(tenant)![entry.subscriptionId];
-      const since = alignWindowStart(new Date(entry.since!), windowSize);
       const ratedUpTo = processed.get(projectKey(entry.projectId!));
-      let to = closedThrough({ now, windowSize, lastProcessed: ratedUpTo, settleDelayMs });
-      if (req.to) to = min(to, alignWindowStart(req.to, windowSize));
-      if (entry.until) to = min(to, ceilToWindow(new Date(entry.until), windowSize));
-      const base = watermark ? new Date(watermark) : since;
-      let from = base;
-      if (req.from) from = max(alignWindowStart(req.from, windowSize), since);
-      else if (req.mode === 'recheck') {
-        const horizonStart = billingPeriodRelativeTo(
-          now,
-          -(horizonPeriods - 1),
-          cycleOfEntry(entry, this.options.tzMode ?? 'FIXED'),
-        ).start;
-        from = min(base, max(alignWindowStart(horizonStart, windowSize), since));
-      }
+      const { from, to, notRated } = this.rangeOf(entry, watermark, req, now, ratedUpTo);
       if (from < to) targets.push({ entry, from, to });
       else {
         const range = req.from || req.to ? { from: req.from, to: req.to } : undefined;
-        idle.push(whyNothingDue({ entry, from, now, windowSize, settleDelayMs, ratedUpTo, range }));
+        idle.push(whyNothingDue({ entry, from, now, windowSize, settleDelayMs, ratedUpTo, notRated, range }));
       }
     }
     if (targets.length === 0) return { now, targets, usage: new Map(), idle, metered: metered.length };
@@ -165,6 +157,39 @@ export class UsageSync {
       'pulled rated usage from CloudKitty',
     );
     return { now, targets, usage, idle, metered: metered.length };
+  }
+
+  /**
+   * The windows of one subscription a run may record: from its watermark (or the range asked, or the recheck
+   * horizon) to the end of what CloudKitty has closed. A project CloudKitty has never rated has nothing closed
+   * (`notRated`), so its watermark stays at the subscription's start and a later run records it all.
+   */
+  private rangeOf(
+    entry: SubscriptionEntry,
+    watermark: string | undefined,
+    req: SyncRunRequest,
+    now: Date,
+    ratedUpTo: Date | undefined,
+  ): { from: Date; to: Date; notRated: boolean } {
+    const { windowSize, settleDelayMs, scopeState, horizonPeriods } = this.options;
+    const since = alignWindowStart(new Date(entry.since!), windowSize);
+    const base = watermark ? new Date(watermark) : since;
+    let from = base;
+    if (req.from) from = max(alignWindowStart(req.from, windowSize), since);
+    else if (req.mode === 'recheck') {
+      const horizonStart = billingPeriodRelativeTo(
+        now,
+        -(horizonPeriods - 1),
+        cycleOfEntry(entry, this.options.tzMode ?? 'FIXED'),
+      ).start;
+      from = min(base, max(alignWindowStart(horizonStart, windowSize), since));
+    }
+    const closed = closedThrough({ now, windowSize, lastProcessed: ratedUpTo, settleDelayMs, scopeState });
+    if (closed === null) return { from, to: from, notRated: true };
+    let to = closed;
+    if (req.to) to = min(to, alignWindowStart(req.to, windowSize));
+    if (entry.until) to = min(to, ceilToWindow(new Date(entry.until), windowSize));
+    return { from, to, notRated: false };
   }
 
   /** Runs a whole sync in this process, `concurrency` subscriptions at a time. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Worker } from 'bullmq';
 import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
+import type { ScopeStatePolicy } from '../../src/metering/index.js';
 import { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
@@ -13,6 +14,7 @@ import { ApiService } from '../../src/service/api-service.js';
 import { createBridgeRuntime, type BridgeRuntime } from '../../src/service/bridge-runtime.js';
 import { createRegistryWorker } from '../../workers/registry-worker.js';
 import { testConfig } from '../support/bridge-config.js';
+import { seededCloudKittyEnv } from '../support/cloudkitty.js';
 import {
   createTenant,
   resetClock,
@@ -30,6 +32,18 @@ export type Metric = keyof typeof UNITS;
 const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_UP });
 const HOUR = 3_600_000;
 export const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * The CloudKitty the bridge reads. A URL alone is one the tests seed through POST /v2/dataframes, without
+ * cloudkitty-processor and so without scope states: the bridge is told they are optional.
+ */
+export type BridgeCloudKitty = string | { url: string; scopeState: ScopeStatePolicy; pageSize?: number };
+
+function cloudKittyEnv(ck: BridgeCloudKitty): Record<string, string> {
+  if (typeof ck === 'string') return seededCloudKittyEnv(ck);
+  const paging: Record<string, string> = ck.pageSize ? { CLOUDKITTY_PAGE_SIZE: String(ck.pageSize) } : {};
+  return { CLOUDKITTY_URL: ck.url, CLOUDKITTY_SCOPE_STATE: ck.scopeState, ...paging };
+}
 
 /**
  * The bridge as deployed, on one Kill Bill tenant: a real Redis, the intake API on a free port (it registers
@@ -52,7 +66,7 @@ export class BridgeStack {
   static async start(
     tenant: KillBillTenant,
     killbillUrl: string,
-    cloudkittyUrl: string,
+    cloudkitty: BridgeCloudKitty,
     env: Record<string, string> = {},
   ) {
     const redis = await RedisServer.start();
@@ -64,7 +78,7 @@ export class BridgeStack {
       KILLBILL_PASSWORD: tenant.password,
       KILLBILL_API_KEY: tenant.apiKey,
       KILLBILL_API_SECRET: tenant.apiSecret,
-      CLOUDKITTY_URL: cloudkittyUrl,
+      ...cloudKittyEnv(cloudkitty),
       BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
       BRIDGE_REGISTER_CALLBACK: 'true',
       ...env,
@@ -214,7 +228,7 @@ type InvoiceItemSpan = { startDate: string; endDate: string; amount: number };
  */
 export async function setUpTenant(
   server: KillBillServer,
-  cloudkittyUrl: string,
+  cloudkitty: BridgeCloudKitty,
   month: Date,
   cleanups: Array<() => Promise<void>>,
   front: (url: string) => Promise<string> = async (url) => url,
@@ -230,7 +244,7 @@ export async function setUpTenant(
     cleanups.push(() => s.close());
     url = s.url;
   }
-  const stack = await BridgeStack.start(tenant, await front(url), cloudkittyUrl);
+  const stack = await BridgeStack.start(tenant, await front(url), cloudkitty);
   cleanups.push(() => stack.close());
   const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
   const { list, reconciled } = await createCustomers(kb, stack, month);

@@ -6,7 +6,12 @@ import { createRedisConnection } from '../../src/queues/redis-connection.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { startBillingReadShim } from '../support/billing-read-shim.js';
-import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';
+import {
+  startCloudKitty,
+  seedRatedUsage,
+  seededCloudKittyEnv,
+  type CloudKittyInstance,
+} from '../support/cloudkitty.js';
 import {
   moveClockDays,
   resetClock,
@@ -127,7 +132,7 @@ describe('bridge reconcile: Kill Bill bills what CloudKitty rated (e2e)', functi
       KILLBILL_PASSWORD: kb.password,
       KILLBILL_API_KEY: kb.apiKey,
       KILLBILL_API_SECRET: kb.apiSecret,
-      CLOUDKITTY_URL: cloudkitty.url,
+      ...seededCloudKittyEnv(cloudkitty.url),
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
     };
   });

@@ -25,17 +25,29 @@ const w = (start: string, end: string) => ({ start: iso(start), end: iso(end) })
 
 describe('metering: closed windows', () => {
   const win = w('2024-01-01T10:00:00Z', '2024-01-01T11:00:00Z');
-  const closed = (input: Omit<Parameters<typeof closedThrough>[0], 'windowSize'>) =>
-    closedThrough({ ...input, windowSize: hour }) >= win.end;
+  const closed = (input: Omit<Parameters<typeof closedThrough>[0], 'windowSize'>) => {
+    const through = closedThrough({ ...input, windowSize: hour });
+    return through !== null && through >= win.end;
+  };
   it('uses CloudKitty last_processed_timestamp when reported', () => {
     const now = iso('2024-01-01T20:00:00Z');
-    expect(closed({ now, lastProcessed: iso('2024-01-01T11:00:00Z') })).to.equal(true);
-    expect(closed({ now, lastProcessed: iso('2024-01-01T10:59:59Z') })).to.equal(false);
+    for (const scopeState of ['required', 'optional'] as const) {
+      expect(closed({ now, scopeState, lastProcessed: iso('2024-01-01T11:00:00Z') })).to.equal(true);
+      expect(closed({ now, scopeState, lastProcessed: iso('2024-01-01T10:59:59Z') })).to.equal(false);
+    }
   });
-  it('otherwise waits the settle delay (default two hours) after the window end', () => {
-    expect(closed({ now: iso('2024-01-01T13:00:00Z') })).to.equal(true);
-    expect(closed({ now: iso('2024-01-01T12:59:59Z') })).to.equal(false);
-    expect(closed({ now: iso('2024-01-01T11:05:00Z'), settleDelayMs: 5 * 60_000 })).to.equal(true);
+  it('closes nothing of a project CloudKitty has never rated, however old, by default', () => {
+    const input = { now: iso('2024-03-01T00:00:00Z'), windowSize: hour };
+    expect(closedThrough(input)).to.equal(null);
+    expect(closedThrough({ ...input, scopeState: 'required', lastProcessed: null })).to.equal(null);
+  });
+  it('with scope states optional, waits the settle delay (default two hours) after the window end', () => {
+    const scopeState = 'optional';
+    expect(closed({ scopeState, now: iso('2024-01-01T13:00:00Z') })).to.equal(true);
+    expect(closed({ scopeState, now: iso('2024-01-01T12:59:59Z') })).to.equal(false);
+    expect(closed({ scopeState, now: iso('2024-01-01T11:05:00Z'), settleDelayMs: 5 * 60_000 })).to.equal(
+      true,
+    );
   });
 });
 

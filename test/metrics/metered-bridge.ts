@@ -17,6 +17,7 @@ import type { KillBillServer, KillBillTenant } from '../support/killbill-server.
 import { RedisServer } from '../support/redis-server.js';
 import { Exposition } from './exposition.js';
 import { startRecordDateShim, type RecordDateShim } from '../support/record-date-shim.js';
+import { seededCloudKittyEnv } from '../support/cloudkitty.js';
 
 const CATALOG = new URL('../../catalog/catalog.xml', import.meta.url);
 const HOUR = 3_600_000;
@@ -91,7 +92,7 @@ export class MeteredBridge {
       KILLBILL_PASSWORD: tenant.password,
       KILLBILL_API_KEY: tenant.apiKey,
       KILLBILL_API_SECRET: tenant.apiSecret,
-      CLOUDKITTY_URL: cloudkitty.url,
+      ...seededCloudKittyEnv(cloudkitty.url),
       BRIDGE_REGISTER_CALLBACK: 'false',
     });
     const metrics = BridgeMetrics.forConfig(config);

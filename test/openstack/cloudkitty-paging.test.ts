@@ -10,6 +10,15 @@ const METRICS = ['instance', 'vcpus'];
 const ROWS = PROJECTS * METRICS.length;
 const WINDOW = { begin: new Date('2024-04-01T00:00:00Z'), end: new Date('2024-04-02T00:00:00Z') };
 
+/**
+ * The summary requests of one pull, by offset: one page alone; for more pages, the first page (which tells there
+ * are more), a fingerprint of the data (offset 0, limit 1), every page, and the fingerprint again.
+ */
+function pullOffsets(rows: number, limit: number): string[] {
+  const pages = Array.from({ length: Math.ceil(rows / limit) }, (_, page) => String(page * limit));
+  return pages.length === 1 ? pages : ['0', '0', ...pages, '0'];
+}
+
 function projectId(i: number): string {
   return `p${String(i).padStart(3, '0')}`;
 }
@@ -36,17 +45,15 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
   });
 
   for (const limit of [7, 10, ROWS, 1000]) {
-    it(`reads all ${ROWS} rows with limit ${limit} in ⌈${ROWS}/${limit}⌉ = ${Math.ceil(ROWS / limit)} requests`, async () => {
+    it(`reads all ${ROWS} rows with limit ${limit} in ${pullOffsets(ROWS, limit).length} requests`, async () => {
       const offsets: string[] = [];
       const client = new CloudKittyClient({
         url: ck.url,
         onRequest: (e) => offsets.push(new URL(e.url).searchParams.get('offset') ?? '?'),
       });
       const rows = await client.summary({ ...query, limit });
-      expect(client.requestCount).to.equal(Math.ceil(ROWS / limit));
-      expect(offsets).to.deep.equal(
-        Array.from({ length: Math.ceil(ROWS / limit) }, (_, page) => String(page * limit)),
-      );
+      expect(client.requestCount).to.equal(pullOffsets(ROWS, limit).length);
+      expect(offsets).to.deep.equal(pullOffsets(ROWS, limit));
       const expected = Array.from({ length: PROJECTS }, (_, p) =>
         METRICS.map((metric) => `${projectId(p)}/${metric}/${p + 1}.25`),
       ).flat();
@@ -58,16 +65,19 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
     const client = new CloudKittyClient({ url: ck.url, pageSize: 20 });
     const rows = await client.summary(query);
     expect(rows).to.have.length(ROWS);
-    expect(client.requestCount).to.equal(Math.ceil(ROWS / 20));
+    expect(client.requestCount).to.equal(pullOffsets(ROWS, 20).length);
   });
 
   it('a project rated between two page requests is neither counted twice nor lost: the pull starts again', async () => {
     const proxy = await FaultProxy.start(ck.url);
     // Sorts before every other project, so once it is rated every later page shifts by two rows.
     const newcomer = 'a000';
-    let summaries = 0;
+    let rated = false;
     proxy.beforeForward = async (req) => {
-      if (!req.path.startsWith('/v2/summary') || ++summaries !== 2) return;
+      // Right before page 2 of the pass (offset 10), once.
+      const offset = new URL(req.path, 'http://x').searchParams.get('offset');
+      if (rated || !req.path.startsWith('/v2/summary') || offset !== '10') return;
+      rated = true;
       await seedRatedUsage(ck.url, [
         { begin: WINDOW.begin, projectId: newcomer, metric: 'instance', price: '0.5' },
         { begin: WINDOW.begin, projectId: newcomer, metric: 'vcpus', price: '0.5' },
@@ -80,8 +90,9 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
       expect(new Set(keys).size, 'no row twice').to.equal(keys.length);
       expect(keys).to.have.length(ROWS + 2);
       expect(keys).to.include.members([`${newcomer}/instance`, `${newcomer}/vcpus`, 'p024/vcpus']);
-      // The first pass was thrown away once the total moved; the second read everything.
-      expect(client.requestCount).to.equal(2 + Math.ceil((ROWS + 2) / 10));
+      // The first pass (first page, fingerprint, pages 1 and 2) was thrown away once the total moved; the
+      // second read everything.
+      expect(client.requestCount).to.equal(4 + pullOffsets(ROWS + 2, 10).length);
     } finally {
       await proxy.close();
       await ck.reset();
@@ -96,6 +107,36 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
           })),
         ).flat(),
       );
+    }
+  });
+  it('a project already read, rated for another hour before the next page (same total, same order), is read whole', async () => {
+    const proxy = await FaultProxy.start(ck.url);
+    const extra = {
+      begin: new Date(WINDOW.begin.getTime() + 3_600_000),
+      projectId: projectId(0),
+      metric: 'instance',
+    };
+    let rated = false;
+    proxy.beforeForward = async (req) => {
+      const offset = new URL(req.path, 'http://x').searchParams.get('offset');
+      if (rated || !req.path.startsWith('/v2/summary') || offset !== '10') return;
+      rated = true;
+      // p000/instance is row 0, on page 1: its rate changes in place; no row moves, the total stays.
+      await seedRatedUsage(ck.url, [{ ...extra, price: '0.5' }]);
+    };
+    try {
+      const client = new CloudKittyClient({ url: proxy.url });
+      const rows = await client.summary({ ...query, limit: 10 });
+      expect(rated).to.equal(true);
+      const unpaged = await new CloudKittyClient({ url: ck.url }).summary({ ...query, limit: 1000 });
+      expect(rows.map((r) => `${r.project_id}/${r.type}/${r.rate}`)).to.deep.equal(
+        unpaged.map((r) => `${r.project_id}/${r.type}/${r.rate}`),
+      );
+      expect(rows[0]?.rate).to.equal('1.75');
+    } finally {
+      await proxy.close();
+      // Rated at 0 instead: the sums the other tests expect are back (a point is overwritten, not removed).
+      await seedRatedUsage(ck.url, [{ ...extra, price: '0' }]);
     }
   });
 });

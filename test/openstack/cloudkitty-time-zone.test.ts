@@ -1,9 +1,12 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
 import { parseCloudKittyTime } from '../../src/openstack/cloudkitty-time.js';
-import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
+import {
+  markRated,
+  seedRatedUsage,
+  startCloudKitty,
+  type CloudKittyInstance,
+} from '../support/cloudkitty.js';
 
 // +05:45 all year: no DST to make the expectations depend on the date, and not a whole hour.
 const ZONE = 'Asia/Kathmandu';
@@ -36,13 +39,8 @@ describe(`CloudKittyClient: a CloudKitty running in ${ZONE}`, function () {
 
   it('reads scope states, with their timestamps in the server’s offset', async () => {
     expect(await client.scopes()).to.deep.equal([]);
-    // Only cloudkitty-processor creates scopes (and POST /v2/scope fails in 17.0.0 with a NOT NULL
-    // error), so the row is written the way the processor writes it: naive UTC in the SQLite table.
-    const insert =
-      'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("insert into cloudkitty_storage_states' +
-      '(identifier,scope_key,fetcher,collector,last_processed_timestamp,active) values' +
-      "('proj-tz','project_id','keystone','gnocchi','2024-05-01 20:00:00.000000',1)\"); c.commit()";
-    execFileSync('/usr/bin/python3', ['-c', insert, join(ck.stateDir, 'cloudkitty.sqlite')]);
+    // Written the way cloudkitty-processor writes it: naive UTC in its SQLite table.
+    markRated(ck, 'proj-tz', new Date('2024-05-01T20:00:00Z'));
 
     const raw = (await (await fetch(`${ck.url}/v2/scope`)).json()) as {
       results: Array<Record<string, unknown>>;

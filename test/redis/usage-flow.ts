@@ -5,7 +5,7 @@ import { createBridgeRuntime } from '../../src/service/bridge-runtime.js';
 import { createUsageWorker } from '../../workers/usage-worker.js';
 import { testConfig } from '../support/bridge-config.js';
 import type { FaultProxy } from '../support/fault-proxy.js';
-import { seedRatedUsage, startCloudKitty } from '../support/cloudkitty.js';
+import { seedRatedUsage, seededCloudKittyEnv, startCloudKitty } from '../support/cloudkitty.js';
 import {
   dayOf,
   HOUR,
@@ -129,7 +129,7 @@ export async function runUsageFlow(options: UsageFlowOptions): Promise<UsageFlow
     KILLBILL_URL: proxy.url,
     REDIS_URL: options.redisUrl,
     BRIDGE_REDIS_PREFIX: options.prefix,
-    CLOUDKITTY_URL: cloudkittyUrl,
+    ...seededCloudKittyEnv(cloudkittyUrl),
   });
   // FLOW_LOG=debug shows what the bridge did, when a run needs explaining.
   const logger = process.env.FLOW_LOG ? createLogger({ level: process.env.FLOW_LOG }) : silentLogger;

@@ -4,6 +4,7 @@ import { readyz, RunningBridge } from '../support/bridge-cli.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
+import { seededCloudKittyEnv } from '../support/cloudkitty.js';
 
 const PASSWORD = 'hunter2hunter2';
 
@@ -37,7 +38,7 @@ describe('bridge start (the real CLI) with its services down, then back', functi
       KILLBILL_URL: kbUrl,
       KILLBILL_API_KEY: 'bob',
       KILLBILL_API_SECRET: 'lazar',
-      CLOUDKITTY_URL: ckUrl,
+      ...seededCloudKittyEnv(ckUrl),
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
       PORT: String(apiPort),
       BRIDGE_PUBLIC_URL: `http://127.0.0.1:${apiPort}`,

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +78,46 @@ async function stopAll(): Promise<void> {
  */
 export async function seedRatedUsage(url: string, usage: readonly RatedUsage[]): Promise<void> {
   await new CloudKittyClient({ url, attempts: 1 }).addDataframes(buildDataframes(usage));
+}
+
+/**
+ * The bridge's settings for a CloudKitty the tests seed through POST /v2/dataframes. Without cloudkitty-processor
+ * no project has a scope state, so the bridge is told to take windows as rated a settle delay after their end
+ * (the production default waits for the scope state: see `markRated` for a test of that).
+ */
+export function seededCloudKittyEnv(url: string): Record<string, string> {
+  return { CLOUDKITTY_URL: url, CLOUDKITTY_SCOPE_STATE: 'optional' };
+}
+
+// Only cloudkitty-processor creates scope states (POST /v2/scope fails in 17.0.0 with a NOT NULL error), so
+// they are written the way it writes them: a row of cloudkitty_storage_states in its SQLite, naive UTC.
+const SCOPE_STATE_SQL = `
+import sqlite3, sys
+db, project, last = sys.argv[1:4]
+c = sqlite3.connect(db)
+if last == '-':
+    c.execute('delete from cloudkitty_storage_states where identifier = ?', (project,))
+elif c.execute('update cloudkitty_storage_states set last_processed_timestamp = ? where identifier = ?',
+               (last, project)).rowcount == 0:
+    c.execute('insert into cloudkitty_storage_states'
+              '(identifier, scope_key, fetcher, collector, last_processed_timestamp, active)'
+              " values (?, 'project_id', 'keystone', 'gnocchi', ?, 1)", (project, last))
+c.commit()
+`;
+
+/**
+ * Gives `projectId` the scope state cloudkitty-processor leaves after rating it up to `lastProcessed` (creating
+ * or moving it); `null` removes it, as if the processor had never seen the project.
+ */
+export function markRated(ck: CloudKittyInstance, projectId: string, lastProcessed: Date | null): void {
+  const naiveUtc = lastProcessed ? lastProcessed.toISOString().replace('T', ' ').replace('Z', '000') : '-';
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    SCOPE_STATE_SQL,
+    join(ck.stateDir, 'cloudkitty.sqlite'),
+    projectId,
+    naiveUtc,
+  ]);
 }
 
 async function launch(auth: CloudKittyAuth, timeZone: string): Promise<CloudKittyInstance> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import { parseWindowSize } from '../../src/metering/index.js';
+import { parseWindowSize, type ScopeStatePolicy } from '../../src/metering/index.js';
 import { CloudKittyClient, type OpenStackRequestEvent } from '../../src/openstack/index.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
@@ -90,8 +90,18 @@ export class MeteringStack {
     return { accountId, subscriptionId };
   }
 
-  /** A usage sync wired to this stack; `cloudkittyUrl` lets a test point it at a CloudKitty that is down. */
-  usageSync(options: { cloudkittyUrl?: string; pageSize?: number; settleDelayMs?: number } = {}): UsageSync {
+  /**
+   * A usage sync wired to this stack; `cloudkittyUrl` lets a test point it at a CloudKitty that is down. Scope
+   * states are optional by default: this stack seeds CloudKitty through POST /v2/dataframes, which makes none.
+   */
+  usageSync(
+    options: {
+      cloudkittyUrl?: string;
+      pageSize?: number;
+      settleDelayMs?: number;
+      scopeState?: ScopeStatePolicy;
+    } = {},
+  ): UsageSync {
     const cloudkitty = new CloudKittyClient({
       url: options.cloudkittyUrl ?? this.cloudkitty.url,
       pageSize: options.pageSize ?? 1000,
@@ -106,6 +116,7 @@ export class MeteringStack {
       clients: new Map([['bob', this.kb]]),
       windowSize: parseWindowSize('1h'),
       settleDelayMs: options.settleDelayMs ?? 2 * 3_600_000,
+      scopeState: options.scopeState ?? 'optional',
       horizonPeriods: 2,
       logger: silentLogger,
     });

@@ -5,7 +5,7 @@ import { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { BRIDGE_QUEUES } from '../../src/queues/queue-names.js';
 import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscription.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
-import { startCloudKitty, type CloudKittyInstance } from './cloudkitty.js';
+import { seededCloudKittyEnv, startCloudKitty, type CloudKittyInstance } from './cloudkitty.js';
 import { FaultProxy } from './fault-proxy.js';
 import { createTenant, type KillBillTenant } from './killbill-server.js';
 import { RedisServer } from './redis-server.js';
@@ -53,7 +53,7 @@ export class WorkerStack {
       KILLBILL_PASSWORD: this.tenant.password,
       KILLBILL_API_KEY: this.tenant.apiKey,
       KILLBILL_API_SECRET: this.tenant.apiSecret,
-      CLOUDKITTY_URL: this.cloudkitty.url,
+      ...seededCloudKittyEnv(this.cloudkitty.url),
       BRIDGE_REGISTER_CALLBACK: 'false',
       ...extra,
     };

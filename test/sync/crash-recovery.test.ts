@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { Decimal } from 'decimal.js';
 import type { RatedUsage } from '../../src/openstack/index.js';
 import { MeteringStack } from '../support/metering-stack.js';
-import { seedRatedUsage } from '../support/cloudkitty.js';
+import { seedRatedUsage, seededCloudKittyEnv } from '../support/cloudkitty.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { waitFor } from '../support/wait.js';
 
@@ -54,7 +54,7 @@ describe('usage sync: a worker killed mid-run', function () {
       KILLBILL_URL: stack.killbill.url,
       KILLBILL_API_KEY: 'bob',
       KILLBILL_API_SECRET: 'lazar',
-      CLOUDKITTY_URL: stack.cloudkitty.url,
+      ...seededCloudKittyEnv(stack.cloudkitty.url),
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
       LOG_LEVEL: 'silent',
       BRIDGE_LOCK_TTL: '2s',

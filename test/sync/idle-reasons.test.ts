@@ -57,6 +57,20 @@ describe('why a subscription had nothing due', () => {
     });
   });
 
+  it('a project CloudKitty has never rated: not rated yet, with no instant to wait for', () => {
+    expect(why({ notRated: true })).to.deep.equal({ reason: 'notRatedYet', at: undefined });
+    // Even when windows would be long closed by the clock: CloudKitty will rate them later, from the month start.
+    expect(why({ notRated: true, from: new Date('2026-03-01T00:00:00Z') }).reason).to.equal('notRatedYet');
+    // What the subscription itself says comes first.
+    const later = '2026-03-12T00:00:00.000Z';
+    expect(why({ notRated: true, entry: entry({ since: later }), from: new Date(later) }).reason).to.equal(
+      'notStarted',
+    );
+    expect(describeIdle('notRatedYet', 1, undefined)).to.equal(
+      '1 subscription(s) not rated by CloudKitty yet (no scope state for their project: cloudkitty-processor has not processed it)',
+    );
+  });
+
   it('not started, ended, or outside a backfill range', () => {
     const later = '2026-03-12T00:00:00.000Z';
     expect(why({ entry: entry({ since: later }), from: new Date(later) })).to.deep.equal({

@@ -3,7 +3,7 @@ import type { RatedUsage } from '../../src/openstack/index.js';
 import type { SubscriptionLock } from '../../src/sync/usage-ledger.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
-import { seedRatedUsage } from '../support/cloudkitty.js';
+import { seedRatedUsage, seededCloudKittyEnv } from '../support/cloudkitty.js';
 import { MeteringStack } from '../support/metering-stack.js';
 import { freePort } from '../support/wait.js';
 
@@ -66,7 +66,7 @@ describe('bridge sync (the real CLI): one JSON document, logs on stderr, why not
       KILLBILL_URL: stack.killbill.url,
       KILLBILL_API_KEY: 'bob',
       KILLBILL_API_SECRET: 'lazar',
-      CLOUDKITTY_URL: stack.cloudkitty.url,
+      ...seededCloudKittyEnv(stack.cloudkitty.url),
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
       LOG_LEVEL: 'info',
       BRIDGE_LOCK_TTL: '2s',

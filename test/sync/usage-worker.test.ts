@@ -8,7 +8,7 @@ import type { UsageJobData } from '../../src/queues/usage-jobs.js';
 import { createBridgeRuntime } from '../../src/service/bridge-runtime.js';
 import { WorkerService } from '../../src/service/worker-service.js';
 import { MeteringStack, PREFIX } from '../support/metering-stack.js';
-import { seedRatedUsage } from '../support/cloudkitty.js';
+import { seedRatedUsage, seededCloudKittyEnv } from '../support/cloudkitty.js';
 import { testConfig } from '../support/bridge-config.js';
 import { waitFor } from '../support/wait.js';
 
@@ -53,7 +53,7 @@ describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subsc
     const config = testConfig({
       REDIS_URL: stack.redisServer.url,
       KILLBILL_URL: stack.killbill.url,
-      CLOUDKITTY_URL: stack.cloudkitty.url,
+      ...seededCloudKittyEnv(stack.cloudkitty.url),
       BRIDGE_SYNC_EVERY: '1h',
     });
     expect(config.redis.prefix).to.equal(PREFIX);

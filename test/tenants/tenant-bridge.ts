@@ -11,6 +11,7 @@ import type { FaultProxy } from '../support/fault-proxy.js';
 import { killBillForBridge, type MeteredTenant } from '../support/metered-tenant.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
+import { seededCloudKittyEnv } from '../support/cloudkitty.js';
 
 /**
  * One bridge serving several tenants of the real Kill Bill: the first is `killbill.apiKey`, the others
@@ -40,7 +41,7 @@ export class TenantBridge {
       KILLBILL_EXTRA_TENANTS: JSON.stringify(extra.map((t) => t.credentials)),
       BRIDGE_CALLBACK_TOKEN: '',
       REDIS_URL: redis.url,
-      CLOUDKITTY_URL: cloudkittyUrl,
+      ...seededCloudKittyEnv(cloudkittyUrl),
       BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     });
     const api = new ApiService({ config, logger: silentLogger, port, host: '127.0.0.1' });
