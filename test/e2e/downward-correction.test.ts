@@ -134,6 +134,7 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
     await seedRatedUsage(cloudkitty.url, [...down, ...up]);
     const wantDown = invoicedBefore.instance - cloudKittyCents(a, 'instance');
     expect(wantDown, 'the re-rating takes cents back').to.be.above(0);
+    expect(cloudKittyCents(a, 'vcpus'), 'the other re-rating adds cents').to.be.above(invoicedBefore.vcpus);
 
     // Kill Bill makes the credit but the bridge never sees the answer; a later run must not credit twice.
     proxy!.failNext(1, { kind: 'drop-after' }, CREDITS);
