@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { AccountApi, CreditApi, type Invoice, type InvoiceItem } from 'killbill';
+import { UnsafeCentsError } from '../metering/errors.js';
 import { KillBillError } from './errors.js';
 import type { KillBillClient } from './killbill-client.js';
 
@@ -32,7 +33,7 @@ export class AccountCredits {
   /** Gives `cents` of credit in the account's currency, committed at once (a draft credit would apply nothing). */
   async give(accountId: string, cents: number, description: string): Promise<AccountCredit> {
     if (!Number.isSafeInteger(cents) || cents <= 0 || cents > MAX_CREDIT_CENTS) {
-      throw new RangeError(`a credit must be a positive whole number of cents: ${cents}`);
+      throw new UnsafeCentsError(`a credit must be a positive whole number of cents: ${cents}`);
     }
     // 0.24 and 0.22.26 both take a JSON array of items here (0.24 answers 201, 0.22.26 200).
     const body = [{ accountId, amount: cents / 100, description } as InvoiceItem];

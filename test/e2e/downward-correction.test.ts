@@ -1,11 +1,16 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
-import { parseCreditDescription } from '../../src/metering/index.js';
+import { accountCredits } from '../../src/killbill/account-credits.js';
+import { KillBillError } from '../../src/killbill/errors.js';
+import { KillBillClient } from '../../src/killbill/killbill-client.js';
+import { formatCreditDescription, parseCreditDescription } from '../../src/metering/index.js';
+import { SubscriptionSyncError, isRetryable } from '../../src/sync/sync-errors.js';
 import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import {
+  createTenant,
   moveClockDays,
   resetClock,
   startKillBill,
@@ -108,6 +113,39 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
       );
     }
   }
+
+  it('gives a credit, finds it by its description, and a credit Kill Bill refuses (4xx) is not retried', async function () {
+    this.timeout(60_000);
+    const tenant = await createTenant();
+    const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
+    const accountId = await kb.createAccount({ name: 'credit-probe', currency: 'USD', timeZone: 'UTC' });
+    const credits = accountCredits(kb);
+    const key = formatCreditDescription(`osb1:${accountId}:20250603T0000Z:1h:r1`, UNITS.instance);
+    expect(await credits.find(accountId, key)).to.equal(null);
+    const given = await credits.give(accountId, 1234, key);
+    expect(given).to.include({ cents: 1234, description: key });
+    const found = await credits.find(accountId, key);
+    expect(found).to.deep.include({ invoiceItemId: given.invoiceItemId, cents: 1234 });
+    const account = await kbGet<{ accountBalance: number }>(
+      tenant,
+      `/1.0/kb/accounts/${accountId}?accountWithBalance=true`,
+    );
+    expect(cents(account.accountBalance), 'the money is the account’s').to.equal(-1234);
+
+    // Kill Bill answers an unknown account 404: the same request would fail the same way, so no retry.
+    const refused = await credits
+      .give('00000000-0000-4000-8000-000000000001', 5, key)
+      .catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(KillBillError).with.property('status', 404);
+    const result = {
+      subscriptionId: 's',
+      records: 0,
+      corrections: 0,
+      alreadyRecorded: 0,
+      lateDifferences: 0,
+    };
+    expect(isRetryable(new SubscriptionSyncError(tenant.apiKey, result, refused))).to.equal(false);
+  });
 
   it('credits a re-rating down once (through a lost answer), bills a re-rating up, and never parks the account', async function () {
     this.timeout(6 * 60_000);
