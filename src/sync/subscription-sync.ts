@@ -193,6 +193,7 @@ export class SubscriptionSync {
           cents: prev?.cents ?? {},
           lastRevision: prev?.lastRevision ?? null,
           pending: prev?.pending,
+          credits: prev?.credits,
         };
         ledgerWindows.set(key, w);
         touched.set(key, w);

@@ -207,6 +207,12 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
       [0, 0, 0],
     ]);
 
+    // The ledger remembers the credit (for reconcile) through the quiet run that rewrote the windows.
+    const ledger = await env.stack.runtime.ledger.windows(env.tenant.apiKey, a.subscriptionId);
+    const remembered = [...ledger.values()].flatMap((w) => w.credits ?? []);
+    expect(remembered.map((c) => [c.unitType, c.cents])).to.deep.equal([[UNITS.instance, wantDown]]);
+    expect([...ledger.values()].filter((w) => w.pending)).to.deep.equal([]);
+
     // B had nothing to correct and no July usage: only A is sure to get a second invoice.
     await invoiceRun(env.tenant, [a], 31, 2);
     const figures: string[] = [];
