@@ -114,6 +114,38 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
     }
   }
 
+  /** Not parked, each credit once, and per unit invoiced usage + our credits = CloudKitty's total. */
+  async function checkAccount(tenant: KillBillTenant, c: Customer): Promise<string[]> {
+    const tags = await kbGet<Array<{ tagDefinitionName: string }>>(
+      tenant,
+      `/1.0/kb/accounts/${c.accountId}/tags`,
+    );
+    expect(
+      tags.map((t) => t.tagDefinitionName),
+      `${c.name} tags`,
+    ).not.to.include('__PARKED__');
+    const held = await items(tenant, c);
+    const ours = held.filter((it) => it.itemType === 'CREDIT_ADJ' && parseCreditDescription(it.description));
+    expect(new Set(ours.map((it) => it.description)).size, 'each credit once').to.equal(ours.length);
+    const figures: string[] = [];
+    for (const metric of ['instance', 'vcpus'] as const) {
+      const usage = held
+        .filter((it) => it.itemType === 'USAGE' && it.subscriptionId === c.subscriptionId)
+        .filter((it) => it.usageName === `openstack-usage-billing-${metric}`)
+        .reduce((s, it) => s + cents(it.amount), 0);
+      const credit = ours
+        .filter((it) => parseCreditDescription(it.description)?.unitType === UNITS[metric])
+        .reduce((s, it) => s + cents(it.amount), 0);
+      figures.push(
+        `${c.name.slice(4, 5)}/${metric}: usage ${usage}¢ + credit ${credit}¢ vs CloudKitty ${cloudKittyCents(c, metric)}¢`,
+      );
+      expect(usage + credit, `${c.name} ${metric}: invoiced + credited, in cents`).to.equal(
+        cloudKittyCents(c, metric),
+      );
+    }
+    return figures;
+  }
+
   it('gives a credit, finds it by its description, and a credit Kill Bill refuses (4xx) is not retried', async function () {
     this.timeout(60_000);
     const tenant = await createTenant();
@@ -216,36 +248,7 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
     // B had nothing to correct and no July usage: only A is sure to get a second invoice.
     await invoiceRun(env.tenant, [a], 31, 2);
     const figures: string[] = [];
-    for (const c of [a, b]) {
-      const tags = await kbGet<Array<{ tagDefinitionName: string }>>(
-        env.tenant,
-        `/1.0/kb/accounts/${c.accountId}/tags`,
-      );
-      expect(
-        tags.map((t) => t.tagDefinitionName),
-        `${c.name} tags`,
-      ).not.to.include('__PARKED__');
-      const held = await items(env.tenant, c);
-      const ours = held.filter(
-        (it) => it.itemType === 'CREDIT_ADJ' && parseCreditDescription(it.description),
-      );
-      expect(new Set(ours.map((it) => it.description)).size, 'each credit once').to.equal(ours.length);
-      for (const metric of ['instance', 'vcpus'] as const) {
-        const usage = held
-          .filter((it) => it.itemType === 'USAGE' && it.subscriptionId === c.subscriptionId)
-          .filter((it) => it.usageName === `openstack-usage-billing-${metric}`)
-          .reduce((s, it) => s + cents(it.amount), 0);
-        const credit = ours
-          .filter((it) => parseCreditDescription(it.description)?.unitType === UNITS[metric])
-          .reduce((s, it) => s + cents(it.amount), 0);
-        figures.push(
-          `${c.name.slice(4, 5)}/${metric}: usage ${usage}¢ + credit ${credit}¢ vs CloudKitty ${cloudKittyCents(c, metric)}¢`,
-        );
-        expect(usage + credit, `${c.name} ${metric}: invoiced + credited, in cents`).to.equal(
-          cloudKittyCents(c, metric),
-        );
-      }
-    }
+    for (const c of [a, b]) figures.push(...(await checkAccount(env.tenant, c)));
     expect(creditCents(await items(env.tenant, a))).to.deep.equal([-wantDown]);
     console.log(
       `      [KB ${server.version}] re-rated down ${wantDown}¢ and up after invoicing: ${runs.length} recheck runs, ` +
