@@ -38,16 +38,20 @@ function dependencyUrls(config: BridgeConfig): DependencyUrls {
   };
 }
 
-type Totals = Record<'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences' | 'failed', number>;
+type Counted = 'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences';
+type CreditCounts = 'credits' | 'alreadyCredited' | 'creditedCents';
+type Totals = Record<Counted | CreditCounts | 'failed', number>;
 
 function totalsOf(results: SubscriptionSyncResult[]): Totals {
-  const sum = (k: 'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences') =>
-    results.reduce((a, r) => a + r[k], 0);
+  const sum = (k: Counted | CreditCounts) => results.reduce((a, r) => a + (r[k] ?? 0), 0);
   return {
     records: sum('records'),
     corrections: sum('corrections'),
     alreadyRecorded: sum('alreadyRecorded'),
     lateDifferences: sum('lateDifferences'),
+    credits: sum('credits'),
+    alreadyCredited: sum('alreadyCredited'),
+    creditedCents: sum('creditedCents'),
     failed: results.filter((r) => r.error).length,
   };
 }
@@ -61,6 +65,10 @@ export function summarize(report: SyncRunReport): string {
   const lines = [
     `${report.metered} metered subscription(s), ${report.results.length} synced: ${t.records} record(s) sent, ` +
       `${t.corrections} correction(s), ${t.alreadyRecorded} already recorded, ` +
+      // Said only when there are any: downward corrections of invoiced periods are rare.
+      (t.credits + t.alreadyCredited > 0
+        ? `${t.credits + t.alreadyCredited} credit(s) of ${centsText(t.creditedCents)} given, `
+        : '') +
       `${t.lateDifferences} late difference(s) reported, ${t.failed} failed`,
   ];
   const groups = Object.entries(groupIdle(report.idle)) as Array<[IdleReason, IdleGroup]>;
@@ -68,6 +76,12 @@ export function summarize(report: SyncRunReport): string {
   for (const [reason, g] of groups)
     lines.push(`  ${describeIdle(reason, g.count, g.at ? new Date(g.at) : undefined)}`);
   return lines.join('\n');
+}
+
+/** Whole cents as money text, without floats: 1234 → "12.34". */
+function centsText(cents: number): string {
+  const abs = Math.abs(cents);
+  return `${cents < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
 /** The `--json` document: totals, each synced subscription's result, and the idle ones grouped by reason. */

@@ -15,4 +15,5 @@ export * from './subscription-span.js';
 export * from './tracking-id.js';
 export * from './credit-description.js';
 export * from './correction.js';
+export * from './downward-correction.js';
 export * from './usage-record.js';

@@ -8,7 +8,7 @@ import { ReconcileDifferences } from '../reconcile/reconcile-differences.js';
 import { REGISTRY_QUEUE, USAGE_QUEUE } from '../queues/queue-names.js';
 import type { IdleSubscription } from '../sync/idle-reasons.js';
 import { SyncFreshness } from '../sync/sync-freshness.js';
-import type { RecordedUsage, SyncObserver } from '../sync/sync-observer.js';
+import type { CreditedUsage, RecordedUsage, SyncObserver } from '../sync/sync-observer.js';
 import { QueueMetrics } from './queue-metrics.js';
 import { RequestMetrics, type OpenStackService } from './request-metrics.js';
 import { DEFAULT_SCRAPE_DEADLINE_MS } from './scrape-deadline.js';
@@ -87,6 +87,10 @@ export class BridgeMetrics implements SyncObserver {
 
   recorded(usage: RecordedUsage): void {
     this.usage.recorded(usage);
+  }
+
+  credited(credit: CreditedUsage): void {
+    this.usage.credited(credit);
   }
 
   idle(tenants: readonly string[], idle: readonly IdleSubscription[]): void {

@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import type { RecordedUsage } from '../sync/sync-observer.js';
+import type { CreditedUsage, RecordedUsage } from '../sync/sync-observer.js';
 
 /**
  * What the sync recorded in Kill Bill, per tenant and unit. Counters only go up, so cents a correction
@@ -12,6 +12,8 @@ export class UsageMetrics {
   private readonly corrections: Counter<'tenant' | 'unit'>;
   private readonly alreadyRecorded: Counter<'tenant'>;
   private readonly credits: Counter<'tenant'>;
+  private readonly creditedCents: Counter<'tenant' | 'unit'>;
+  private readonly alreadyCredited: Counter<'tenant'>;
 
   constructor(registry: Registry, tenants: readonly string[], units: readonly string[]) {
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
@@ -43,14 +45,24 @@ export class UsageMetrics {
     );
     this.credits = counter(
       'bridge_credits_total',
-      'Credits the bridge gave in Kill Bill, per tenant. The bridge gives none yet: always 0.',
+      'Account credits the bridge gave in Kill Bill for downward corrections of invoiced periods, per tenant.',
+      ['tenant'],
+    );
+    this.creditedCents = counter(
+      'bridge_credits_cents_total',
+      'Whole cents of money given back as account credits (a negative correction of an invoiced period).',
+      ['tenant', 'unit'],
+    );
+    this.alreadyCredited = counter(
+      'bridge_credits_already_given_total',
+      'Credits found on the account after a lost answer or a crash, confirmed and not given again, per tenant.',
       ['tenant'],
     );
     // Zeros from the start: a rate() over a series that appears only with its first sample misses it.
     for (const tenant of tenants) {
-      for (const c of [this.alreadyRecorded, this.credits]) c.inc({ tenant }, 0);
+      for (const c of [this.alreadyRecorded, this.credits, this.alreadyCredited]) c.inc({ tenant }, 0);
       for (const unit of units) {
-        for (const c of [this.records, this.cents, this.withdrawn, this.corrections])
+        for (const c of [this.records, this.cents, this.withdrawn, this.corrections, this.creditedCents])
           c.inc({ tenant, unit }, 0);
       }
     }
@@ -69,5 +81,15 @@ export class UsageMetrics {
       else this.withdrawn.inc({ tenant, unit }, -cents);
       if (usage.correction) this.corrections.inc({ tenant, unit });
     }
+  }
+
+  credited(credit: CreditedUsage): void {
+    const { tenant } = credit;
+    if (credit.outcome === 'already-credited') {
+      this.alreadyCredited.inc({ tenant });
+      return;
+    }
+    this.credits.inc({ tenant });
+    this.creditedCents.inc({ tenant, unit: credit.unitType }, credit.cents);
   }
 }

@@ -4,9 +4,10 @@ import {
   billingCycleOf,
   billingPeriodContaining,
   billingWindowsBetween,
-  buildUsageRecord,
   isWithinLateUsageHorizon,
+  mayHaveBeenInvoiced,
   planPeriodRecords,
+  planWindowPosting,
   windowOverlapsSpan,
   type BillingCycle,
   type UsageTzMode,
@@ -15,6 +16,7 @@ import {
   type WindowSize,
 } from '../metering/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
+import { giveCredits } from './credit-sync.js';
 import { ratesForWindows, type RatedRow } from './rated-usage-pull.js';
 import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
 import type { SyncObserver } from './sync-observer.js';
@@ -35,6 +37,12 @@ export interface SubscriptionSyncResult {
   corrections: number;
   alreadyRecorded: number;
   lateDifferences: number;
+  /** Downward corrections given as account credits now (one per unit and window revision). */
+  credits?: number;
+  /** Credits an interrupted run had given, found on the account and confirmed, not given again. */
+  alreadyCredited?: number;
+  /** Cents of money credited, both kinds. */
+  creditedCents?: number;
   /** Why this subscription's sync failed; its watermark did not move and the next run retries. */
   error?: string;
 }
@@ -52,7 +60,7 @@ export interface SubscriptionSyncOptions {
   /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
   tzMode?: UsageTzMode;
   /** Told of every record Kill Bill takes (the process's metrics). */
-  observer?: Pick<SyncObserver, 'recorded'>;
+  observer?: Pick<SyncObserver, 'recorded' | 'credited'>;
 }
 
 /** The cycle of a metered entry, whose `since` is always set. */
@@ -81,6 +89,9 @@ export class SubscriptionSync {
       corrections: 0,
       alreadyRecorded: 0,
       lateDifferences: 0,
+      credits: 0,
+      alreadyCredited: 0,
+      creditedCents: 0,
     };
     const ttl = this.options.lockTtlMs ?? 60_000;
     // Waiting a little over one TTL lets a run go ahead after a crashed one's lock lapses.
@@ -107,7 +118,7 @@ export class SubscriptionSync {
       for (const [start, w] of windows) {
         if (!w.pending) continue;
         assertHeld();
-        await this.send(kb, entry, start, w, windows, result);
+        await this.send(kb, entry, start, w, windows, result, true);
       }
       await this.planAndRecord(kb, target, rows, now, windows, result, assertHeld);
       assertHeld();
@@ -167,6 +178,7 @@ export class SubscriptionSync {
       const unprocessed = windows.some((w) => !ledgerWindows.has(w.start.toISOString()));
       const within = unprocessed || isWithinLateUsageHorizon(period, now, cycle, horizonPeriods);
       const plan = planPeriodRecords(inputs, within);
+      const invoiced = mayHaveBeenInvoiced(period, span, now);
 
       // Remember the rates seen for every window, zero ones included: later windows round on top of them.
       // Only this period's fresh windows change, so only they are written back.
@@ -181,23 +193,23 @@ export class SubscriptionSync {
           cents: prev?.cents ?? {},
           lastRevision: prev?.lastRevision ?? null,
           pending: prev?.pending,
+          credits: prev?.credits,
         };
         ledgerWindows.set(key, w);
         touched.set(key, w);
       }
       for (const p of plan.records) {
         const key = p.window.start.toISOString();
-        const record = buildUsageRecord({
+        const { record, credits } = planWindowPosting({
           subscriptionId: entry.subscriptionId,
           span,
-          window: p.window,
           windowSize,
-          revision: p.revision,
-          cents: p.cents,
+          planned: p,
+          invoiced,
         });
-        if (!record) continue;
+        if (!record && credits.length === 0) continue;
         const w = ledgerWindows.get(key)!;
-        w.pending = { revision: p.revision, cents: { ...p.cents }, record };
+        w.pending = { revision: p.revision, cents: { ...p.cents }, record, credits };
         touched.set(key, w);
         if (p.correction) result.corrections++;
       }
@@ -208,7 +220,7 @@ export class SubscriptionSync {
         const w = ledgerWindows.get(key)!;
         if (!w.pending) continue;
         assertHeld();
-        await this.send(kb, entry, key, w, ledgerWindows, result);
+        await this.send(kb, entry, key, w, ledgerWindows, result, false);
       }
       if (Object.keys(plan.lateDifferences).length > 0) {
         result.lateDifferences++;
@@ -231,7 +243,10 @@ export class SubscriptionSync {
     }
   }
 
-  /** Sends a pending record and folds it into the window once Kill Bill has it. */
+  /**
+   * Sends a pending revision (its usage record, then its credits) and folds it into the window once Kill Bill
+   * has all of it. `resumed`: it was left pending by an interrupted run, so a credit may already exist.
+   */
   private async send(
     kb: KillBillClient,
     entry: SubscriptionEntry,
@@ -239,14 +254,19 @@ export class SubscriptionSync {
     w: LedgerWindow,
     all: Map<string, LedgerWindow>,
     result: SubscriptionSyncResult,
+    resumed: boolean,
   ): Promise<void> {
     const pending = w.pending!;
-    const outcome = await kb.recordUsage(pending.record);
+    const outcome = pending.record ? await kb.recordUsage(pending.record) : null;
+    const { logger, observer } = this.options;
+    const given = await giveCredits({ kb, entry, logger, observer, result }, pending, resumed);
     for (const [unit, cents] of Object.entries(pending.cents)) w.cents[unit] = (w.cents[unit] ?? 0) + cents;
+    if (given.length > 0) w.credits = [...(w.credits ?? []), ...given];
     w.lastRevision = pending.revision;
     delete w.pending;
     all.set(start, w);
     await this.options.ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, new Map([[start, w]]));
+    if (!pending.record || !outcome) return;
     if (outcome === 'already-recorded') result.alreadyRecorded++;
     else result.records++;
     this.options.observer?.recorded({

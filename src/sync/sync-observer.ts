@@ -11,12 +11,23 @@ export interface RecordedUsage {
   outcome: RecordOutcome;
 }
 
+/** A downward correction given as an account credit instead of negative usage. */
+export interface CreditedUsage {
+  tenant: string;
+  unitType: string;
+  /** Cents given back, > 0. */
+  cents: number;
+  /** `already-credited`: an interrupted run had given it; found on the account, not given again. */
+  outcome: 'credited' | 'already-credited';
+}
+
 /**
  * What a sync tells whoever watches it (the process's metrics). Kept to plain facts so the sync does
  * not depend on how they are exported.
  */
 export interface SyncObserver {
   recorded(usage: RecordedUsage): void;
+  credited?(credit: CreditedUsage): void;
   /** After a whole run: every configured tenant, and why each idle subscription recorded nothing. */
   idle(tenants: readonly string[], idle: readonly IdleSubscription[]): void;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../queues/redis-connection.js';
-import type { SubscriptionUsageRecordJson } from '../metering/index.js';
+import type { PlannedCredit, SubscriptionUsageRecordJson } from '../metering/index.js';
 
 /** What the bridge knows of one processed window of one subscription. */
 export interface LedgerWindow {
@@ -8,7 +8,10 @@ export interface LedgerWindow {
   end: string;
   /** CloudKitty's rates per unit as last seen (decimal text): later windows of the period round on top of them. */
   rates: Record<string, string>;
-  /** Cents recorded in Kill Bill per unit, all revisions summed. */
+  /**
+   * Cents recorded in Kill Bill per unit, all revisions summed, credited cents included as negative ones: the
+   * plan compares this running total with CloudKitty's, so a credit counts as the negative usage it replaced.
+   */
   cents: Record<string, number>;
   /** Highest revision recorded; null when nothing was ever recorded for it (a zero window). */
   lastRevision: number | null;
@@ -16,7 +19,30 @@ export interface LedgerWindow {
    * A record sent (or about to be) but not yet confirmed. After a crash it is sent again exactly as it was,
    * with the same tracking id, so Kill Bill either takes it or answers "already recorded": never twice.
    */
-  pending?: { revision: number; cents: Record<string, number>; record: SubscriptionUsageRecordJson };
+  pending?: PendingWindow;
+  /** Credits given instead of negative usage (their cents are in `cents` too): for reconcile, never resent. */
+  credits?: GivenCredit[];
+}
+
+/**
+ * What one revision of a window sends. `cents` is the whole Δ per unit, credited units included (negative);
+ * `record` carries the units posted as usage (null when every unit is credited); `credits` the rest. A credit
+ * has no idempotency key in Kill Bill, so a pending one is looked for on the account (by its description)
+ * before it is given again.
+ */
+export interface PendingWindow {
+  revision: number;
+  cents: Record<string, number>;
+  record: SubscriptionUsageRecordJson | null;
+  credits?: PlannedCredit[];
+}
+
+export interface GivenCredit {
+  revision: number;
+  unitType: string;
+  cents: number;
+  description: string;
+  invoiceItemId: string;
 }
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
