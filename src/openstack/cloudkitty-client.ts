@@ -75,7 +75,8 @@ export class CloudKittyClient {
   private readonly fixedUrl: string | undefined;
   private readonly session: KeystoneSession | undefined;
   private readonly http: OpenStackHttp;
-  private readonly pageSize: number;
+  /** Rows per summary request (`cloudkitty.pageSize`); callers size their time ranges to fit one page. */
+  readonly pageSize: number;
   private readonly dataframesPerRequest: number;
   private requests = 0;
 

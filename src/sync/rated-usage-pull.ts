@@ -25,37 +25,65 @@ export interface PullRequest {
   projectIds?: string[];
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
- * One paged summary for all metered projects: grouped by time, project and type, filtered by metric type
- * (always an explicit filter: CloudKitty 17.0.0 leaks a project filter into later unfiltered calls).
- * Never one call per project: the request count is ⌈rows / page size⌉ (+ 3 when it is more than one page).
+ * Rated usage of all metered projects, grouped by time, project and type, filtered by metric type (always an
+ * explicit filter: CloudKitty 17.0.0 leaks a project filter into later unfiltered calls). Never one call per
+ * project. CloudKitty rebuilds the whole result for every page it serves, so one paged query costs the
+ * square of its size. Instead, one ungrouped-by-time call counts the series (project × type) of the range,
+ * and the range is pulled in time chunks that fit one page each: linear in the rows returned. Each chunk's
+ * rows go straight into per-project buckets.
  */
 export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Promise<ProjectUsage> {
   const usage: ProjectUsage = new Map();
   if (req.metricTypes.length === 0 || req.begin >= req.end) return usage;
-  const groupby = req.stackTag
-    ? ['time', 'project_id', 'type', req.stackTag]
-    : ['time', 'project_id', 'type'];
-  const rows = await ck.summary({
-    begin: req.begin,
-    end: req.end,
-    groupby,
-    filters: { type: req.metricTypes },
-  });
-  for (const row of rows) {
-    if (row.rate === null) continue;
-    const r = row as unknown as Record<string, string>;
+  const series = req.stackTag ? ['project_id', 'type', req.stackTag] : ['project_id', 'type'];
+  const filters = { type: req.metricTypes };
+  const seriesCount = (await ck.summary({ begin: req.begin, end: req.end, groupby: series, filters })).length;
+  if (seriesCount === 0) return usage;
+  const end = req.end.getTime();
+  // CloudKitty answers a row per series and collect period; hourly unless the first rows say otherwise.
+  let rowsPerSeriesHour = 1;
+  for (let at = req.begin.getTime(); at < end;) {
+    const hours = Math.max(1, Math.floor(ck.pageSize / (seriesCount * rowsPerSeriesHour)));
+    const chunkEnd = Math.min(end, at + hours * HOUR_MS);
+    const rows = await ck.summary({
+      begin: new Date(at),
+      end: new Date(chunkEnd),
+      groupby: ['time', ...series],
+      filters,
+    });
+    const period = rows[0] ? rows[0].end.getTime() - rows[0].begin.getTime() : 0;
+    if (period > 0) rowsPerSeriesHour = Math.max(rowsPerSeriesHour, Math.ceil(HOUR_MS / period));
+    addRows(usage, rows as unknown as Array<Record<string, string> & SummaryRowTimes>, req.stackTag);
+    at = chunkEnd;
+  }
+  return usage;
+}
+
+interface SummaryRowTimes {
+  begin: Date;
+  rate: string | null;
+}
+
+function addRows(
+  usage: ProjectUsage,
+  rows: ReadonlyArray<Record<string, string> & SummaryRowTimes>,
+  stackTag: string | undefined,
+): void {
+  for (const r of rows) {
+    if (r.rate === null) continue;
     const project = projectKey(String(r.project_id));
     const list = usage.get(project) ?? [];
     list.push({
-      beginMs: row.begin.getTime(),
+      beginMs: r.begin.getTime(),
       type: r.type!,
-      stack: req.stackTag ? (r[req.stackTag] ?? null) : null,
-      rate: row.rate,
+      stack: stackTag ? (r[stackTag] ?? null) : null,
+      rate: r.rate,
     });
     usage.set(project, list);
   }
-  return usage;
 }
 
 /** Keystone writes project ids as 32 hex digits; operators sometimes paste them as UUIDs. */
