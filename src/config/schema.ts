@@ -222,9 +222,9 @@ export const schema: convict.Schema<BridgeConfig> = {
       env: 'CLOUDKITTY_URL',
     },
     pageSize: {
-      doc: 'Rows per /v2/summary page.',
+      doc: 'Rows per /v2/summary request. The pull asks for time chunks that fit one page, since CloudKitty rebuilds the whole result for every page it serves; it sets no maximum.',
       format: 'positive-int',
-      default: 1000,
+      default: 5000,
       env: 'CLOUDKITTY_PAGE_SIZE',
     },
     timeout: {
