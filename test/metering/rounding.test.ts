@@ -106,4 +106,29 @@ describe('metering: cents and rounding once per billing period', () => {
       });
     }
   });
+
+  it('property: plain text of up to 18 places, signed, big or tiny, rounds as decimal.js does', () => {
+    const next = rng(20261129);
+    for (let run = 0; run < 300; run++) {
+      const n = 1 + Math.floor(next() * 40);
+      const rates = Array.from({ length: n }, () => {
+        const r = next();
+        if (r < 0.1) return null;
+        const sign = next() < 0.3 ? '-' : '';
+        const whole = r < 0.2 ? String(Math.floor(next() * 1e12)) : String(Math.floor(next() * 3));
+        const places = Math.floor(next() * 19);
+        const fraction = Array.from({ length: places }, () => Math.floor(next() * 10)).join('');
+        return places === 0 ? `${sign}${whole}` : `${sign}${whole}.${fraction}`;
+      });
+      let exact = new Decimal(0);
+      const reference = rates.map((rate) => {
+        exact = exact.plus(rate ?? 0);
+        const cents = exact.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+        return cents === 0 ? 0 : cents;
+      });
+      expect(cumulativeTargets(rates), `run ${run} rates ${JSON.stringify(rates)}`).to.deep.equal(reference);
+    }
+    // Text the integer path does not take (exponents, more places) still goes through decimal.js.
+    expect(cumulativeTargets(['1e-2', '0.0049999999999999999999', '+0.01'])).to.deep.equal([1, 1, 2]);
+  });
 });
