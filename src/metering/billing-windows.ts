@@ -1,9 +1,4 @@
-import {
-  billingPeriodBoundariesBetween,
-  billingPeriodContaining,
-  type BillingCycle,
-  type BillingPeriod,
-} from './billing-period.js';
+import { billingPeriodBoundariesBetween, type BillingCycle } from './billing-period.js';
 import {
   alignWindowStart,
   assertValidInstant,
@@ -28,9 +23,4 @@ export function billingWindowsBetween(
   const lastCellEnd = Math.max(alignWindowStart(to, size).getTime() + size.ms, firstCell);
   const boundaries = billingPeriodBoundariesBetween(new Date(firstCell), new Date(lastCellEnd), cycle);
   return windowsBetween(from, to, size, boundaries);
-}
-
-/** The billing period a window belongs to (its start decides; windows never straddle a boundary). */
-export function billingPeriodOfWindow(window: UsageWindow, cycle: BillingCycle): BillingPeriod {
-  return billingPeriodContaining(window.start, cycle);
 }

@@ -1,5 +1,5 @@
-import { sumRates, type Cents, type RateInput } from './cents.js';
-import { type PlannedWindowRecord, type UnitType } from './correction.js';
+import { type Cents } from './cents.js';
+import { type UnitType } from './correction.js';
 import { InvalidPeriodInputError, UnsafeCentsError } from './errors.js';
 import { recordDateFor, type SubscriptionSpan } from './subscription-span.js';
 import { formatTrackingId } from './tracking-id.js';
@@ -7,36 +7,6 @@ import { type UsageWindow, type WindowSize } from './window.js';
 
 /** CloudKitty metric type (summary `type`), e.g. `instance`. */
 export type MetricType = string;
-
-/** Which Kill Bill unit a CloudKitty metric's money is recorded under. An input; this is the default. */
-export const DEFAULT_METRIC_UNITS: Readonly<Record<MetricType, UnitType>> = Object.freeze({
-  instance: 'openstack-billed-instance',
-  vcpus: 'openstack-billed-vcpus',
-});
-
-/**
- * Re-keys CloudKitty's rates per metric to rates per Kill Bill unit. Metrics without a mapping are not billed
- * and are returned separately so the caller can log them; rates of metrics mapped to one unit are added
- * exactly (the result is a decimal string).
- */
-export function ratesByUnit(
-  ratesByMetric: Readonly<Record<MetricType, RateInput>>,
-  mapping: Readonly<Record<MetricType, UnitType>> = DEFAULT_METRIC_UNITS,
-): { rates: Record<UnitType, string>; unmapped: MetricType[] } {
-  const grouped: Record<UnitType, RateInput[]> = {};
-  const unmapped: MetricType[] = [];
-  for (const [metric, rate] of Object.entries(ratesByMetric)) {
-    const unit = Object.prototype.hasOwnProperty.call(mapping, metric) ? mapping[metric] : undefined;
-    if (unit === undefined) {
-      unmapped.push(metric);
-      continue;
-    }
-    (grouped[unit] ??= []).push(rate);
-  }
-  const rates: Record<UnitType, string> = {};
-  for (const [unit, list] of Object.entries(grouped)) rates[unit] = sumRates(list).toString();
-  return { rates, unmapped };
-}
 
 /** Kill Bill's SubscriptionUsageRecord JSON (POST /1.0/kb/usages), as the bridge sends it. */
 export interface UsageRecordJson {
@@ -87,25 +57,4 @@ export function buildUsageRecord(input: UsageRecordInput): SubscriptionUsageReco
     revision: input.revision,
   });
   return { subscriptionId: input.subscriptionId, trackingId, unitUsageRecords };
-}
-
-/** Turns a period plan's records into Kill Bill JSON for one subscription. */
-export function buildUsageRecords(
-  planned: readonly PlannedWindowRecord[],
-  subscriptionId: string,
-  span: SubscriptionSpan,
-  windowSize: WindowSize,
-): SubscriptionUsageRecordJson[] {
-  return planned
-    .map((p) =>
-      buildUsageRecord({
-        subscriptionId,
-        span,
-        window: p.window,
-        windowSize,
-        revision: p.revision,
-        cents: p.cents,
-      }),
-    )
-    .filter((r): r is SubscriptionUsageRecordJson => r !== null);
 }

@@ -62,8 +62,6 @@ export function formatWindowSize(ms: number): string {
 }
 
 /** The default: one hour, CloudKitty's usual collect period. */
-export const DEFAULT_WINDOW_SIZE: WindowSize = parseWindowSize('1h');
-
 export function assertValidInstant(d: Date, what: string): number {
   const t = d instanceof Date ? d.getTime() : NaN;
   if (!Number.isFinite(t)) throw new InvalidInstantError(`${what} is not a valid instant`);
@@ -120,9 +118,4 @@ export function windowsBetween(
     }
   }
   return result;
-}
-
-/** Same instants, same window. */
-export function sameWindow(a: UsageWindow, b: UsageWindow): boolean {
-  return a.start.getTime() === b.start.getTime() && a.end.getTime() === b.end.getTime();
 }

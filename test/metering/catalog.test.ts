@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { XMLParser } from 'fast-xml-parser';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_METRIC_UNITS } from '../../src/metering/index.js';
+import { createConfig } from '../../src/config/schema.js';
+
+// The units the bridge records into by default: the configuration's own default mapping.
+const DEFAULT_METRIC_UNITS = createConfig().default('metering.metricUnits') as Record<string, string>;
 
 const catalogPath = (name: string) => new URL(`../../catalog/${name}`, import.meta.url);
 

@@ -1,17 +1,14 @@
 import { expect } from 'chai';
 import {
-  DEFAULT_METRIC_UNITS,
   InvalidInstantError,
   InvalidTrackingIdError,
   MAX_TRACKING_ID_LENGTH,
   buildUsageRecord,
-  buildUsageRecords,
   formatTrackingId,
   closedThrough,
   parseTrackingId,
   parseWindowSize,
   planPeriodRecords,
-  ratesByUnit,
   recordDateFor,
   spanFromSubscription,
   windowOverlapsSpan,
@@ -197,19 +194,19 @@ describe('metering: usage records', () => {
     expect(buildUsageRecord({ ...base, cents: {} })).to.equal(null);
   });
 
-  it('maps CloudKitty metrics to units and goes end to end from rates to JSON', () => {
-    const { rates, unmapped } = ratesByUnit({
-      instance: '0.24000000000000002',
-      vcpus: null,
-      'image.size': '1.5',
-    });
-    expect(unmapped).to.deep.equal(['image.size']);
-    expect(rates).to.deep.equal({
-      [DEFAULT_METRIC_UNITS.instance as string]: '0.24000000000000002',
-      'openstack-billed-vcpus': '0',
-    });
+  it('goes end to end from a period plan to Kill Bill JSON', () => {
+    const rates = { 'openstack-billed-instance': '0.24000000000000002', 'openstack-billed-vcpus': '0' };
     const plan = planPeriodRecords([{ window: win, rates }], true);
-    const json = buildUsageRecords(plan.records, SUB, span, hour);
+    const json = plan.records.map((p) =>
+      buildUsageRecord({
+        subscriptionId: SUB,
+        span,
+        window: p.window,
+        windowSize: hour,
+        revision: p.revision,
+        cents: p.cents,
+      }),
+    );
     expect(json).to.have.length(1);
     expect(json[0]?.unitUsageRecords).to.deep.equal([
       {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import {
+  billingPeriodContaining,
   DAY_MS,
   HOUR_MS,
   InvalidWindowSizeError,
   alignWindowStart,
-  billingPeriodOfWindow,
   billingWindowsBetween,
   parseWindowSize,
   splitWindowAtBoundaries,
@@ -80,12 +80,12 @@ describe('metering: windows never straddle a billing-period boundary', () => {
   it('BCD 31 in February (UTC): the boundary is the 29th in a leap year, the 28th otherwise', () => {
     const cycle: BillingCycle = { billCycleDay: 31, timeZone: 'UTC' };
     const ws = billingWindowsBetween(iso('2024-02-28T23:00:00Z'), iso('2024-02-29T01:00:00Z'), hour, cycle);
-    expect(ws.map((w) => billingPeriodOfWindow(w, cycle).start.toISOString())).to.deep.equal([
+    expect(ws.map((w) => billingPeriodContaining(w.start, cycle).start.toISOString())).to.deep.equal([
       '2024-01-31T00:00:00.000Z',
       '2024-02-29T00:00:00.000Z',
     ]);
     const days = billingWindowsBetween(iso('2023-02-27T00:00:00Z'), iso('2023-03-01T00:00:00Z'), day, cycle);
-    expect(days.map((w) => billingPeriodOfWindow(w, cycle).end.toISOString())).to.deep.equal([
+    expect(days.map((w) => billingPeriodContaining(w.start, cycle).end.toISOString())).to.deep.equal([
       '2023-02-28T00:00:00.000Z',
       '2023-03-31T00:00:00.000Z',
     ]);
@@ -98,10 +98,10 @@ describe('metering: windows never straddle a billing-period boundary', () => {
       '2024-02-29T18:00:00.000Z/2024-02-29T18:30:00.000Z',
       '2024-02-29T18:30:00.000Z/2024-02-29T19:00:00.000Z',
     ]);
-    expect(billingPeriodOfWindow(ws[0] as UsageWindow, cycle).end.toISOString()).to.equal(
+    expect(billingPeriodContaining(ws[0]!.start, cycle).end.toISOString()).to.equal(
       '2024-02-29T18:30:00.000Z',
     );
-    expect(billingPeriodOfWindow(ws[1] as UsageWindow, cycle).start.toISOString()).to.equal(
+    expect(billingPeriodContaining(ws[1]!.start, cycle).start.toISOString()).to.equal(
       '2024-02-29T18:30:00.000Z',
     );
   });
@@ -138,7 +138,7 @@ describe('metering: windows never straddle a billing-period boundary', () => {
       expect((ws[i] as UsageWindow).start.getTime()).to.equal((ws[i - 1] as UsageWindow).end.getTime());
     }
     for (const w of ws) {
-      const p = billingPeriodOfWindow(w, cycle);
+      const p = billingPeriodContaining(w.start, cycle);
       expect(w.end.getTime()).to.be.at.most(p.end.getTime());
     }
   });
