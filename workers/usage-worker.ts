@@ -6,7 +6,7 @@ import { USAGE_QUEUE } from '../src/queues/queue-names.js';
 import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
 import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usage-pull.js';
 import { countIdle } from '../src/sync/idle-reasons.js';
-import { STACK_TAG, type UsageSync } from '../src/sync/usage-sync.js';
+import type { UsageSync } from '../src/sync/usage-sync.js';
 import { isRetryable } from '../src/sync/sync-errors.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
 
@@ -94,7 +94,7 @@ export function createUsageWorker(options: UsageWorkerOptions): {
             begin: from,
             end: to,
             metricTypes: Object.keys(entry.units),
-            stackTag: entry.stackId ? STACK_TAG : undefined,
+            stackTag: usageSync.stackTagOf(entry),
             projectIds: [entry.projectId],
           })
         ).get(projectKey(entry.projectId)) ?? []);

@@ -34,7 +34,13 @@ export interface BridgeConfig {
     applicationCredentialId: string;
     applicationCredentialSecret: string;
   };
-  cloudkitty: { url: string; pageSize: number; timeout: string; scopeState: 'required' | 'optional' };
+  cloudkitty: {
+    url: string;
+    stackAttribute: string;
+    pageSize: number;
+    timeout: string;
+    scopeState: 'required' | 'optional';
+  };
   server: {
     port: number;
     publicUrl: string;
@@ -220,6 +226,12 @@ export const schema: convict.Schema<BridgeConfig> = {
       format: 'optional-http-url',
       default: '',
       env: 'CLOUDKITTY_URL',
+    },
+    stackAttribute: {
+      doc: 'CloudKitty groupby attribute carrying the Heat stack id of a resource, which tells the clusters (subscriptions with openstack_stack_id) of one project apart; docs/clusters.md says how to make CloudKitty export it.',
+      format: 'required-string',
+      default: 'stack_id',
+      env: 'CLOUDKITTY_STACK_ATTRIBUTE',
     },
     pageSize: {
       doc: 'Rows per /v2/summary request. The pull asks for time chunks that fit one page, since CloudKitty rebuilds the whole result for every page it serves; it sets no maximum.',

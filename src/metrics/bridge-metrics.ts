@@ -7,6 +7,7 @@ import type { OpenStackRequestEvent } from '../openstack/index.js';
 import { ReconcileDifferences } from '../reconcile/reconcile-differences.js';
 import { REGISTRY_QUEUE, USAGE_QUEUE } from '../queues/queue-names.js';
 import type { IdleSubscription } from '../sync/idle-reasons.js';
+import type { UnattributedUsage } from '../sync/unattributed-usage.js';
 import { SyncFreshness } from '../sync/sync-freshness.js';
 import type { CreditedUsage, RecordedUsage, SyncObserver } from '../sync/sync-observer.js';
 import { QueueMetrics } from './queue-metrics.js';
@@ -91,6 +92,10 @@ export class BridgeMetrics implements SyncObserver {
 
   credited(credit: CreditedUsage): void {
     this.usage.credited(credit);
+  }
+
+  unattributed(tenants: readonly string[], found: readonly UnattributedUsage[]): void {
+    this.sync.unattributedAfterPull(tenants, found);
   }
 
   idle(tenants: readonly string[], idle: readonly IdleSubscription[]): void {

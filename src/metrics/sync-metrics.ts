@@ -1,12 +1,14 @@
 import { Gauge, type Registry } from 'prom-client';
 import { IDLE_REASONS, type IdleSubscription } from '../sync/idle-reasons.js';
 import type { SyncFreshness } from '../sync/sync-freshness.js';
+import type { UnattributedUsage } from '../sync/unattributed-usage.js';
 import type { ReconcileDifferences } from '../reconcile/reconcile-differences.js';
 import { withinDeadline } from './scrape-deadline.js';
 
 /** How far behind each tenant's usage sync is, and why subscriptions wait. */
 export class SyncMetrics {
   private readonly idle: Gauge<'tenant' | 'reason'>;
+  private readonly unattributed: Gauge<'tenant'>;
   private freshness: { store: SyncFreshness; tenants: readonly string[] } | undefined;
   private differences: { store: ReconcileDifferences; tenants: readonly string[] } | undefined;
 
@@ -18,6 +20,12 @@ export class SyncMetrics {
       name: 'bridge_sync_idle_subscriptions',
       help: 'Subscriptions whose windows the last sync run left pending, per tenant and reason.',
       labelNames: ['tenant', 'reason'],
+      registers: [registry],
+    });
+    this.unattributed = new Gauge({
+      name: 'bridge_sync_unattributed_projects',
+      help: 'Projects whose rated usage in the last pull belongs to no metered subscription (a stack none names), per tenant: reported, not billed.',
+      labelNames: ['tenant'],
       registers: [registry],
     });
     const ages = () => this.ages();
@@ -52,6 +60,12 @@ export class SyncMetrics {
         this.idle.set({ tenant, reason }, count);
       }
     }
+  }
+
+  /** Sets every tenant, zeros included, so a project whose stack got a subscription clears. */
+  unattributedAfterPull(tenants: readonly string[], found: readonly UnattributedUsage[]): void {
+    for (const tenant of tenants)
+      this.unattributed.set({ tenant }, found.filter((u) => u.tenant === tenant).length);
   }
 
   /** Seconds since each tenant's last success; none while Redis is away (bridge_redis_up says so). */

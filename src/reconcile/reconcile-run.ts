@@ -17,7 +17,7 @@ import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { projectKey, pullRatedUsage, ratesForWindows, type ProjectUsage } from '../sync/rated-usage-pull.js';
 import { cycleOfEntry, spanOf } from '../sync/subscription-sync.js';
-import { STACK_TAG } from '../sync/usage-sync.js';
+import { stackTagFor } from '../sync/usage-sync.js';
 import { reconcile, type PeriodFigures, type ReconcileReport } from './reconcile-compare.js';
 
 export interface ReconcilerOptions {
@@ -27,6 +27,8 @@ export interface ReconcilerOptions {
   clients: ReadonlyMap<string, KillBillClient>;
   windowSize: WindowSize;
   settleDelayMs: number;
+  /** CloudKitty's groupby attribute carrying a resource's stack id (`cloudkitty.stackAttribute`). */
+  stackAttribute?: string;
   /** Whether a project without a CloudKitty scope state counts as rated (the sync's `cloudkitty.scopeState`). */
   scopeState: ScopeStatePolicy;
   rateScale: number;
@@ -122,7 +124,10 @@ export class Reconciler {
     const begin = alignWindowStart(first, this.options.windowSize);
     const end = new Date(Math.max(...targets.map((t) => t.windowsEnd.getTime())));
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
-    const stackTag = targets.some((t) => t.entry.stackId !== null) ? STACK_TAG : undefined;
+    const stackTag = stackTagFor(
+      targets.map((t) => t.entry),
+      this.options.stackAttribute,
+    );
     return pullRatedUsage(this.options.cloudkitty, { begin, end, metricTypes, stackTag });
   }
 
@@ -195,7 +200,7 @@ export class Reconciler {
       (w) => windowOverlapsSpan(w, span) && closedTo !== null && w.end <= closedTo,
     );
     const rows = usage.get(projectKey(entry.projectId!)) ?? [];
-    const perWindow = ratesForWindows(rows, windows, entry.units, entry.stackId, this.options.rateScale);
+    const perWindow = ratesForWindows(rows, windows, entry.units, entry, this.options.rateScale);
     const rates: Record<string, Array<string | null>> = {};
     for (const unit of new Set(Object.values(entry.units))) {
       rates[unit] = perWindow.map((r) => r[unit] ?? null);

@@ -35,6 +35,12 @@ export interface SubscriptionEntry {
   projectId: string | null;
   stackId: string | null;
   stackName: string | null;
+  /**
+   * For a subscription without a stack id: the stack ids of the other subscriptions metering its project
+   * over an overlapping span. Their clusters' usage is theirs; this one takes the rest of the project
+   * (what no metered cluster claims). Set when the registry is read, like conflicts.
+   */
+  otherStacks?: string[];
   /** Metric type → Kill Bill unit, only those that are billed. */
   units: Record<string, string>;
   unmetered: UnmeteredMetric[];

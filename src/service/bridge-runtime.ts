@@ -147,6 +147,7 @@ export function createBridgeRuntime(
     lockTtlMs: parseDuration(config.metering.lockTtl),
     rateScale: config.metering.rateScale,
     tzMode: config.killbill.usageTzMode,
+    stackAttribute: config.cloudkitty.stackAttribute,
     logger,
     observer: metrics,
     freshness: new SyncFreshness(redis, config.redis.prefix),

@@ -1,6 +1,6 @@
 import type { WindowSize } from '../metering/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
-import type { RatedRow } from './rated-usage-pull.js';
+import { ownsRow, type RatedRow } from './rated-usage-pull.js';
 import type { SubscriptionSyncResult, SyncTarget } from './subscription-sync.js';
 
 /**
@@ -105,10 +105,7 @@ export function whyNothingRecorded(
   const [from, to] = [target.from.getTime(), target.to.getTime()];
   const rated = rows.some(
     (r) =>
-      r.beginMs >= from &&
-      r.beginMs < to &&
-      entry.units[r.type] !== undefined &&
-      (entry.stackId === null || r.stack === entry.stackId),
+      r.beginMs >= from && r.beginMs < to && entry.units[r.type] !== undefined && ownsRow(entry, r.stack),
   );
   return { reason: rated ? 'noNewCent' : 'noUsage', ...base };
 }

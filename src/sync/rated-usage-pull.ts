@@ -86,6 +86,20 @@ function addRows(
   }
 }
 
+/** How a subscription shares its project's usage with the project's other subscriptions (docs/clusters.md). */
+export interface StackShare {
+  /** Its cluster's stack id: only that cluster's rows are its. */
+  stackId: string | null;
+  /** Without a stack id: the metered clusters whose rows are not its; it takes every other row. */
+  otherStacks?: readonly string[];
+}
+
+/** Whether a row of the project, tagged with `stack` (null when untagged), is the subscription's. */
+export function ownsRow(share: StackShare, stack: string | null): boolean {
+  if (share.stackId !== null) return stack === share.stackId;
+  return stack === null || !(share.otherStacks ?? []).includes(stack);
+}
+
 /** Keystone writes project ids as 32 hex digits; operators sometimes paste them as UUIDs. */
 export function projectKey(projectId: string): string {
   return projectId.toLowerCase().replace(/-/g, '');
@@ -100,14 +114,14 @@ export function ratesForWindows(
   rows: readonly RatedRow[],
   windows: readonly UsageWindow[],
   units: Readonly<Record<string, string>>,
-  stackId: string | null,
+  share: StackShare,
   rateScale: number = DEFAULT_RATE_SCALE,
 ): Array<Record<string, string>> {
   const byWindow = windows.map(() => ({}) as Record<string, Money>);
   const starts = windows.map((w) => w.start.getTime());
   for (const row of rows) {
     const unit = units[row.type];
-    if (!unit || row.rate === null || (stackId !== null && row.stack !== stackId)) continue;
+    if (!unit || row.rate === null || !ownsRow(share, row.stack)) continue;
     // Windows are sorted and disjoint: the last one starting at or before the row is the only candidate.
     let lo = 0;
     let hi = starts.length - 1;

@@ -164,7 +164,7 @@ export class SubscriptionSync {
         (w) => windowOverlapsSpan(w, span) && w.end <= target.to,
       );
       const fresh = windows.filter((w) => w.start >= target.from);
-      const freshRates = ratesForWindows(rows, fresh, entry.units, entry.stackId, this.options.rateScale);
+      const freshRates = ratesForWindows(rows, fresh, entry.units, entry, this.options.rateScale);
       const rateOf = new Map(fresh.map((w, i) => [w, freshRates[i]!]));
       const inputs: PeriodWindowInput[] = windows.map((w) => {
         const stored = ledgerWindows.get(w.start.toISOString());

@@ -1,5 +1,6 @@
 import type { RecordOutcome } from '../killbill/killbill-client.js';
 import type { IdleSubscription } from './idle-reasons.js';
+import type { UnattributedUsage } from './unattributed-usage.js';
 
 /** One usage record Kill Bill took (or already held), as the sync reports it. */
 export interface RecordedUsage {
@@ -30,4 +31,6 @@ export interface SyncObserver {
   credited?(credit: CreditedUsage): void;
   /** After a whole run: every configured tenant, and why each idle subscription recorded nothing. */
   idle(tenants: readonly string[], idle: readonly IdleSubscription[]): void;
+  /** After each pull: every configured tenant, and the projects whose usage no subscription owns. */
+  unattributed?(tenants: readonly string[], found: readonly UnattributedUsage[]): void;
 }

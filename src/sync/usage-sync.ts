@@ -21,11 +21,23 @@ import {
 } from './subscription-sync.js';
 import type { UsageLedger } from './usage-ledger.js';
 import { SubscriptionSyncError } from './sync-errors.js';
+import { unattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
 import type { SyncObserver } from './sync-observer.js';
 
-/** CloudKitty groupby tag that tells the stacks of one project apart (Heat's stack id on the resources). */
-export const STACK_TAG = 'stack_id';
+/** CloudKitty's groupby attribute that tells the stacks of one project apart, unless configured. */
+export const DEFAULT_STACK_ATTRIBUTE = 'stack_id';
+
+/**
+ * The attribute to group a pull by when any of these subscriptions shares its project by stack (has a
+ * stack id, or takes the rest of a project that has clusters); undefined when none does.
+ */
+export function stackTagFor(
+  entries: ReadonlyArray<Pick<SubscriptionEntry, 'stackId' | 'otherStacks'>>,
+  attribute: string = DEFAULT_STACK_ATTRIBUTE,
+): string | undefined {
+  return entries.some((e) => e.stackId !== null || (e.otherStacks?.length ?? 0) > 0) ? attribute : undefined;
+}
 
 export interface UsageSyncOptions {
   registry: RegistryStore;
@@ -48,6 +60,8 @@ export interface UsageSyncOptions {
   rateScale?: number;
   /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
   tzMode?: UsageTzMode;
+  /** CloudKitty's groupby attribute carrying a resource's stack id (`cloudkitty.stackAttribute`). */
+  stackAttribute?: string;
   /** Told of every record and, after each whole run, why subscriptions idled (the process's metrics). */
   observer?: SyncObserver;
   /** Where each tenant's last successful sync is kept, for every process to report. */
@@ -96,6 +110,11 @@ export class UsageSync {
 
   get cloudkitty(): CloudKittyClient {
     return this.options.cloudkitty;
+  }
+
+  /** The groupby attribute a pull for this subscription needs, if any. */
+  stackTagOf(entry: SubscriptionEntry): string | undefined {
+    return stackTagFor([entry], this.options.stackAttribute);
   }
 
   /** The registry's metered subscriptions, and those held back by a conflict (so a run can say why). */
@@ -149,9 +168,12 @@ export class UsageSync {
     const begin = targets.reduce((d, t) => min(d, t.from), targets[0]!.from);
     const end = targets.reduce((d, t) => max(d, t.to), targets[0]!.to);
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
-    const stackTag = targets.some((t) => t.entry.stackId !== null) ? STACK_TAG : undefined;
+    // Grouped by stack when any metered subscription shares its project by stack, due now or not: the
+    // rows must say whose they are for the unattributed report too.
+    const stackTag = stackTagFor(metered, this.options.stackAttribute);
     const usage = await pullRatedUsage(cloudkitty, { begin, end, metricTypes, stackTag });
     this.lastPull = { begin, end, metricTypes, projects: usage.size };
+    this.reportUnattributed(metered, usage);
     logger.info(
       { event: 'sync.pulled', begin, end, subscriptions: targets.length, projects: usage.size, metricTypes },
       'pulled rated usage from CloudKitty',
@@ -232,6 +254,18 @@ export class UsageSync {
       await this.remember(Promise.all(synced.map((t) => this.options.freshness?.succeeded(t))));
     }
     return { metered: prepared.metered, results, idle };
+  }
+
+  /** Usage of clusters no subscription owns is billed to no one: said in the log and the metrics. */
+  private reportUnattributed(metered: SubscriptionEntry[], usage: ProjectUsage): void {
+    const found = unattributedUsage(metered, usage, this.options.rateScale);
+    for (const u of found) {
+      this.options.logger.warn(
+        { event: 'sync.unattributed', ...u },
+        'rated usage of a project belongs to no metered subscription (a stack none names); reported, not billed',
+      );
+    }
+    this.options.observer?.unattributed?.(this.tenants, found);
   }
 
   /** Every configured tenant: the registry may hold others, which the sync skips. */

@@ -11,7 +11,7 @@ describe('registry end to end: two subscriptions on one project', () => {
     await h?.close();
   });
 
-  it('without stack ids both are in conflict and neither is metered; distinct stack ids meter both', async () => {
+  it('without stack ids both are in conflict; one cluster and the rest, or two clusters, meter both', async () => {
     const project = projectId();
     const first = await h.meteredAccount(project);
     await h.waitForEntry('the first is metered', first.subscriptionId, (x) => x.status === 'metered');
@@ -24,21 +24,33 @@ describe('registry end to end: two subscriptions on one project', () => {
     expect(a.reasons.join(' ')).to.include(second.subscriptionId).and.include(FIELD.stackId);
     expect(b.reasons.join(' ')).to.include(first.subscriptionId);
 
-    // One stack id is not enough: the other subscription could still be billed for the same usage.
+    // One stack id tells them apart: the first bills its cluster, the second the rest of the project.
     await h.setSubscriptionFields(first.subscriptionId, { [FIELD.stackId]: 'stack-a' });
     await h.waitForEntry('the stack id is known', first.subscriptionId, (x) => x.stackId === 'stack-a');
     await h.settled();
-    expect((await h.entry(second.subscriptionId))!.status).to.equal('conflict');
+    expect((await h.entry(second.subscriptionId))!).to.deep.include({
+      status: 'metered',
+      stackId: null,
+      otherStacks: ['stack-a'],
+    });
+    expect((await h.entry(first.subscriptionId))!).to.deep.include({ status: 'metered', stackId: 'stack-a' });
+
+    // The same stack id twice cannot be told apart.
+    await h.setSubscriptionFields(second.subscriptionId, { [FIELD.stackId]: 'stack-a' });
+    await h.waitForEntry('the same stack twice', second.subscriptionId, (x) => x.status === 'conflict');
+    await h.deleteSubscriptionField(second.subscriptionId, FIELD.stackId);
+    await h.waitForEntry('the rest again', second.subscriptionId, (x) => x.status === 'metered');
 
     await h.setSubscriptionFields(second.subscriptionId, {
       [FIELD.stackId]: 'stack-b',
       [FIELD.stackName]: 'web tier',
     });
     const metered = await h.waitForEntry(
-      'both metered',
+      'two clusters, both metered',
       second.subscriptionId,
-      (x) => x.status === 'metered',
+      (x) => x.status === 'metered' && x.stackId === 'stack-b',
     );
+    expect(metered.otherStacks, 'a cluster takes only its own usage').to.equal(undefined);
     expect(metered).to.deep.include({ projectId: project, stackId: 'stack-b', stackName: 'web tier' });
     expect((await h.entry(first.subscriptionId))!).to.deep.include({ status: 'metered', stackId: 'stack-a' });
   });

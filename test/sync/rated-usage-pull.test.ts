@@ -23,7 +23,7 @@ describe('rates into windows: CloudKitty float noise never moves a cent', () => 
 
   it('a period that truly totals X.XX5 rounds up, though the float text lies just under it', () => {
     // 15.625 as CloudKitty's float sum reads 15.62499999999999989: exact summing of that text gives 1562 cents.
-    const rates = ratesForWindows([row(0, '15.62499999999999989')], windows, units, null);
+    const rates = ratesForWindows([row(0, '15.62499999999999989')], windows, units, { stackId: null });
     expect(rates[0]).to.deep.equal({ 'openstack-billed-instance': '15.625' });
     expect(periodTotalCents(rates.map((r) => r['openstack-billed-instance']))).to.equal(1563);
   });
@@ -33,7 +33,7 @@ describe('rates into windows: CloudKitty float noise never moves a cent', () => 
       [row(1, '0.30000000000000004'), row(1, '0.19999999999999998'), row(0, '0.1')],
       windows,
       units,
-      null,
+      { stackId: null },
     );
     expect(rates).to.deep.equal([
       { 'openstack-billed-instance': '0.1' },
