@@ -71,6 +71,12 @@ export function summarize(report: SyncRunReport): string {
         : '') +
       `${t.lateDifferences} late difference(s) reported, ${t.failed} failed`,
   ];
+  const unattributed = report.unattributed ?? [];
+  if (unattributed.length > 0)
+    lines.push(
+      `usage of ${unattributed.length} project(s) belongs to no metered subscription (a stack none names): ` +
+        'reported in the log (sync.unattributed), not billed; see docs/clusters.md',
+    );
   const groups = Object.entries(groupIdle(report.idle)) as Array<[IdleReason, IdleGroup]>;
   if (groups.length > 0) lines.push(`nothing recorded for ${report.idle.length}:`);
   for (const [reason, g] of groups)
@@ -92,6 +98,7 @@ export function reportJson(report: SyncRunReport) {
     totals: totalsOf(report.results),
     results: report.results,
     idle: groupIdle(report.idle),
+    unattributed: report.unattributed ?? [],
   };
 }
 

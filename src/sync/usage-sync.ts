@@ -21,7 +21,7 @@ import {
 } from './subscription-sync.js';
 import type { UsageLedger } from './usage-ledger.js';
 import { SubscriptionSyncError } from './sync-errors.js';
-import { unattributedUsage } from './unattributed-usage.js';
+import { unattributedUsage, type UnattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
 import type { SyncObserver } from './sync-observer.js';
 
@@ -86,6 +86,8 @@ export interface PreparedSync {
   metered: number;
   /** Those with nothing due, and why; conflicts included. */
   idle: IdleSubscription[];
+  /** Projects whose pulled usage no metered subscription owns (docs/clusters.md). */
+  unattributed: UnattributedUsage[];
 }
 
 /** A run in this process: each synced subscription's result, and why the others recorded nothing. */
@@ -93,6 +95,8 @@ export interface SyncRunReport {
   metered: number;
   results: SubscriptionSyncResult[];
   idle: IdleSubscription[];
+  /** Projects whose pulled usage no metered subscription owns; absent when nothing was pulled. */
+  unattributed?: UnattributedUsage[];
 }
 
 const min = (a: Date, b: Date) => (a < b ? a : b);
@@ -164,7 +168,8 @@ export class UsageSync {
         idle.push(whyNothingDue({ entry, from, now, windowSize, settleDelayMs, ratedUpTo, notRated, range }));
       }
     }
-    if (targets.length === 0) return { now, targets, usage: new Map(), idle, metered: metered.length };
+    if (targets.length === 0)
+      return { now, targets, usage: new Map(), idle, metered: metered.length, unattributed: [] };
     const begin = targets.reduce((d, t) => min(d, t.from), targets[0]!.from);
     const end = targets.reduce((d, t) => max(d, t.to), targets[0]!.to);
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
@@ -173,12 +178,12 @@ export class UsageSync {
     const stackTag = stackTagFor(metered, this.options.stackAttribute);
     const usage = await pullRatedUsage(cloudkitty, { begin, end, metricTypes, stackTag });
     this.lastPull = { begin, end, metricTypes, projects: usage.size };
-    this.reportUnattributed(metered, usage);
+    const unattributed = this.reportUnattributed(metered, usage);
     logger.info(
       { event: 'sync.pulled', begin, end, subscriptions: targets.length, projects: usage.size, metricTypes },
       'pulled rated usage from CloudKitty',
     );
-    return { now, targets, usage, idle, metered: metered.length };
+    return { now, targets, usage, idle, metered: metered.length, unattributed };
   }
 
   /**
@@ -253,11 +258,11 @@ export class UsageSync {
       const synced = this.tenants.filter((t) => !failedTenants.has(t));
       await this.remember(Promise.all(synced.map((t) => this.options.freshness?.succeeded(t))));
     }
-    return { metered: prepared.metered, results, idle };
+    return { metered: prepared.metered, results, idle, unattributed: prepared.unattributed };
   }
 
   /** Usage of clusters no subscription owns is billed to no one: said in the log and the metrics. */
-  private reportUnattributed(metered: SubscriptionEntry[], usage: ProjectUsage): void {
+  private reportUnattributed(metered: SubscriptionEntry[], usage: ProjectUsage): UnattributedUsage[] {
     const found = unattributedUsage(metered, usage, this.options.rateScale);
     for (const u of found) {
       this.options.logger.warn(
@@ -266,6 +271,7 @@ export class UsageSync {
       );
     }
     this.options.observer?.unattributed?.(this.tenants, found);
+    return found;
   }
 
   /** Every configured tenant: the registry may hold others, which the sync skips. */

@@ -100,7 +100,13 @@ describe('clusters: a project shared by stack (real Kill Bill, CloudKitty, Redis
     const rest = await runtime.registry.entry(tenant.apiKey, own.subscriptionId);
     expect(rest).to.deep.include({ status: 'metered', stackId: null, otherStacks: ['stack-a'] });
 
-    const results = await runtime.usageSync.runOnce({ mode: 'new' });
+    const report = await runtime.usageSync.runOnceReport({ mode: 'new' });
+    const results = report.results;
+    expect(report.unattributed).to.have.length(1);
+    expect(report.unattributed![0]).to.deep.include({ projectId: clustered, stacks: ['stack-y'] });
+    expect(report.unattributed![0]!.rated).to.deep.equal({
+      instance: totals.get(`${clustered}/stack-y`)!.toString(),
+    });
     expect(results.filter((r) => r.error)).to.deep.equal([]);
     const cents = (...keys: string[]) =>
       keys
