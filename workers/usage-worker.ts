@@ -8,6 +8,7 @@ import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usa
 import { countIdle } from '../src/sync/idle-reasons.js';
 import type { UsageSync } from '../src/sync/usage-sync.js';
 import { isRetryable } from '../src/sync/sync-errors.js';
+import { RegistrySnapshots } from '../src/registry/registry-snapshots.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
 
 export interface UsageWorkerOptions {
@@ -34,6 +35,7 @@ export function createUsageWorker(options: UsageWorkerOptions): {
   const { connection, prefix, usageSync, registry, logger } = options;
   const queue = new Queue<UsageJobData>(USAGE_QUEUE, { connection, prefix });
   const runKey = (run: string) => `${prefix}:usage-run:${run}`;
+  const snapshots = new RegistrySnapshots(registry);
 
   const tick = async (job: Job<UsageJobData>, mode: 'new' | 'recheck') => {
     const prepared = await usageSync.prepare({ mode });
@@ -77,7 +79,7 @@ export function createUsageWorker(options: UsageWorkerOptions): {
   };
 
   const subscription = async (data: Extract<UsageJobData, { kind: 'subscription' }>) => {
-    const entry = await registry.entry(data.tenantApiKey, data.subscriptionId);
+    const entry = await snapshots.entry(data.tenantApiKey, data.run, data.subscriptionId);
     if (!entry || entry.status !== 'metered' || !entry.projectId) {
       await usageSync.subscriptionDone(data.tenantApiKey, data.subscriptionId);
       return { skipped: `no longer metered (${entry?.status ?? 'unknown'})` };

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
+import { USAGE_QUEUE } from '../../src/queues/queue-names.js';
+import type { UsageJobData } from '../../src/queues/usage-jobs.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { RunningBridge } from '../support/bridge-cli.js';
 import { seedRatedUsage } from '../support/cloudkitty.js';
@@ -75,15 +77,20 @@ describe('graceful shutdown during a usage sync (the real CLI, real Kill Bill)',
       BRIDGE_WORKER_HEALTH_PORT: '0',
       BRIDGE_SYNC_EVERY: '2s',
       BRIDGE_RECONCILE_EVERY: '2s',
-      BRIDGE_LOCK_TTL: '2s',
+      // Short so the second worker soon takes over, yet long enough that a loaded machine does not lose it.
+      BRIDGE_LOCK_TTL: '5s',
     });
     const firstWorker = RunningBridge.start(['worker'], { ...env, BRIDGE_SHUTDOWN_TIMEOUT: '1s' });
     running.push(firstWorker);
+    const usageQueue = stack.queue<UsageJobData>(USAGE_QUEUE);
     await waitFor(
-      'the first worker has recorded part of the usage',
-      async () => stack.proxy.seen(usagePosts).filter((r) => r.outcome === 201).length >= 2,
+      'the first worker has recorded part of the usage, and its subscription job is running',
+      async () =>
+        stack.proxy.seen(usagePosts).filter((r) => r.outcome === 201).length >= 2 &&
+        (await usageQueue.getActive()).some((j) => j.name === 'subscription'),
       { timeoutMs: 120_000 },
     );
+    await usageQueue.close();
     firstWorker.signal('SIGTERM');
     expect(await firstWorker.exited, firstWorker.stderr).to.equal(1);
     const [timeout] = firstWorker.logLines().filter((l) => l.event === 'process.stop_timeout');
