@@ -1,4 +1,9 @@
-export { CloudKittyClient, type CloudKittyClientOptions, type ScopeState } from './cloudkitty-client.js';
+export {
+  CloudKittyClient,
+  SummaryUnstableError,
+  type CloudKittyClientOptions,
+  type ScopeState,
+} from './cloudkitty-client.js';
 export {
   encodeFilters,
   type SummaryFilters,

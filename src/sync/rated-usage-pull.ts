@@ -1,6 +1,6 @@
 import { DEFAULT_RATE_SCALE, quantizeRate, type Money } from '../metering/index.js';
 import type { UsageWindow } from '../metering/index.js';
-import type { CloudKittyClient } from '../openstack/index.js';
+import { SummaryUnstableError, type CloudKittyClient } from '../openstack/index.js';
 
 /** One CloudKitty collect period of one project and metric type (and stack, when asked). */
 export interface RatedRow {
@@ -26,24 +26,46 @@ export interface PullRequest {
 }
 
 const HOUR_MS = 3_600_000;
+/** Passes of a pull before giving up on a CloudKitty that keeps rating inside the range (retryable). */
+const MAX_PASSES = 5;
 
 /**
  * Rated usage of all metered projects, grouped by time, project and type, filtered by metric type (always an
  * explicit filter: CloudKitty 17.0.0 leaks a project filter into later unfiltered calls). Never one call per
  * project. CloudKitty rebuilds the whole result for every page it serves, so one paged query costs the
- * square of its size. Instead, one ungrouped-by-time call counts the series (project × type) of the range,
- * and the range is pulled in time chunks that fit one page each: linear in the rows returned. Each chunk's
- * rows go straight into per-project buckets.
+ * square of its size; instead the range is pulled in time chunks that fit one page each: linear in the rows
+ * returned, each chunk's rows going straight into per-project buckets. One summary of the whole range
+ * without time (a row per series: its sum and quantity) counts the series for the chunk size, and, taken
+ * again after the chunks, proves CloudKitty rated nothing in the range meanwhile; otherwise the pass is
+ * dropped and the pull starts again, so it never holds a project half read.
  */
 export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Promise<ProjectUsage> {
-  const usage: ProjectUsage = new Map();
-  if (req.metricTypes.length === 0 || req.begin >= req.end) return usage;
+  if (req.metricTypes.length === 0 || req.begin >= req.end) return new Map();
   const series = req.stackTag ? ['project_id', 'type', req.stackTag] : ['project_id', 'type'];
-  const filters = { type: req.metricTypes };
-  const seriesCount = (await ck.summary({ begin: req.begin, end: req.end, groupby: series, filters })).length;
-  if (seriesCount === 0) return usage;
+  const totals = () =>
+    ck.summary({ begin: req.begin, end: req.end, groupby: series, filters: { type: req.metricTypes } });
+  for (let pass = 1; ; pass++) {
+    const before = await totals();
+    if (before.length === 0) return new Map();
+    const usage = await pullChunks(ck, req, series, before.length);
+    if (fingerprint(await totals()) === fingerprint(before)) return usage;
+    if (pass >= MAX_PASSES)
+      throw new SummaryUnstableError(
+        `CloudKitty rated inside ${req.begin.toISOString()}–${req.end.toISOString()} during each of ${pass} pulls`,
+      );
+  }
+}
+
+/** The range in time chunks of about one page each (CloudKitty answers a row per series and collect period). */
+async function pullChunks(
+  ck: CloudKittyClient,
+  req: PullRequest,
+  series: string[],
+  seriesCount: number,
+): Promise<ProjectUsage> {
+  const usage: ProjectUsage = new Map();
   const end = req.end.getTime();
-  // CloudKitty answers a row per series and collect period; hourly unless the first rows say otherwise.
+  // Hourly unless the first rows say the collect period is shorter.
   let rowsPerSeriesHour = 1;
   for (let at = req.begin.getTime(); at < end;) {
     const hours = Math.max(1, Math.floor(ck.pageSize / (seriesCount * rowsPerSeriesHour)));
@@ -52,7 +74,7 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
       begin: new Date(at),
       end: new Date(chunkEnd),
       groupby: ['time', ...series],
-      filters,
+      filters: { type: req.metricTypes },
     });
     const period = rows[0] ? rows[0].end.getTime() - rows[0].begin.getTime() : 0;
     if (period > 0) rowsPerSeriesHour = Math.max(rowsPerSeriesHour, Math.ceil(HOUR_MS / period));
@@ -60,6 +82,14 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
     at = chunkEnd;
   }
   return usage;
+}
+
+/** A summary's rows as comparable text: every field, rows in a fixed order. */
+function fingerprint(rows: readonly object[]): string {
+  return rows
+    .map((r) => JSON.stringify(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))))
+    .sort()
+    .join('\n');
 }
 
 interface SummaryRowTimes {

@@ -40,10 +40,10 @@ function rowsByProject(usage: ProjectUsage, projects: readonly string[]): Record
 }
 
 /**
- * CloudKitty pages its summary by offset over a result it rebuilds for every request, while cloudkitty-processor
- * keeps rating. The bridge's pull must still read one consistent result: a project rated between two of its page
- * requests (through a proxy that posts the dataframes right before page 2 goes on) must be neither counted twice
- * nor dropped, and the sync must then record exactly CloudKitty's totals in the real Kill Bill.
+ * The bridge pulls a range in several requests (time chunks of a page each) while cloudkitty-processor keeps
+ * rating. The pull must still read one consistent result: a project rated between two of its requests (through
+ * a proxy that posts the dataframes right before the second goes on) must be neither counted twice nor read in
+ * part, and the sync must then record exactly CloudKitty's totals in the real Kill Bill.
  */
 describe('real CloudKitty rating between two pages of the bridge’s pull (e2e)', function () {
   let server: KillBillServer;
@@ -86,12 +86,17 @@ describe('real CloudKitty rating between two pages of the bridge’s pull (e2e)'
     seeded.push(...usage);
   }
 
-  /** Posts `usage` right before the next request for page 2 of a summary is forwarded; resolves once it has. */
-  function rateBeforePage2(usage: RatedUsage[]): () => boolean {
+  /**
+   * Posts `usage` right before the bridge's second request for rows by time (its second time chunk, or the
+   * second page of one) is forwarded: mid-pull. Resolves once it has.
+   */
+  function rateMidPull(usage: RatedUsage[]): () => boolean {
     let done = false;
+    let timeRequests = 0;
     proxy.beforeForward = async (req) => {
-      const offset = new URL(req.path, 'http://x').searchParams.get('offset');
-      if (done || !req.path.startsWith('/v2/summary') || offset !== String(PAGE)) return;
+      const query = new URL(req.path, 'http://x').searchParams;
+      if (done || !req.path.startsWith('/v2/summary') || !query.get('groupby')?.startsWith('time')) return;
+      if (++timeRequests < 2) return;
       done = true;
       await seed(usage);
     };
@@ -146,29 +151,29 @@ describe('real CloudKitty rating between two pages of the bridge’s pull (e2e)'
     }
   }
 
-  it('a project first rated between two pages (its rows shift the others) is counted once', async function () {
+  it('a project first rated between two requests of the pull is counted whole, once', async function () {
     this.timeout(3 * 60_000);
     const now = new Date(MONTH.getTime() + 4 * 24 * HOUR);
     await seed(hours(second, 0, 72));
     // `first` sorts before `second`: once rated, every row of `second` moves down two pages' worth.
-    const fired = rateBeforePage2(hours(first, 0, 72));
+    const fired = rateMidPull(hours(first, 0, 72));
     const { pulled, unpaged, all } = await pullAgainstUnpaged(now);
-    expect(fired(), 'the dataframes were posted between page 1 and page 2').to.equal(true);
+    expect(fired(), 'the dataframes were posted between two requests of the pull').to.equal(true);
     expect(all.length, 'more rows than one page').to.be.above(2 * PAGE);
     expect(pulled[first.projectId]).to.have.length(72);
     expect(pulled).to.deep.equal(unpaged);
     await syncAndCheck(now);
   });
 
-  it('a project already in the pull, rated for more hours between two pages (rows change in place), is counted whole', async function () {
+  it('a project already in the pull, rated for more hours between two requests (rows change in place), is counted whole', async function () {
     this.timeout(3 * 60_000);
     // The watermarks are now 94 hours into the month: this pull starts there, `first`'s rows on page 1.
     const now = new Date(MONTH.getTime() + 7 * 24 * HOUR);
     await seed([...hours(first, 94, 130), ...hours(second, 94, 166)]);
     // Hours 130..143 of `first` are rows 36..49: read, still empty, on page 1; the total does not move.
-    const fired = rateBeforePage2(hours(first, 130, 144));
+    const fired = rateMidPull(hours(first, 130, 144));
     const { pulled, unpaged } = await pullAgainstUnpaged(now);
-    expect(fired(), 'the dataframes were posted between page 1 and page 2').to.equal(true);
+    expect(fired(), 'the dataframes were posted between two requests of the pull').to.equal(true);
     expect(pulled[first.projectId]).to.have.length(50);
     expect(pulled).to.deep.equal(unpaged);
     await syncAndCheck(now);

@@ -106,7 +106,8 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     for (const d of diffs) expect(d.recorded, `${d.sub} ${d.unit}`).to.equal(d.expected);
     // One pull for everyone, not one per project, in time chunks that each fit one page: no request
     // pages (CloudKitty would rebuild the whole result for each page): about ⌈rows / page size⌉ of them,
-    // plus the call that counts the series and a last, partial chunk.
+    // plus a last, partial chunk and the two summaries without time that frame the chunks (counting the
+    // series, and proving nothing was rated meanwhile).
     const { begin, end, metricTypes } = sync.lastPull!;
     const all = await new CloudKittyClient({ url: stack.cloudkitty.url, pageSize: 100_000 }).summary({
       begin,
@@ -119,7 +120,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     expect(summaries.filter((r) => !new URL(r.url).searchParams.get('offset')?.match(/^0?$/))).to.deep.equal(
       [],
     );
-    expect(summaries.length).to.be.at.most(Math.ceil(all.length / 50) + 2);
+    expect(summaries.length).to.be.at.most(Math.ceil(all.length / 50) + 3);
     expect(summaries.length).to.be.at.least(Math.ceil(all.length / 50));
   });
 
