@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { ReconcileLine } from '../../src/reconcile/reconcile-compare.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
-import type { BridgeStack } from './real-killbill-stack.js';
+import { UNITS, type BridgeStack, type Customer, type Metric } from './real-killbill-stack.js';
 
 /** What `bridge reconcile --json` prints. */
 export interface ReconcileDoc {
@@ -64,6 +64,19 @@ export async function reconcileCli(
 /** The key of a line in {@link expectReconciled}'s expectations. */
 export const lineKey = (subscriptionId: string, unit: string, periodStart: Date | string) =>
   `${subscriptionId} ${unit} ${typeof periodStart === 'string' ? periodStart : periodStart.toISOString()}`;
+
+/** Expectations for every unit the customers meter over the period starting at `periodStart`. */
+export function wantOf(
+  list: readonly Customer[],
+  periodStart: Date,
+  cents: (c: Customer, metric: Metric) => number,
+): Record<string, number> {
+  return Object.fromEntries(
+    list.flatMap((c) =>
+      c.metrics.map((m) => [lineKey(c.subscriptionId, UNITS[m], periodStart), cents(c, m)]),
+    ),
+  );
+}
 
 /**
  * Reconciles `period` and proves it: every line's difference 0, `ok`, exit 0; and the lines are exactly
