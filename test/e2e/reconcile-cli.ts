@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ReconcileLine } from '../../src/reconcile/reconcile-compare.js';
+import type { ReconcileLine, ReconcileTotals } from '../../src/reconcile/reconcile-compare.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
 import { UNITS, type BridgeStack, type Customer, type Metric } from './real-killbill-stack.js';
 
@@ -8,7 +8,7 @@ export interface ReconcileDoc {
   period: string;
   ok: boolean;
   lines: ReconcileLine[];
-  totals: Record<string, { cloudkittyCents: number; billedCents: number; differenceCents: number }>;
+  totals: Record<string, ReconcileTotals>;
   fix?: { totals: Record<string, number> };
 }
 
@@ -106,7 +106,8 @@ export async function expectReconciled(
 /** One line for a test's console figures: what reconcile proved. */
 export function reconciledFigures(doc: ReconcileDoc): string {
   const totals = Object.entries(doc.totals).map(
-    ([currency, t]) => `${currency} ${t.cloudkittyCents}¢ billed ${t.billedCents}¢`,
+    ([currency, t]) =>
+      `${currency} CloudKitty ${t.cloudkittyCents}¢, billed ${t.billedCents}¢, credited ${t.creditedCents}¢`,
   );
   return `reconcile ${doc.period}: ${doc.lines.length} lines, ${totals.join(', ')}, difference 0`;
 }
