@@ -28,6 +28,7 @@ import {
   type Customer,
   type Metric,
 } from './real-killbill-stack.js';
+import { expectReconciled, reconciledFigures, wantOf } from './reconcile-cli.js';
 
 const DAY = 86_400_000;
 const CREDITS = { method: 'POST', path: '/1.0/kb/credits' };
@@ -250,10 +251,16 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
     const figures: string[] = [];
     for (const c of [a, b]) figures.push(...(await checkAccount(env.tenant, c)));
     expect(creditCents(await items(env.tenant, a))).to.deep.equal([-wantDown]);
+    // The operator's proof: the credited line comes to 0.00 with the credit counted, as do the others.
+    const proved = await expectReconciled(env.stack, '2025-06', wantOf(env.list, month, cloudKittyCents));
+    const credited = proved.lines.find(
+      (l) => l.subscriptionId === a.subscriptionId && l.unit === UNITS.instance,
+    );
+    expect(credited, 'the credited line').to.include({ creditedCents: wantDown, differenceCents: 0 });
     console.log(
       `      [KB ${server.version}] re-rated down ${wantDown}¢ and up after invoicing: ${runs.length} recheck runs, ` +
         `${proxy!.seen(CREDITS).length} credit POST (answer dropped), found again by its description | ` +
-        `${figures.join(' | ')} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `${figures.join(' | ')} | ${reconciledFigures(proved)} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   });
 });

@@ -23,6 +23,8 @@ import {
   type UsageItem,
   type ZonedCustomer,
 } from './zoned-customers.js';
+import { UNITS } from './real-killbill-stack.js';
+import { expectReconciled, lineKey, reconciledFigures } from './reconcile-cli.js';
 
 const HOUR = 3_600_000;
 const cents = (amount: number) => Math.round(amount * 100);
@@ -173,6 +175,8 @@ describe('real Kill Bill: usage periods across time zones, DST and a subscriptio
     }
 
     const figures: string[] = [];
+    /** The cents each item must carry, by the reconcile line of its period. */
+    const itemCents = new Map<string, number>();
     const wouldBe = new Map<UsageTzMode, number>();
     for (const [c, bounds] of schedule) {
       const got = items.get(c)!;
@@ -187,6 +191,7 @@ describe('real Kill Bill: usage periods across time zones, DST and a subscriptio
         const want = c.usage.length > 0 || c === ny15 ? centsBetween(c.usage, from, to) : null;
         figures.push(`${c.name.slice(4, -9)} ${it.startDate}→${it.endDate}: ${it.amount.toFixed(2)}`);
         if (want === null) continue;
+        itemCents.set(lineKey(c.subscriptionId, UNITS.instance, new Date(from)), want);
         expect(cents(it.amount), `${c.name} ${it.startDate}→${it.endDate}, in cents`).to.equal(want);
         // What a bridge cutting elsewhere would have made Kill Bill invoice here.
         for (const mode of ['FIXED', 'VARIABLE', 'UTC'] as const) {
@@ -204,9 +209,43 @@ describe('real Kill Bill: usage periods across time zones, DST and a subscriptio
       expect(wouldBe.get('VARIABLE') ?? 0, 'items VARIABLE would get wrong').to.be.greaterThan(0);
     }
     expect(wouldBe.get(env.mode) ?? 0, `items the bridge's own mode ${env.mode} gets wrong`).to.equal(0);
+
+    // `bridge reconcile --period` takes, per subscription, the period STARTING in that month: ny15's March is
+    // 15 March → 15 April (its stub from 1 March is the period of its former bill-cycle day).
+    const proofs: string[] = [];
+    for (const [period, starts] of [
+      [
+        '2024-03',
+        [
+          [ny, '2024-03-01'],
+          [kol, '2024-03-01'],
+          [ny15, '2024-03-15'],
+        ],
+      ],
+      [
+        '2024-04',
+        [
+          [ny, '2024-04-01'],
+          [kol, '2024-04-01'],
+          [ny15, '2024-04-15'],
+        ],
+      ],
+    ] as const) {
+      const want = Object.fromEntries(
+        starts.map(([c, date]) => {
+          const key = lineKey(
+            c.subscriptionId,
+            UNITS.instance,
+            new Date(killBillDayStart(server.version, date, c)),
+          );
+          return [key, itemCents.get(key)!];
+        }),
+      );
+      proofs.push(reconciledFigures(await expectReconciled(env.stack, period, want)));
+    }
     console.log(
       `      [KB ${server.version}, bridge ${env.mode}] ${figures.join(' | ')} | wrong under other modes: ` +
-        `${[...wouldBe].map(([m, n]) => `${m} ${n}`).join(', ')} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `${[...wouldBe].map(([m, n]) => `${m} ${n}`).join(', ')} | ${proofs.join(' | ')} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   });
 });

@@ -25,6 +25,7 @@ import {
   type Invoice,
   type Metric,
 } from './real-killbill-stack.js';
+import { expectReconciled, reconciledFigures, wantOf } from './reconcile-cli.js';
 
 /**
  * What Kill Bill must bill a customer for a metric: CloudKitty's exact total, half-up to the cent (0 when not
@@ -42,6 +43,7 @@ function expected(c: Customer, metric: Metric) {
   return { exact, cents, floatNoise: floats.minus(exact) };
 }
 
+const cents = (c: Customer, metric: Metric) => expected(c, metric).cents;
 const errorsOf = (results: SubscriptionSyncResult[]) => results.filter((r) => r.error);
 const sum = (results: SubscriptionSyncResult[], key: 'records' | 'alreadyRecorded') =>
   results.reduce((s, r) => s + r[key], 0);
@@ -163,10 +165,11 @@ describe('real Kill Bill: invoices equal CloudKitty (e2e)', function () {
     );
 
     const { figures } = await invoiceAndCheck(env.tenant, month, next, env.list);
+    const proved = await expectReconciled(env.stack, day(month).slice(0, 7), wantOf(env.list, month, cents));
     console.log(
       `      [KB ${server.version}] 2 accounts, ${sum(results, 'records')} records sent ` +
         `(${env.rewritten()} recordDates cut to a date; the raw bridge record: ${raw instanceof Error ? raw.message.slice(0, 70) : 'accepted'}) | ` +
-        `${figures.join(' | ')} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `${figures.join(' | ')} | ${reconciledFigures(proved)} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   });
 
@@ -202,13 +205,14 @@ describe('real Kill Bill: invoices equal CloudKitty (e2e)', function () {
     expect(records + already, 'windows recorded').to.equal(windows.size);
 
     const { figures, trackingIds } = await invoiceAndCheck(env.tenant, month, next, env.list);
+    const proved = await expectReconciled(env.stack, day(month).slice(0, 7), wantOf(env.list, month, cents));
     // Kill Bill 0.22 lists the tracking ids an invoice billed: each window, once.
     if (trackingIds.length > 0) expect(trackingIds.sort()).to.deep.equal([...windows].sort());
     console.log(
       `      [KB ${server.version} + faults] 2 accounts, ${runs.length} sync runs, ${posts.length} POSTs ` +
         `(3×500, 1 drop-after) for ${windows.size} windows: ${records} recorded + ${already} already recorded; ` +
         `${trackingIds.length} tracking ids invoiced (${env.rewritten()} recordDates cut) | ` +
-        `${figures.join(' | ')} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `${figures.join(' | ')} | ${reconciledFigures(proved)} | ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   });
 });

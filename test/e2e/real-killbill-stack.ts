@@ -23,8 +23,8 @@ import {
   type KillBillServer,
   type KillBillTenant,
 } from '../support/killbill-server.js';
+import { killBillFront } from '../support/killbill-022-shim.js';
 import { RedisServer } from '../support/redis-server.js';
-import { startRecordDateShim } from '../support/record-date-shim.js';
 import { freePort, waitFor } from '../support/wait.js';
 
 export const UNITS = { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' } as const;
@@ -223,8 +223,8 @@ type InvoiceItemSpan = { startDate: string; endDate: string; amount: number };
 
 /**
  * Fresh tenant, Kill Bill's clock set to `month` (00:00Z), the bridge on it through `front` (a proxy chain in
- * front of Kill Bill: the 0.22 recordDate shim, and whatever the test adds), two customers learnt by the
- * registry. What it starts is stopped by `cleanups`, last first.
+ * front of Kill Bill: whatever the test adds, then the 0.22 shim when the server is 0.22), two customers learnt
+ * by the registry. What it starts is stopped by `cleanups`, last first.
  */
 export async function setUpTenant(
   server: KillBillServer,
@@ -237,16 +237,10 @@ export async function setUpTenant(
   // One clock for the whole server: back to real time for whoever runs next, whatever fails here.
   cleanups.push(async () => void (await resetClock(tenant, 30)));
   await setClock(tenant, month.toISOString(), 30);
-  let url = tenant.url;
-  let shim: Awaited<ReturnType<typeof startRecordDateShim>> | undefined;
-  if (server.version.startsWith('0.22.')) {
-    const s = (shim = await startRecordDateShim(url));
-    cleanups.push(() => s.close());
-    url = s.url;
-  }
+  const { url, shim } = await killBillFront(server, tenant.url, cleanups);
   const stack = await BridgeStack.start(tenant, await front(url), cloudkitty);
   cleanups.push(() => stack.close());
   const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
   const { list, reconciled } = await createCustomers(kb, stack, month);
-  return { tenant, kb, stack, list, reconciled, rewritten: () => shim?.rewritten ?? 0 };
+  return { tenant, kb, stack, list, reconciled, shim, rewritten: () => shim?.recordDates ?? 0 };
 }

@@ -4,14 +4,7 @@ import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
 import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
 import { createRedisConnection } from '../../src/queues/redis-connection.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
-import { TEST_TOKEN } from '../support/bridge-config.js';
-import { startBillingReadShim } from '../support/billing-read-shim.js';
-import {
-  startCloudKitty,
-  seedRatedUsage,
-  seededCloudKittyEnv,
-  type CloudKittyInstance,
-} from '../support/cloudkitty.js';
+import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';
 import {
   moveClockDays,
   resetClock,
@@ -33,28 +26,7 @@ import {
   type BridgeStack,
   type Metric,
 } from './real-killbill-stack.js';
-
-interface Line {
-  accountId: string;
-  subscriptionId: string;
-  unit: string;
-  currency: string;
-  periodStart: string;
-  periodEnd: string;
-  cloudkittyCents: number;
-  recordedCents: number;
-  invoicedCents: number;
-  toBeInvoicedCents: number;
-  creditedCents: number;
-  differenceCents: number;
-}
-interface ReconcileDoc {
-  period: string;
-  ok: boolean;
-  lines: Line[];
-  totals: Record<string, { cloudkittyCents: number; billedCents: number; differenceCents: number }>;
-  fix?: { totals: Record<string, number> };
-}
+import { reconcileEnv, type ReconcileDoc } from './reconcile-cli.js';
 
 const HOUR = 3_600_000;
 const cents = (c: Customer, metric: Metric) =>
@@ -113,28 +85,14 @@ describe('bridge reconcile: Kill Bill bills what CloudKitty rated (e2e)', functi
   before(async function () {
     this.timeout(10 * 60_000);
     [server, cloudkitty] = await Promise.all([startKillBill(), startCloudKitty()]);
-    const env = await setUpTenant(server, cloudkitty.url, month, cleanups, async (url) => {
-      if (!server.version.startsWith('0.22.')) return url;
-      const shim = await startBillingReadShim(url);
-      cleanups.push(() => shim.close());
-      shimmed = () => shim.rewritten;
-      return shim.url;
-    });
+    // setUpTenant puts the 0.22 shim in front of a 0.22 server: it rewrites reconcile's reads too.
+    const env = await setUpTenant(server, cloudkitty.url, month, cleanups);
+    shimmed = () => env.shim?.reads ?? 0;
     ({ tenant, list, stack } = env);
     await seedRatedUsage(cloudkitty.url, seedScenario(month, list, 5, [49, 50, 51]));
     const results = await env.stack.sync(month, next);
     expect(results.filter((r) => r.error)).to.deep.equal([]);
-    const kb = env.stack.config.killbill;
-    cliEnv = {
-      REDIS_URL: env.stack.redis.url,
-      KILLBILL_URL: kb.url,
-      KILLBILL_USERNAME: kb.username,
-      KILLBILL_PASSWORD: kb.password,
-      KILLBILL_API_KEY: kb.apiKey,
-      KILLBILL_API_SECRET: kb.apiSecret,
-      ...seededCloudKittyEnv(cloudkitty.url),
-      BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
-    };
+    cliEnv = reconcileEnv(env.stack);
   });
 
   after(async function () {

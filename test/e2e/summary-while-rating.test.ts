@@ -11,6 +11,7 @@ import {
   type KillBillTenant,
 } from '../support/killbill-server.js';
 import { UNITS, day, kbGet, setUpTenant, type BridgeStack, type Customer } from './real-killbill-stack.js';
+import { expectReconciled, wantOf } from './reconcile-cli.js';
 
 const HOUR = 3_600_000;
 const PAGE = 50;
@@ -45,7 +46,7 @@ function rowsByProject(usage: ProjectUsage, projects: readonly string[]): Record
  * a proxy that posts the dataframes right before the second goes on) must be neither counted twice nor read in
  * part, and the sync must then record exactly CloudKitty's totals in the real Kill Bill.
  */
-describe('real CloudKitty rating between two pages of the bridge’s pull (e2e)', function () {
+describe('real CloudKitty rating between two requests of the bridge’s pull (e2e)', function () {
   let server: KillBillServer;
   let cloudkitty: CloudKittyInstance;
   let proxy: FaultProxy;
@@ -135,9 +136,6 @@ describe('real CloudKitty rating between two pages of the bridge’s pull (e2e)'
     const report = await stack.runtime.usageSync.runOnceReport({ mode: 'new', now });
     expect(report.results.filter((r) => r.error)).to.deep.equal([]);
     for (const c of [first, second]) {
-      const exact = seeded
-        .filter((u) => u.projectId === c.projectId)
-        .reduce((s, u) => s.plus(u.price), new Decimal(0));
       const rolled = await kbGet<{ rolledUpUnits: Array<{ unitType: string; amount: number }> }>(
         tenant,
         `/1.0/kb/usages/${c.subscriptionId}?startDate=${day(MONTH)}&endDate=${day(NEXT)}`,
@@ -145,10 +143,16 @@ describe('real CloudKitty rating between two pages of the bridge’s pull (e2e)'
       const held = rolled.rolledUpUnits
         .filter((u) => u.unitType === UNITS.instance)
         .reduce((s, u) => s + u.amount, 0);
-      expect(held, `${c.name}: cents Kill Bill holds`).to.equal(
-        exact.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber(),
-      );
+      expect(held, `${c.name}: cents Kill Bill holds`).to.equal(seededCents(c));
     }
+  }
+
+  /** CloudKitty's exact total of what was seeded for the customer (instance only), half-up to the cent. */
+  function seededCents(c: Customer): number {
+    const exact = seeded
+      .filter((u) => u.projectId === c.projectId)
+      .reduce((s, u) => s.plus(u.price), new Decimal(0));
+    return exact.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
   }
 
   it('a project first rated between two requests of the pull is counted whole, once', async function () {
@@ -177,5 +181,8 @@ describe('real CloudKitty rating between two pages of the bridge’s pull (e2e)'
     expect(pulled[first.projectId]).to.have.length(50);
     expect(pulled).to.deep.equal(unpaged);
     await syncAndCheck(now);
+    // The operator's proof, through the same paging proxy: every seeded hour once on both sides.
+    const want = wantOf([first, second], MONTH, (c, m) => (m === 'instance' ? seededCents(c) : 0));
+    await expectReconciled(stack, '2025-09', want);
   });
 });

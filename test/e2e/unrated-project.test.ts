@@ -24,7 +24,9 @@ import {
   setUpTenant,
   type BridgeStack,
   type Customer,
+  type Metric,
 } from './real-killbill-stack.js';
+import { expectReconciled, wantOf } from './reconcile-cli.js';
 
 const HOUR = 3_600_000;
 const USAGE_POSTS = { method: 'POST', path: '/1.0/kb/usages' };
@@ -120,6 +122,10 @@ describe('real Kill Bill: a project CloudKitty has not rated yet (e2e)', functio
       vcpus: expectedCents(rated, 'vcpus'),
     });
     const postsBefore = proxy!.seen(USAGE_POSTS).length;
+    // Reconcile follows the sync's closing rule: the unrated project has no closed window yet, so CloudKitty's
+    // column is 0 for it (not what is seeded), as is what Kill Bill holds; no false alarm.
+    const pending = (c: Customer, m: Metric) => (c === unrated ? 0 : expectedCents(c, m));
+    await expectReconciled(env.stack, '2025-06', wantOf(env.list, month, pending));
 
     // The processor reaches the project: it has rated it from the month start, all that was seeded.
     markRated(cloudkitty, unrated.projectId, next);
@@ -151,6 +157,8 @@ describe('real Kill Bill: a project CloudKitty has not rated yet (e2e)', functio
       ...late.flatMap((p) => p.unitUsageRecords.flatMap((u) => u.usageRecords)).map(dateOf),
     );
     expect(new Date(earliest).toISOString().slice(0, 10)).to.equal(day(new Date(firstHour)));
+    // Once rated, its whole month counts on both sides.
+    await expectReconciled(env.stack, '2025-06', wantOf(env.list, month, expectedCents));
   });
 
   /** `bridge sync` text and `--json` name the reason and count it. */

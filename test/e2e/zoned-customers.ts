@@ -21,7 +21,7 @@ import {
   type KillBillServer,
   type KillBillTenant,
 } from '../support/killbill-server.js';
-import { startRecordDateShim } from '../support/record-date-shim.js';
+import { killBillFront } from '../support/killbill-022-shim.js';
 import { waitFor } from '../support/wait.js';
 import { BridgeStack, kbGet, type Invoice } from './real-killbill-stack.js';
 
@@ -74,12 +74,7 @@ export async function startZonedBridge(
   // One clock for the whole server: back to real time for whoever runs next, whatever fails here.
   cleanups.push(async () => void (await resetClock(tenant, 30)));
   await setClock(tenant, clock.toISOString(), 30);
-  let url = tenant.url;
-  if (server.version.startsWith('0.22.')) {
-    const shim = await startRecordDateShim(url);
-    cleanups.push(() => shim.close());
-    url = shim.url;
-  }
+  const { url } = await killBillFront(server, tenant.url, cleanups);
   const mode = usageTzModeFor(server.version);
   const stack = await BridgeStack.start(tenant, url, cloudkittyUrl, { KILLBILL_USAGE_TZ_MODE: mode });
   cleanups.push(() => stack.close());

@@ -16,7 +16,7 @@ import { FaultProxy } from '../support/fault-proxy.js';
 import type { KillBillServer, KillBillTenant } from '../support/killbill-server.js';
 import { RedisServer } from '../support/redis-server.js';
 import { Exposition } from './exposition.js';
-import { startRecordDateShim, type RecordDateShim } from '../support/record-date-shim.js';
+import { startKillBill022Shim, type KillBill022Shim } from '../support/killbill-022-shim.js';
 import { seededCloudKittyEnv } from '../support/cloudkitty.js';
 
 const CATALOG = new URL('../../catalog/catalog.xml', import.meta.url);
@@ -77,11 +77,11 @@ export class MeteredBridge {
     readonly api: ApiService,
     readonly killbill: FaultProxy,
     readonly cloudkitty: FaultProxy,
-    private readonly shim: RecordDateShim | undefined,
+    private readonly shim: KillBill022Shim | undefined,
   ) {}
 
   static async start(server: KillBillServer, tenant: KillBillTenant, cloudkittyUrl: string) {
-    const shim = server.version.startsWith('0.22.') ? await startRecordDateShim(tenant.url) : undefined;
+    const shim = server.version.startsWith('0.22.') ? await startKillBill022Shim(tenant.url) : undefined;
     const killbill = await FaultProxy.start(shim?.url ?? tenant.url);
     const cloudkitty = await FaultProxy.start(cloudkittyUrl);
     const redis = await RedisServer.start();
