@@ -4,7 +4,7 @@ import { Queue, type Worker } from 'bullmq';
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { KillBillClient } from '../../src/killbill/killbill-client.js';
-import { silentLogger } from '../../src/logging/logger.js';
+import { createLogger, silentLogger } from '../../src/logging/logger.js';
 import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
 import { BRIDGE_QUEUES } from '../../src/queues/queue-names.js';
 import { createRedisConnection, type RedisClient } from '../../src/queues/redis-connection.js';
@@ -98,7 +98,19 @@ export class FaultStack {
     readonly month: Date,
     private readonly worker: Worker<RegistryJobData>,
     private readonly workerConnection: RedisClient,
+    private readonly apiLog: string[],
   ) {}
+
+  /** Why the intake refused notifications (400), as it logged them: `event type: reason`, with counts. */
+  intakeRejections(): string[] {
+    const seen = new Map<string, number>();
+    for (const line of this.apiLog) {
+      const l = JSON.parse(line) as { event?: string; reason?: string };
+      if (l.event !== 'intake.rejected') continue;
+      seen.set(String(l.reason), (seen.get(String(l.reason)) ?? 0) + 1);
+    }
+    return [...seen].map(([reason, n]) => `${n}× ${reason}`);
+  }
 
   readonly customers: FaultCustomer[] = [];
 
@@ -139,7 +151,14 @@ export class FaultStack {
       BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
       BRIDGE_REGISTER_CALLBACK: 'true',
     });
-    const api = new ApiService({ config, logger: silentLogger, port, host: '127.0.0.1' });
+    // The intake's warnings are kept: a notification it refuses is one Kill Bill will not send again.
+    const apiLog: string[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      name: 'fault-api',
+      destination: { write: (l) => void apiLog.push(l) },
+    });
+    const api = new ApiService({ config, logger, port, host: '127.0.0.1' });
     await api.start();
     cleanups.push(() => api.stop());
     await waitFor('the intake has registered its callback with Kill Bill', () => api.callbacksRegistered, {
@@ -176,6 +195,7 @@ export class FaultStack {
       month,
       worker,
       workerConnection,
+      apiLog,
     );
   }
 
@@ -324,7 +344,11 @@ export class FaultStack {
     }
     const failed = await this.failedJobs();
     const usd = doc.totals.USD!;
+    const n = await this.intakeCounts();
+    const rejected = this.intakeRejections();
     return (
+      `notifications: ${n.queued ?? 0} accepted, ${n.unavailable ?? 0} answered 503, ${n.rejected ?? 0} rejected` +
+      `${rejected.length ? ` (${rejected.join('; ')})` : ''}, ${n.ignored ?? 0} ignored | ` +
       `reconcile ${this.period}: ${doc.lines.length} lines, CloudKitty ${(usd.cloudkittyCents / 100).toFixed(2)} ` +
       `billed ${(usd.billedCents / 100).toFixed(2)} difference ${(usd.differenceCents / 100).toFixed(2)}, exit 0; ` +
       `failed jobs kept: ${failed}`
