@@ -24,6 +24,8 @@ export class RedisServer {
     port: number,
     /** With `requirepass`: the URL carries it, as a production Redis URL would. */
     readonly password?: string,
+    /** AOF on, fsynced at every write: what it held survives a SIGKILL and a restart (`stop`, `resume`). */
+    readonly appendOnly = false,
   ) {
     this.port = port;
     this.dir = mkdtempSync(join(tmpdir(), 'bridge-redis-'));
@@ -33,9 +35,9 @@ export class RedisServer {
     return `redis://${this.password ? `:${this.password}@` : ''}127.0.0.1:${this.port}`;
   }
 
-  static async start(options: { password?: string } = {}): Promise<RedisServer> {
+  static async start(options: { password?: string; appendOnly?: boolean } = {}): Promise<RedisServer> {
     assertRedisInstalled();
-    const server = new RedisServer(await freePort(), options.password);
+    const server = new RedisServer(await freePort(), options.password, options.appendOnly);
     await server.resume();
     return server;
   }
@@ -54,8 +56,7 @@ export class RedisServer {
         this.dir,
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(this.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
         // BullMQ needs every key it writes to stay: an evicted job would be a lost job.
         '--maxmemory-policy',
         'noeviction',
