@@ -30,6 +30,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How Kill Bill spells an ExtBusEventType; a newer server's types look the same. */
 const EVENT_TYPE_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 const OBJECT_TYPE_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+const TENANT_KEY_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /**
  * A well-formed event of a type this bridge does not know can never become processable, and answering it
@@ -97,7 +98,10 @@ export function parseNotification(body: unknown): ParsedNotification {
       }
       meta = parsed as Record<string, unknown>;
     } catch {
-      return fail('metaData is not valid JSON');
+      // Kill Bill 0.22 sends a tenant key change's metaData as the bare key (`CATALOG`), 0.24 as JSON.
+      if (!eventType.startsWith('TENANT_CONFIG_') || !TENANT_KEY_NAME.test(metaData))
+        return fail('metaData is not valid JSON');
+      meta = { key: metaData };
     }
   }
   if (rule.subscriptionMetadata) {

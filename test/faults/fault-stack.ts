@@ -13,7 +13,6 @@ import { FIELD } from '../../src/registry/metered-subscription.js';
 import { ApiService } from '../../src/service/api-service.js';
 import { createBridgeRuntime, type BridgeRuntime } from '../../src/service/bridge-runtime.js';
 import { createRegistryWorker } from '../../workers/registry-worker.js';
-import { startBillingReadShim } from '../support/billing-read-shim.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
 import { testConfig, TEST_TOKEN } from '../support/bridge-config.js';
 import { seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';
@@ -25,7 +24,7 @@ import {
   type KillBillServer,
   type KillBillTenant,
 } from '../support/killbill-server.js';
-import { startRecordDateShim } from '../support/record-date-shim.js';
+import { killBillFront } from '../support/killbill-022-shim.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
 
@@ -79,7 +78,7 @@ interface ReconcileLine {
  * CloudKitty: its own real Redis (AOF on when asked), the intake API in this process (Kill Bill pushes to
  * it), the registry worker, and `bridge sync` / `bridge reconcile` run as subprocesses. The bridge reaches Kill
  * Bill through `kbProxy` and CloudKitty through `ckProxy`, both fault proxies; on 0.22 the 0.24 request
- * shapes are bridged by the record-date and billing-read shims behind the Kill Bill proxy.
+ * shapes are bridged by the 0.22 shim (test/support/killbill-022-shim.ts) behind the Kill Bill proxy.
  */
 export class FaultStack {
   private constructor(
@@ -124,14 +123,7 @@ export class FaultStack {
     const tenant = await createTenant();
     cleanups.push(async () => void (await resetClock(tenant, 30)));
     await setClock(tenant, month.toISOString(), 30);
-    let url = tenant.url;
-    if (server.version.startsWith('0.22.')) {
-      const dates = await startRecordDateShim(url);
-      cleanups.push(() => dates.close());
-      const reads = await startBillingReadShim(dates.url);
-      cleanups.push(() => reads.close());
-      url = reads.url;
-    }
+    const { url } = await killBillFront(server, tenant.url, cleanups);
     const kbProxy = await FaultProxy.start(url);
     cleanups.push(() => kbProxy.close());
     const ckProxy = await FaultProxy.start(cloudkitty.url);

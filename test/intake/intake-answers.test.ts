@@ -177,6 +177,25 @@ describe('intake: answers to every kind of request', () => {
     expect(job!.data).to.deep.include({ kind: 'reconcile', tenantApiKey: 'bob' });
   });
 
+  it('takes a tenant key change whose metaData is the bare key, as Kill Bill 0.22 sends it', async () => {
+    const change = {
+      eventType: 'TENANT_CONFIG_CHANGE',
+      accountId: null,
+      objectType: 'TENANT_KVS',
+      objectId: randomUUID(),
+      metaData: 'CATALOG',
+    };
+    await request(base).post(path).send(change).expect(200);
+    const [job] = await queue.getJobs(['waiting']);
+    expect(job!.name).to.equal('reconcile');
+    // Anything else that is not JSON is still refused.
+    const res = await request(base)
+      .post(path)
+      .send({ ...change, metaData: 'not a key' })
+      .expect(400);
+    expect(res.body.reason).to.match(/metaData is not valid JSON/);
+  });
+
   it('the same event delivered 3 times gives one job', async () => {
     for (let i = 0; i < 3; i++) await request(base).post(path).send(creation).expect(200);
     const counts = await queue.getJobCounts('waiting', 'delayed', 'active');
