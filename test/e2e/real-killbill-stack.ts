@@ -129,7 +129,15 @@ export interface Customer {
  * once the bridge's registry shows both metered. Nothing but Kill Bill's push notifications tells it.
  */
 export async function createCustomers(kb: KillBillClient, stack: BridgeStack, month: Date) {
+  const tenant = stack.config.killbill.apiKey;
   await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
+  // A catalog change makes the bridge rebuild the registry (a new catalog can add units): that rebuild is
+  // let finish first, on a tenant with no account yet, so what follows is learnt from notifications only.
+  const catalogRebuild = await waitFor(
+    'the registry rebuilt after the catalog upload',
+    () => stack.runtime.registry.lastReconcile(tenant),
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
   const list: Customer[] = [];
   for (const [tag, metrics] of [['a', ['instance', 'vcpus']] as const, ['b', ['instance']] as const]) {
     const projectId = randomUUID().replace(/-/g, '');
@@ -144,7 +152,6 @@ export async function createCustomers(kb: KillBillClient, stack: BridgeStack, mo
     const subscriptionId = await kb.createSubscription(accountId, 'openstack-standard-monthly', day(month));
     list.push({ name, projectId, metrics: [...metrics], accountId, subscriptionId, usage: [] });
   }
-  const tenant = stack.config.killbill.apiKey;
   await waitFor(
     'the registry shows both subscriptions metered, learnt from Kill Bill push notifications',
     async () => {
@@ -158,7 +165,7 @@ export async function createCustomers(kb: KillBillClient, stack: BridgeStack, mo
     },
     { timeoutMs: 60_000, intervalMs: 200 },
   );
-  return { list, reconciled: await stack.runtime.registry.lastReconcile(tenant) };
+  return { list, catalogRebuild, reconciled: await stack.runtime.registry.lastReconcile(tenant) };
 }
 
 type Series = [metric: Metric, start: Date, hours: number, seed: number, tail: number, vm?: string];
@@ -241,6 +248,15 @@ export async function setUpTenant(
   const stack = await BridgeStack.start(tenant, await front(url), cloudkitty);
   cleanups.push(() => stack.close());
   const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
-  const { list, reconciled } = await createCustomers(kb, stack, month);
-  return { tenant, kb, stack, list, reconciled, shim, rewritten: () => shim?.recordDates ?? 0 };
+  const { list, catalogRebuild, reconciled } = await createCustomers(kb, stack, month);
+  return {
+    tenant,
+    kb,
+    stack,
+    list,
+    catalogRebuild,
+    reconciled,
+    shim,
+    rewritten: () => shim?.recordDates ?? 0,
+  };
 }

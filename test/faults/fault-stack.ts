@@ -81,6 +81,9 @@ interface ReconcileLine {
  * shapes are bridged by the 0.22 shim (test/support/killbill-022-shim.ts) behind the Kill Bill proxy.
  */
 export class FaultStack {
+  /** The registry rebuild the catalog upload asked for, finished before any account existed. */
+  catalogRebuild: { at: number; accounts: number } | null = null;
+
   private constructor(
     readonly server: KillBillServer,
     readonly cloudkitty: CloudKittyInstance,
@@ -172,7 +175,14 @@ export class FaultStack {
     });
     const kb = new KillBillClient({ ...tenant, createdBy: 'fault-test' });
     await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
-    return new FaultStack(
+    // A catalog change makes the bridge rebuild the registry; it is let finish before any account exists, so
+    // the scenarios learn accounts from notifications only.
+    const catalogRebuild = await waitFor(
+      'the registry rebuilt after the catalog upload',
+      () => runtime.registry.lastReconcile(config.killbill.apiKey),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const stack = new FaultStack(
       server,
       cloudkitty,
       tenant,
@@ -189,6 +199,8 @@ export class FaultStack {
       workerConnection,
       apiLog,
     );
+    stack.catalogRebuild = catalogRebuild;
+    return stack;
   }
 
   /**
