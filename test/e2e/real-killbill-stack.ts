@@ -23,6 +23,7 @@ import {
   type KillBillServer,
   type KillBillTenant,
 } from '../support/killbill-server.js';
+import { catalogRebuildSettled } from '../support/catalog-rebuild.js';
 import { killBillFront } from '../support/killbill-022-shim.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
@@ -128,15 +129,21 @@ export interface Customer {
  * subscription from `month`, made through the bridge's own Kill Bill client straight to the server; returns
  * once the bridge's registry shows both metered. Nothing but Kill Bill's push notifications tells it.
  */
-export async function createCustomers(kb: KillBillClient, stack: BridgeStack, month: Date) {
+export async function createCustomers(
+  kb: KillBillClient,
+  stack: BridgeStack,
+  month: Date,
+  kbTenant: KillBillTenant,
+) {
   const tenant = stack.config.killbill.apiKey;
   await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
-  // A catalog change makes the bridge rebuild the registry (a new catalog can add units): that rebuild is
-  // let finish first, on a tenant with no account yet, so what follows is learnt from notifications only.
-  const catalogRebuild = await waitFor(
-    'the registry rebuilt after the catalog upload',
-    () => stack.runtime.registry.lastReconcile(tenant),
-    { timeoutMs: 60_000, intervalMs: 200 },
+  // A catalog change makes the bridge rebuild the registry (a new catalog can add units): those rebuilds
+  // are let finish first, on a tenant with no account yet, so what follows is learnt from notifications only.
+  const catalogRebuild = await catalogRebuildSettled(
+    kbTenant,
+    stack.redis.url,
+    stack.config.redis.prefix,
+    stack.runtime.registry,
   );
   const list: Customer[] = [];
   for (const [tag, metrics] of [['a', ['instance', 'vcpus']] as const, ['b', ['instance']] as const]) {
@@ -248,7 +255,7 @@ export async function setUpTenant(
   const stack = await BridgeStack.start(tenant, await front(url), cloudkitty);
   cleanups.push(() => stack.close());
   const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
-  const { list, catalogRebuild, reconciled } = await createCustomers(kb, stack, month);
+  const { list, catalogRebuild, reconciled } = await createCustomers(kb, stack, month, tenant);
   return {
     tenant,
     kb,

@@ -24,6 +24,7 @@ import {
   type KillBillServer,
   type KillBillTenant,
 } from '../support/killbill-server.js';
+import { catalogRebuildSettled } from '../support/catalog-rebuild.js';
 import { killBillFront } from '../support/killbill-022-shim.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
@@ -175,12 +176,13 @@ export class FaultStack {
     });
     const kb = new KillBillClient({ ...tenant, createdBy: 'fault-test' });
     await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
-    // A catalog change makes the bridge rebuild the registry; it is let finish before any account exists, so
-    // the scenarios learn accounts from notifications only.
-    const catalogRebuild = await waitFor(
-      'the registry rebuilt after the catalog upload',
-      () => runtime.registry.lastReconcile(config.killbill.apiKey),
-      { timeoutMs: 60_000, intervalMs: 200 },
+    // A catalog change makes the bridge rebuild the registry; those rebuilds are let finish before any
+    // account exists, so the scenarios learn accounts from notifications only.
+    const catalogRebuild = await catalogRebuildSettled(
+      tenant,
+      redis.url,
+      config.redis.prefix,
+      runtime.registry,
     );
     const stack = new FaultStack(
       server,
