@@ -137,8 +137,8 @@ export async function createCustomers(
 ) {
   const tenant = stack.config.killbill.apiKey;
   await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
-  // A catalog change makes the bridge rebuild the registry (a new catalog can add units): those rebuilds
-  // are let finish first, on a tenant with no account yet, so what follows is learnt from notifications only.
+  // A catalog change makes the bridge rebuild the registry (a new catalog can add units): that rebuild
+  // is let finish first, on a tenant with no account yet, so what follows is learnt from notifications only.
   const catalogRebuild = await catalogRebuildSettled(
     kbTenant,
     stack.redis.url,
@@ -247,7 +247,7 @@ export async function setUpTenant(
   cleanups: Array<() => Promise<void>>,
   front: (url: string) => Promise<string> = async (url) => url,
 ) {
-  const tenant = await createTenant();
+  const tenant = await createTenant({ useGlobalDefault: true });
   // One clock for the whole server: back to real time for whoever runs next, whatever fails here.
   cleanups.push(async () => void (await resetClock(tenant, 30)));
   await setClock(tenant, month.toISOString(), 30);

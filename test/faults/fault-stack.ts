@@ -124,7 +124,7 @@ export class FaultStack {
     options: { appendOnly?: boolean } = {},
   ): Promise<FaultStack> {
     const { month, period } = lastMonth();
-    const tenant = await createTenant();
+    const tenant = await createTenant({ useGlobalDefault: true });
     cleanups.push(async () => void (await resetClock(tenant, 30)));
     await setClock(tenant, month.toISOString(), 30);
     const { url } = await killBillFront(server, tenant.url, cleanups);
@@ -176,7 +176,7 @@ export class FaultStack {
     });
     const kb = new KillBillClient({ ...tenant, createdBy: 'fault-test' });
     await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
-    // A catalog change makes the bridge rebuild the registry; those rebuilds are let finish before any
+    // A catalog change makes the bridge rebuild the registry; that rebuild is let finish before any
     // account exists, so the scenarios learn accounts from notifications only.
     const catalogRebuild = await catalogRebuildSettled(
       tenant,
