@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, parseDuration, requireCloudKitty, type LoadedConfig } from '../config/index.js';
 import { centsToMoney, parseWindowSize, type Cents } from '../metering/index.js';
-import type { ReconcileLine, ReconcileReport } from '../reconcile/reconcile-compare.js';
+import type { ReconcileLine, ReconcileReport, UnattributedLine } from '../reconcile/reconcile-compare.js';
 import type { Month } from '../reconcile/reconcile-run.js';
 import type { BridgeRuntime } from '../service/bridge-runtime.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
@@ -30,7 +30,11 @@ function monthOf(text: string | undefined): Month {
   return { year: Number(m[1]), month: Number(m[2]) };
 }
 
-const COLUMNS = ['account', 'subscription', 'unit', 'period'] as const;
+const COLUMNS = ['account', 'subscription', 'cluster', 'unit', 'period'] as const;
+
+/** As concertim shows a cluster: its name and its Heat stack id. */
+const cluster = (stackId: string | null, stackName: string | null) =>
+  stackId === null ? '-' : stackName ? `${stackName} (${stackId})` : stackId;
 const AMOUNTS = ['CloudKitty', 'recorded', 'invoiced', 'to invoice', 'credited', 'difference'] as const;
 
 function row(l: ReconcileLine): string[] {
@@ -38,6 +42,7 @@ function row(l: ReconcileLine): string[] {
   return [
     l.accountId,
     l.subscriptionId,
+    cluster(l.stackId, l.stackName),
     l.unit,
     `${l.periodStart.slice(0, 16)}Z..${l.periodEnd.slice(0, 16)}Z`,
     c(l.cloudkittyCents),
@@ -68,9 +73,22 @@ export function reconcileTable(report: ReconcileReport): string {
         `credited ${money(t.creditedCents, currency)}, difference ${money(t.differenceCents, currency)}`,
     );
   }
+  out.push(...report.unattributed.map(unattributedLine));
   const off = report.lines.filter((l) => l.differenceCents !== 0).length;
   out.push(off === 0 ? 'every difference is 0' : `${off} line(s) differ`);
   return out.join('\n');
+}
+
+/** Usage no subscription owns, per project: not a difference (nothing bills it), but never left unsaid. */
+function unattributedLine(u: UnattributedLine): string {
+  const stacks = u.stacks.map((s) => s ?? 'untagged').join(', ');
+  const rated = Object.entries(u.rated)
+    .map(([type, exact]) => `${type} ${exact}`)
+    .join(', ');
+  return (
+    `unattributed: project ${u.projectId} (accounts ${u.accountIds.join(', ')}), stacks ${stacks}, ` +
+    `${u.periodStart.slice(0, 16)}Z..${u.periodEnd.slice(0, 16)}Z: rated ${rated}, billed to no one (docs/clusters.md)`
+  );
 }
 
 export function reconcileJson(period: string, report: ReconcileReport, fix?: SyncRunReport) {
@@ -78,6 +96,7 @@ export function reconcileJson(period: string, report: ReconcileReport, fix?: Syn
     period,
     ok: report.ok,
     lines: report.lines,
+    unattributed: report.unattributed,
     totals: report.totals,
     ...(fix ? { fix: syncJson(fix) } : {}),
   };

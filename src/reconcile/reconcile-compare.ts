@@ -1,5 +1,11 @@
 import { Decimal } from 'decimal.js';
-import { parseCreditDescription, periodTotalCents, toSafeCents, type Cents } from '../metering/index.js';
+import {
+  parseCreditDescription,
+  periodTotalCents,
+  toCentsHalfUp,
+  toSafeCents,
+  type Cents,
+} from '../metering/index.js';
 
 /**
  * Pure: does what Kill Bill bills a subscription for one billing period equal what CloudKitty rated for
@@ -26,6 +32,9 @@ export interface PeriodFigures {
   tenant: string;
   accountId: string;
   subscriptionId: string;
+  /** The cluster (Heat stack) the subscription bills, if it bills one (docs/clusters.md). */
+  stackId?: string | null;
+  stackName?: string | null;
   currency: string;
   /** The period clipped to the subscription's span, UTC, half-open. */
   start: Date;
@@ -50,6 +59,8 @@ export interface ReconcileLine {
   tenant: string;
   accountId: string;
   subscriptionId: string;
+  stackId: string | null;
+  stackName: string | null;
   unit: string;
   currency: string;
   periodStart: string;
@@ -72,8 +83,28 @@ export interface ReconcileTotals {
   differenceCents: Cents;
 }
 
+/**
+ * A project's usage in the reconciled periods that none of its metered subscriptions owns (a stack no
+ * subscription names): billed to no one, so it is shown beside the lines, not in them. With it, the lines of a
+ * project's subscriptions plus this add up to all the project's rated usage of the metric types they bill.
+ */
+export interface UnattributedLine {
+  tenant: string;
+  projectId: string;
+  /** The accounts whose subscriptions meter the project. */
+  accountIds: string[];
+  /** The stack ids (null: untagged) whose rows no subscription owns. */
+  stacks: Array<string | null>;
+  periodStart: string;
+  periodEnd: string;
+  /** Per metric type, CloudKitty's rated money: exact decimal text, and rounded half-up to cents. */
+  rated: Record<string, string>;
+  ratedCents: Record<string, Cents>;
+}
+
 export interface ReconcileReport {
   lines: ReconcileLine[];
+  unattributed: UnattributedLine[];
   /** Per currency: cents of different currencies are never added together. */
   totals: Record<string, ReconcileTotals>;
   /**
@@ -143,6 +174,8 @@ export function comparePeriod(f: PeriodFigures): ReconcileLine[] {
       tenant: f.tenant,
       accountId: f.accountId,
       subscriptionId: f.subscriptionId,
+      stackId: f.stackId ?? null,
+      stackName: f.stackName ?? null,
       unit,
       currency: f.currency,
       periodStart: f.start.toISOString(),
@@ -161,7 +194,10 @@ export function comparePeriod(f: PeriodFigures): ReconcileLine[] {
 }
 
 /** Every line, totals per currency and per tenant, and whether every difference is zero. */
-export function reconcile(periods: readonly PeriodFigures[]): ReconcileReport {
+export function reconcile(
+  periods: readonly PeriodFigures[],
+  unattributed: readonly Omit<UnattributedLine, 'ratedCents'>[] = [],
+): ReconcileReport {
   const lines = periods.flatMap(comparePeriod);
   const totals: Record<string, ReconcileTotals> = {};
   const byTenant: Record<string, Cents> = {};
@@ -178,5 +214,17 @@ export function reconcile(periods: readonly PeriodFigures[]): ReconcileReport {
     t.differenceCents += l.differenceCents;
     byTenant[l.tenant] = (byTenant[l.tenant] ?? 0) + Math.abs(l.differenceCents);
   }
-  return { lines, totals, byTenant, ok: lines.every((l) => l.differenceCents === 0) };
+  return {
+    lines,
+    // Billed to no one is not a difference between Kill Bill and CloudKitty: shown, and logged, but `ok` stays.
+    unattributed: unattributed.map((u) => ({
+      ...u,
+      ratedCents: Object.fromEntries(
+        Object.entries(u.rated).map(([type, exact]) => [type, toCentsHalfUp(new Decimal(exact))]),
+      ),
+    })),
+    totals,
+    byTenant,
+    ok: lines.every((l) => l.differenceCents === 0),
+  };
 }

@@ -17,8 +17,14 @@ import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { projectKey, pullRatedUsage, ratesForWindows, type ProjectUsage } from '../sync/rated-usage-pull.js';
 import { cycleOfEntry, spanOf } from '../sync/subscription-sync.js';
+import { unattributedUsage } from '../sync/unattributed-usage.js';
 import { stackTagFor } from '../sync/usage-sync.js';
-import { reconcile, type PeriodFigures, type ReconcileReport } from './reconcile-compare.js';
+import {
+  reconcile,
+  type PeriodFigures,
+  type ReconcileReport,
+  type UnattributedLine,
+} from './reconcile-compare.js';
 
 export interface ReconcilerOptions {
   /** The registry's metered subscriptions (the sync's own choice: `UsageSync.syncableEntries`). */
@@ -84,7 +90,7 @@ export class Reconciler {
     for (const [accountId, ofAccount] of groupBy(targets, (t) => t.entry.accountId)) {
       periods.push(...(await this.account(accountId, ofAccount, usage, closed)));
     }
-    const report = reconcile(periods);
+    const report = reconcile(periods, this.unattributed(targets, usage, closed));
     const differing = report.lines.filter((l) => l.differenceCents !== 0).length;
     this.options.logger.info(
       {
@@ -93,6 +99,7 @@ export class Reconciler {
         accountId: req.accountId,
         lines: report.lines.length,
         differing,
+        unattributed: report.unattributed.length,
       },
       differing === 0 ? 'Kill Bill bills what CloudKitty rated' : 'Kill Bill differs from CloudKitty',
     );
@@ -176,6 +183,8 @@ export class Reconciler {
         tenant,
         accountId,
         subscriptionId: entry.subscriptionId,
+        stackId: entry.stackId,
+        stackName: entry.stackName,
         currency,
         start: t.start,
         end: t.end,
@@ -189,6 +198,37 @@ export class Reconciler {
       });
     }
     return periods;
+  }
+
+  /**
+   * Per project, its rows in its subscriptions' closed windows that none of them owns: found by the sync's own
+   * rule (`unattributedUsage`), over the reconciled periods only.
+   */
+  private unattributed(
+    targets: Target[],
+    usage: ProjectUsage,
+    closed: (projectId: string) => Date | null,
+  ): Array<Omit<UnattributedLine, 'ratedCents'>> {
+    const lines: Array<Omit<UnattributedLine, 'ratedCents'>> = [];
+    const ofProject = (t: Target) => `${t.entry.tenantApiKey}\0${projectKey(t.entry.projectId!)}`;
+    for (const group of groupBy(targets, ofProject).values()) {
+      const project = projectKey(group[0]!.entry.projectId!);
+      const closedTo = closed(project);
+      if (closedTo === null) continue;
+      const start = Math.min(...group.map((t) => t.start.getTime()));
+      const end = Math.min(closedTo.getTime(), ...group.map((t) => t.windowsEnd.getTime()));
+      const rows = (usage.get(project) ?? []).filter((r) => r.beginMs >= start && r.beginMs < end);
+      const entries = group.map((t) => t.entry);
+      for (const u of unattributedUsage(entries, new Map([[project, rows]]), this.options.rateScale)) {
+        lines.push({
+          ...u,
+          accountIds: [...new Set(entries.map((e) => e.accountId))].sort(),
+          periodStart: new Date(start).toISOString(),
+          periodEnd: new Date(end).toISOString(),
+        });
+      }
+    }
+    return lines;
   }
 
   /** Per unit, the quantized rate of each closed window of the period, exactly as the sync computes it. */

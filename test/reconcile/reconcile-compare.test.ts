@@ -136,6 +136,35 @@ describe('reconcile: the pure comparison of CloudKitty and Kill Bill', () => {
     expect(reconcile([]).ok).to.equal(true);
   });
 
+  it('names each line’s cluster, and shows usage no one owns beside the lines without making them differ', () => {
+    const clusterLine = figures({
+      stackId: 'stack-a',
+      stackName: 'hpc-a',
+      toBeInvoiced: [usageItem(INSTANCE, 0.01), usageItem(VCPUS, 1.01)],
+    });
+    const loose = {
+      tenant: 'bob',
+      projectId: 'p1',
+      accountIds: ['acc-1'],
+      stacks: ['stack-y', null],
+      periodStart: '2025-02-01T00:00:00.000Z',
+      periodEnd: '2025-03-01T00:00:00.000Z',
+      rated: { instance: '0.5994', vcpus: '0.125', cpu: '-0.005' },
+    };
+    const report = reconcile([clusterLine, figures()], [loose]);
+    expect(report.lines.map((l) => [l.stackId, l.stackName])).to.deep.equal([
+      ['stack-a', 'hpc-a'],
+      ['stack-a', 'hpc-a'],
+      [null, null],
+      [null, null],
+    ]);
+    // Rounded half-up (away from zero), once, from the exact text.
+    expect(report.unattributed).to.deep.equal([
+      { ...loose, ratedCents: { instance: 60, vcpus: 13, cpu: -1 } },
+    ]);
+    expect(reconcile([clusterLine], [loose]).ok).to.equal(true);
+  });
+
   it('reads Kill Bill’s amounts through their decimal text, never as float cents', () => {
     // 0.29 × 100 is 28.999999999999996 in floats.
     expect([amountCents(0.29), amountCents('1.10'), amountCents(-0.07), amountCents(null)]).to.deep.equal([

@@ -4,6 +4,7 @@ import { Decimal } from 'decimal.js';
 import { KillBillClient } from '../../src/killbill/killbill-client.js';
 import type { RatedUsage } from '../../src/openstack/index.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
+import { readsFor022 } from './billing-read-shim.js';
 import { FaultProxy } from './fault-proxy.js';
 import { usageWithLocalDates } from './record-date-shim.js';
 import { createTenant, startKillBill, type KillBillTenant } from './killbill-server.js';
@@ -100,12 +101,16 @@ export class MeteredTenant {
  * A proxy in front of the real Kill Bill, for the bridge to call it through. The bridge records usage as
  * Kill Bill 0.24 takes it, recordDate a date-time; the 0.22.26 war this machine can fetch takes a date
  * (LocalDate) there and answers 400 to anything else. For a 0.22 server the proxy cuts each recordDate to
- * its UTC day (the tenants' accounts are in UTC), so the rest (amounts, tracking ids) reaches it unchanged.
+ * its UTC day (the tenants' accounts are in UTC), so the rest (amounts, tracking ids) reaches it unchanged;
+ * and `bridge reconcile`'s reads get 0.22's flag and dates ({@link readsFor022}).
  */
 export async function killBillForBridge(): Promise<FaultProxy> {
   const server = await startKillBill();
   const proxy = await FaultProxy.start(server.url);
-  if (server.version.startsWith('0.22.')) proxy.rewriteBody = usageWithLocalDates;
+  if (server.version.startsWith('0.22.')) {
+    proxy.rewriteBody = usageWithLocalDates;
+    proxy.rewritePath = (req) => readsFor022(req.path);
+  }
   return proxy;
 }
 

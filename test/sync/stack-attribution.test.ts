@@ -16,7 +16,9 @@ import {
   newProjectId,
   PLAN,
 } from '../support/metered-tenant.js';
+import { runBridge } from '../support/bridge-cli.js';
 import { RedisServer } from '../support/redis-server.js';
+import type { ReconcileLine, UnattributedLine } from '../../src/reconcile/reconcile-compare.js';
 
 const HOURS = 6;
 
@@ -33,6 +35,7 @@ describe('clusters: a project shared by stack (real Kill Bill, CloudKitty, Redis
   let redis: RedisServer;
   let runtime: BridgeRuntime;
   let metrics: BridgeMetrics;
+  let env: Record<string, string>;
 
   before(async function () {
     this.timeout(10 * 60_000);
@@ -43,12 +46,13 @@ describe('clusters: a project shared by stack (real Kill Bill, CloudKitty, Redis
       RedisServer.start(),
     ]);
     [tenant, proxy, redis] = [t, p, r];
-    const config = testConfig({
+    env = {
       ...tenant.env(),
       KILLBILL_URL: proxy.url,
       REDIS_URL: redis.url,
       ...seededCloudKittyEnv(ck.url),
-    });
+    };
+    const config = testConfig(env);
     metrics = BridgeMetrics.forConfig(config);
     runtime = createBridgeRuntime(config, silentLogger, { metrics });
   });
@@ -124,5 +128,38 @@ describe('clusters: a project shared by stack (real Kill Bill, CloudKitty, Redis
     // stack-y is billed to no one: the metric says one project of the tenant has such usage.
     const gauge = await metrics.registry.getSingleMetricAsString('bridge_sync_unattributed_projects');
     expect(gauge).to.include(`bridge_sync_unattributed_projects{tenant="${tenant.apiKey}"} 1`);
+
+    // `bridge reconcile` of the period (it starts on the subscriptions' first day, their bill-cycle day):
+    // a line per cluster, named, and the remainder no one owns, so each project adds up to what CloudKitty rated.
+    const run = await runBridge(['reconcile', '--period', startDay.slice(0, 7), '--json'], env, 120_000);
+    expect(run.code, run.stderr).to.equal(0);
+    const doc = JSON.parse(run.stdout) as { lines: ReconcileLine[]; unattributed: UnattributedLine[] };
+    const lineOf = (sub: string) => doc.lines.filter((l) => l.subscriptionId === sub);
+    expect(lineOf(clusterA).map((l) => [l.stackId, l.cloudkittyCents, l.differenceCents])).to.deep.equal([
+      ['stack-a', cents(`${shared}/stack-a`), 0],
+    ]);
+    expect(lineOf(own.subscriptionId).map((l) => [l.stackId, l.cloudkittyCents])).to.deep.equal([
+      [null, cents(`${shared}/stack-b`, `${shared}/null`)],
+    ]);
+    expect(lineOf(other.subscriptionId).map((l) => [l.stackId, l.cloudkittyCents])).to.deep.equal([
+      ['stack-x', cents(`${clustered}/stack-x`)],
+    ]);
+    const loose = doc.unattributed.filter((u) => u.projectId === clustered || u.projectId === shared);
+    expect(loose.map((u) => [u.projectId, u.accountIds, u.stacks, u.rated, u.ratedCents])).to.deep.equal([
+      [
+        clustered,
+        [other.accountId],
+        ['stack-y'],
+        { instance: totals.get(`${clustered}/stack-y`)!.toString() },
+        { instance: cents(`${clustered}/stack-y`) },
+      ],
+    ]);
+    // The identity a concertim operator reads: each project's lines plus its unattributed remainder.
+    expect(cents(`${clustered}/stack-x`) + cents(`${clustered}/stack-y`)).to.equal(
+      cents(`${clustered}/stack-x`, `${clustered}/stack-y`),
+    );
+    expect(cents(`${shared}/stack-a`) + cents(`${shared}/stack-b`, `${shared}/null`)).to.equal(
+      cents(`${shared}/stack-a`, `${shared}/stack-b`, `${shared}/null`),
+    );
   });
 });
