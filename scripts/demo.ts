@@ -225,7 +225,9 @@ async function main(): Promise<void> {
   const accounts = await createAccounts(bridge, new Date(dayStart - 24 * HOUR).toISOString().slice(0, 10));
   await seedAndSync(bridge, stack.cloudkitty, dayStart);
   await compareWithCloudKitty(bridge, stack.cloudkitty.url, accounts, dayStart);
-  await previewInvoices(bridge, accounts, now);
+  await previewInvoices(bridge, accounts, now, (id) =>
+    bridge.runtime.registry.entry(config.killbill.apiKey, id),
+  );
 
   if (options.keepRunning) {
     say('Left running:');

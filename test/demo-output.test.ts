@@ -30,4 +30,35 @@ describe('demo output', () => {
       '  USAGE instance 0.00 (2026-01-01 → 2026-02-01)',
     ]);
   });
+
+  it('groups an account’s lines per cluster, named as concertim names it, account-level items last', () => {
+    const item = (subscriptionId: string | undefined, unit: string, amount: number) =>
+      ({
+        itemType: subscriptionId ? 'USAGE' : 'CBA_ADJ',
+        subscriptionId,
+        usageName: unit,
+        amount,
+        startDate: '2026-01-01',
+        endDate: '2026-02-01',
+        itemDetails: JSON.stringify({ tierUnit: unit }),
+      }) as InvoiceItem;
+    const invoice = {
+      amount: 1.5,
+      currency: 'USD',
+      items: [item(undefined, 'credit', -0.2), item('s1', 'instance', 1.2), item('s2', 'instance', 0.5)],
+    } as Invoice;
+    const clusters = {
+      s1: { stackId: 'e1f2', stackName: 'hpc-a' },
+      s2: { stackId: null, stackName: null },
+    };
+    expect(invoicePreviewLines('a', invoice, ['instance'], clusters)).to.deep.equal([
+      'a: 1.50 USD',
+      '  cluster hpc-a (e1f2)',
+      '    USAGE instance 1.20 (2026-01-01 → 2026-02-01)',
+      '  subscription s2',
+      '    USAGE instance 0.50 (2026-01-01 → 2026-02-01)',
+      '  account',
+      '    CBA_ADJ credit -0.20 (2026-01-01 → 2026-02-01)',
+    ]);
+  });
 });

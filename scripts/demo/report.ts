@@ -2,7 +2,7 @@ import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
 import type { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { CloudKittyClient } from '../../src/openstack/index.js';
-import { invoicePreviewLines } from './invoice-preview.js';
+import { invoicePreviewLines, type Cluster } from './invoice-preview.js';
 import { formatAmount } from './money.js';
 import { detail, say } from './output.js';
 import { HOUR } from './usage-day.js';
@@ -67,12 +67,19 @@ export async function previewInvoices(
   { kb }: Reporting,
   accounts: DemoAccount[],
   now: number,
+  clusterOf: (subscriptionId: string) => Promise<Cluster | null | undefined> = async () => null,
 ): Promise<void> {
   say('Kill Bill invoice preview for each account (dry run, nothing stored)');
   const targetDate = new Date(now + 40 * 24 * HOUR).toISOString().slice(0, 10);
   for (const a of accounts) {
     const invoice = await kb.previewInvoice(a.accountId, targetDate);
-    for (const line of invoicePreviewLines(a.name, invoice, a.units)) detail(line);
+    const subscriptions = [...new Set((invoice?.items ?? []).map((i) => i.subscriptionId ?? ''))];
+    const clusters: Record<string, Cluster> = {};
+    for (const id of subscriptions.filter(Boolean)) {
+      const c = await clusterOf(id);
+      if (c) clusters[id] = { stackId: c.stackId, stackName: c.stackName };
+    }
+    for (const line of invoicePreviewLines(a.name, invoice, a.units, clusters)) detail(line);
   }
 }
 
