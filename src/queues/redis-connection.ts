@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { parseRedisUrl } from '../config/redis-url.js';
-import { networkReason, shownUrl, UnreachableError } from '../service/unreachable.js';
+import { networkReason, shownUrl, UnreachableError } from '../errors/unreachable-error.js';
 import { clusterOptions, redisOptions, type RedisBehaviour, type RedisSettings } from './redis-options.js';
 
 export type { RedisSettings } from './redis-options.js';

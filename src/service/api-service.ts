@@ -16,7 +16,8 @@ import type { RegistryJobData } from '../queues/registry-jobs.js';
 import { DependencyWatch } from './dependency-watch.js';
 import { DrainingServer } from './draining-server.js';
 import type { StoppablePart } from './graceful-shutdown.js';
-import { isNetworkError, shownUrl } from './unreachable.js';
+import { shownUrl } from '../errors/unreachable-error.js';
+import { isNetworkError } from './unreachable.js';
 
 export interface ApiServiceOptions {
   config: BridgeConfig;

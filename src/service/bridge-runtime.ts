@@ -17,7 +17,7 @@ import { SyncFreshness } from '../sync/sync-freshness.js';
 import { UsageLedger } from '../sync/usage-ledger.js';
 import { UsageSync } from '../sync/usage-sync.js';
 import { DependencyWatch } from './dependency-watch.js';
-import { networkReason } from './unreachable.js';
+import { networkReason } from '../errors/unreachable-error.js';
 
 /** Everything the workers and the sync commands share, built once from the configuration. */
 export interface BridgeRuntime {

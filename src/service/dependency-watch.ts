@@ -1,6 +1,6 @@
 import type { RedisClient } from '../queues/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
-import { DEPENDENCY_LABEL, networkReason, shownUrl, type Dependency } from './unreachable.js';
+import { DEPENDENCY_LABEL, networkReason, shownUrl, type Dependency } from '../errors/unreachable-error.js';
 
 interface Outage {
   url: string;

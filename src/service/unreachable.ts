@@ -1,45 +1,11 @@
-import { maskRedisUrl } from '../config/redis-url.js';
 import { KillBillError } from '../killbill/errors.js';
 import { OpenStackRequestError } from '../openstack/openstack-request-error.js';
-
-/** The services the bridge cannot work without, as messages and /readyz name them. */
-export type Dependency = 'redis' | 'killbill' | 'cloudkitty' | 'keystone';
-
-export const DEPENDENCY_LABEL: Record<Dependency, string> = {
-  redis: 'Redis',
-  killbill: 'Kill Bill',
-  cloudkitty: 'CloudKitty',
-  keystone: 'Keystone',
-};
-
-/** A URL as it may be shown: its password (a Redis URL may carry one) replaced, no trailing slash. */
-export function shownUrl(url: string): string {
-  // Sentinel and Cluster URLs list several hosts, which WHATWG URLs cannot hold.
-  if (/^rediss?(-sentinel|-cluster)?:\/\//i.test(url)) return maskRedisUrl(url).replace(/\/$/, '');
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(unreadable URL)';
-  }
-}
+import { networkReason, shownUrl, UnreachableError } from '../errors/unreachable-error.js';
 
 interface SystemError {
   code?: unknown;
   syscall?: unknown;
   message?: unknown;
-}
-
-/** The short cause of a network failure, e.g. `connect ECONNREFUSED`, without the address already named. */
-export function networkReason(err: unknown): string {
-  const e = (err ?? {}) as SystemError;
-  if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code))
-    return typeof e.syscall === 'string' ? `${e.syscall} ${e.code}` : e.code;
-  const text = typeof e.message === 'string' ? e.message : String(err);
-  // fetch says "fetch failed (ECONNREFUSED)": the code is the part worth reading.
-  const code = /\((E[A-Z_]+)\)$/.exec(text);
-  return (code ? code[1]! : text).replace(/\/\/[^/@\s]*@/g, '//');
 }
 
 /** True for a failure to reach a server at all, as opposed to an answer refusing the request. */
@@ -48,20 +14,6 @@ export function isNetworkError(err: unknown): boolean {
   const e = (err ?? {}) as SystemError;
   if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return true;
   return typeof e.message === 'string' && /Connection is closed|ECONNREFUSED|ETIMEDOUT/.test(e.message);
-}
-
-/** A service that gave no answer, said in one line a person can act on. */
-export class UnreachableError extends Error {
-  override readonly name = 'UnreachableError';
-
-  constructor(
-    readonly dependency: Dependency,
-    /** Already masked. */
-    readonly url: string,
-    readonly reason: string,
-  ) {
-    super(`${DEPENDENCY_LABEL[dependency]} at ${url} is unreachable (${reason})`);
-  }
 }
 
 export interface DependencyUrls {

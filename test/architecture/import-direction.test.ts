@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+// docs/architecture.md's table: what each folder may import besides itself.
+const DOMAIN = ['src/metering'];
+const FOUNDATION = [...DOMAIN, 'src/config', 'src/logging', 'src/errors'];
+const CLIENTS = ['src/killbill', 'src/openstack'];
+const BELOW_STAGES = [...FOUNDATION, ...CLIENTS, 'src/queues'];
+const STAGES = ['src/intake', 'src/registry', 'src/sync', 'src/reconcile', 'src/setup'];
+const ALLOWED: Record<string, readonly string[]> = {
+  'src/metering': [],
+  'src/config': FOUNDATION,
+  'src/logging': FOUNDATION,
+  'src/errors': FOUNDATION,
+  'src/killbill': FOUNDATION,
+  'src/openstack': FOUNDATION,
+  'src/queues': FOUNDATION,
+  'src/intake': BELOW_STAGES,
+  'src/registry': BELOW_STAGES,
+  'src/sync': [...BELOW_STAGES, 'src/registry'],
+  'src/reconcile': [...BELOW_STAGES, 'src/registry', 'src/sync'],
+  'src/setup': [...BELOW_STAGES, 'src/intake', 'src/registry'],
+  'src/metrics': [...BELOW_STAGES, ...STAGES],
+  'src/dashboard': [...BELOW_STAGES, ...STAGES],
+};
+const ENTRY_POINTS = ['src/api', 'src/service', 'src/cli', 'workers'];
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** `src/sync/x.ts` → `src/sync`; `workers/y.ts` → `workers`. */
+const folderOf = (file: string) =>
+  file.startsWith('workers/') ? 'workers' : file.split('/').slice(0, 2).join('/');
+
+/** Every relative import (static, dynamic, type-only) of every source file, as folder → folder. */
+function folderImports(): Array<{ file: string; from: string; to: string }> {
+  const found: Array<{ file: string; from: string; to: string }> = [];
+  for (const file of [...sources('src'), ...sources('workers')]) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      const target = relative(ROOT, normalize(join(ROOT, dirname(file), m[1]!)));
+      const [from, to] = [folderOf(file), folderOf(target)];
+      if (from !== to) found.push({ file, from, to });
+    }
+  }
+  return found;
+}
+
+describe('architecture: imports go one way (docs/architecture.md)', () => {
+  const imports = folderImports();
+
+  it('reads the imports of every folder it has a rule for', () => {
+    const folders = new Set(imports.map((i) => i.from));
+    for (const f of folders) {
+      expect([...Object.keys(ALLOWED), ...ENTRY_POINTS], `a rule for ${f}`).to.include(f);
+    }
+    expect(imports.length).to.be.greaterThan(50);
+  });
+
+  it('no folder imports what its layer may not', () => {
+    const against = imports
+      .filter((i) => !ENTRY_POINTS.includes(i.from) && !ALLOWED[i.from]!.includes(i.to))
+      .map((i) => `${i.file} imports ${i.to}`);
+    expect(against).to.deep.equal([]);
+  });
+
+  it('no cycle between folders outside the entry points', () => {
+    const edges = new Map<string, Set<string>>();
+    for (const i of imports) {
+      if (ENTRY_POINTS.includes(i.from) || ENTRY_POINTS.includes(i.to)) continue;
+      edges.set(i.from, (edges.get(i.from) ?? new Set()).add(i.to));
+    }
+    const cycles: string[] = [];
+    const visit = (node: string, path: string[]) => {
+      if (path.includes(node)) return void cycles.push([...path.slice(path.indexOf(node)), node].join(' → '));
+      for (const next of edges.get(node) ?? []) visit(next, [...path, node]);
+    };
+    for (const start of edges.keys()) visit(start, []);
+    expect(cycles).to.deep.equal([]);
+  });
+});
