@@ -72,6 +72,18 @@ export function spanOf(entry: SubscriptionEntry): SubscriptionSpan {
   return { start: new Date(entry.since!), end: entry.until ? new Date(entry.until) : null };
 }
 
+/** What one subscription's run works with, from its lock to its last confirmation. */
+interface RunContext {
+  kb: KillBillClient;
+  entry: SubscriptionEntry;
+  /** The ledger as this run has it: read with the lock, updated as records are planned and confirmed. */
+  windows: Map<string, LedgerWindow>;
+  result: SubscriptionSyncResult;
+  assertHeld: () => void;
+  /** Writes a window Kill Bill has all of, as the run has it then; fails if the lock is no longer ours. */
+  confirm: (start: string) => Promise<void>;
+}
+
 /**
  * Records one subscription's closed windows in Kill Bill, exactly once: each record is written to the
  * ledger as pending before it is sent, with a tracking id fixed by (subscription, window, revision), and
@@ -81,7 +93,7 @@ export class SubscriptionSync {
   constructor(private readonly options: SubscriptionSyncOptions) {}
 
   async run(target: SyncTarget, rows: readonly RatedRow[], now: Date): Promise<SubscriptionSyncResult> {
-    const { ledger, logger } = this.options;
+    const { logger } = this.options;
     const { entry } = target;
     const result: SubscriptionSyncResult = {
       subscriptionId: entry.subscriptionId,
@@ -93,36 +105,28 @@ export class SubscriptionSync {
       alreadyCredited: 0,
       creditedCents: 0,
     };
-    const ttl = this.options.lockTtlMs ?? 60_000;
-    // Waiting a little over one TTL lets a run go ahead after a crashed one's lock lapses.
-    const waitMs = ttl + 1_000;
-    const lock = await ledger.lock(entry.tenantApiKey, entry.subscriptionId, ttl, waitMs);
-    if (!lock) throw new SubscriptionBusyError(entry.tenantApiKey, entry.subscriptionId, waitMs);
-    let lost = false;
-    const renew = setInterval(
-      () =>
-        void lock.extend().then(
-          (held) => (lost ||= !held),
-          () => (lost = true),
-        ),
-      ttl / 3,
-    );
-    const assertHeld = () => {
-      if (lost) throw new SubscriptionLockLostError(entry.tenantApiKey, entry.subscriptionId);
-    };
+    const { windows, assertHeld, commit, stop } = await this.hold(entry);
     try {
       const kb = this.options.clients.get(entry.tenantApiKey);
       if (!kb) throw new Error(`tenant ${entry.tenantApiKey} is not configured`);
-      const windows = await ledger.windows(entry.tenantApiKey, entry.subscriptionId);
+      const run: RunContext = {
+        kb,
+        entry,
+        windows,
+        result,
+        assertHeld,
+        // At once, not batched: after a crash only what was in flight is sent again.
+        confirm: (start) => commit([start]),
+      };
       // Records left pending by an interrupted run go first, exactly as they were.
       for (const [start, w] of windows) {
         if (!w.pending) continue;
         assertHeld();
-        await this.send(kb, entry, start, w, windows, result, true);
+        await this.send(run, start, w, true);
       }
-      await this.planAndRecord(kb, target, rows, now, windows, result, assertHeld);
+      await this.planAndRecord(run, target, rows, now);
       assertHeld();
-      await ledger.advanceWatermark(entry.tenantApiKey, entry.subscriptionId, target.to.toISOString());
+      await commit([], { watermark: target.to.toISOString(), release: true });
       logger.info(
         { event: 'sync.subscription_done', tenant: entry.tenantApiKey, ...result, through: target.to },
         'subscription synced',
@@ -131,20 +135,56 @@ export class SubscriptionSync {
     } catch (err) {
       throw new SubscriptionSyncError(entry.tenantApiKey, result, err);
     } finally {
-      clearInterval(renew);
-      await lock.release().catch(() => {});
+      await stop();
     }
   }
 
+  /**
+   * Takes the subscription's lock and reads its ledger in one round trip, and keeps the lock alive. Writes go
+   * through `commit`, only while the lock is this run's: a run that lost it leaves its windows pending, and the
+   * next run's resend is answered "already recorded".
+   */
+  private async hold(entry: SubscriptionEntry) {
+    const ttl = this.options.lockTtlMs ?? 60_000;
+    // Waiting a little over one TTL lets a run go ahead after a crashed one's lock lapses.
+    const waitMs = ttl + 1_000;
+    const { tenantApiKey: tenant, subscriptionId } = entry;
+    const held = await this.options.ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs);
+    if (!held) throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
+    const { lock, windows } = held;
+    let lost = false;
+    const renew = setInterval(
+      () =>
+        void lock.extend().then(
+          (ok) => (lost ||= !ok),
+          () => (lost = true),
+        ),
+      ttl / 3,
+    );
+    return {
+      windows,
+      assertHeld: () => {
+        if (lost) throw new SubscriptionLockLostError(tenant, subscriptionId);
+      },
+      commit: async (starts: string[], options?: { watermark: string; release: true }) => {
+        const latest = new Map(starts.map((start) => [start, windows.get(start)!]));
+        if (!(await lock.commit(latest, options)))
+          throw new SubscriptionLockLostError(tenant, subscriptionId);
+      },
+      stop: async () => {
+        clearInterval(renew);
+        await lock.release().catch(() => {});
+      },
+    };
+  }
+
   private async planAndRecord(
-    kb: KillBillClient,
+    run: RunContext,
     target: SyncTarget,
     rows: readonly RatedRow[],
     now: Date,
-    ledgerWindows: Map<string, LedgerWindow>,
-    result: SubscriptionSyncResult,
-    assertHeld: () => void,
   ): Promise<void> {
+    const { windows: ledgerWindows, result, assertHeld } = run;
     const { ledger, windowSize, horizonPeriods, logger } = this.options;
     const { entry } = target;
     const cycle = cycleOfEntry(entry, this.options.tzMode ?? 'FIXED');
@@ -220,7 +260,7 @@ export class SubscriptionSync {
         const w = ledgerWindows.get(key)!;
         if (!w.pending) continue;
         assertHeld();
-        await this.send(kb, entry, key, w, ledgerWindows, result, false);
+        await this.send(run, key, w, false);
       }
       if (Object.keys(plan.lateDifferences).length > 0) {
         result.lateDifferences++;
@@ -247,15 +287,8 @@ export class SubscriptionSync {
    * Sends a pending revision (its usage record, then its credits) and folds it into the window once Kill Bill
    * has all of it. `resumed`: it was left pending by an interrupted run, so a credit may already exist.
    */
-  private async send(
-    kb: KillBillClient,
-    entry: SubscriptionEntry,
-    start: string,
-    w: LedgerWindow,
-    all: Map<string, LedgerWindow>,
-    result: SubscriptionSyncResult,
-    resumed: boolean,
-  ): Promise<void> {
+  private async send(run: RunContext, start: string, w: LedgerWindow, resumed: boolean): Promise<void> {
+    const { kb, entry, result } = run;
     const pending = w.pending!;
     const outcome = pending.record ? await kb.recordUsage(pending.record) : null;
     const { logger, observer } = this.options;
@@ -264,8 +297,8 @@ export class SubscriptionSync {
     if (given.length > 0) w.credits = [...(w.credits ?? []), ...given];
     w.lastRevision = pending.revision;
     delete w.pending;
-    all.set(start, w);
-    await this.options.ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, new Map([[start, w]]));
+    run.windows.set(start, w);
+    await run.confirm(start);
     if (!pending.record || !outcome) return;
     if (outcome === 'already-recorded') result.alreadyRecorded++;
     else result.records++;

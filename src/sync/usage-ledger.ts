@@ -47,12 +47,37 @@ export interface GivenCredit {
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 const EXTEND_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+// KEYS: lock, windows, watermarks. ARGV: token, subscription, watermark ('' = leave), release ('1'), then
+// start/json pairs. Nothing is written unless the lock is still this run's.
+const COMMIT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
+if ARGV[3] ~= '' then
+  local current = redis.call('HGET', KEYS[3], ARGV[2])
+  if not current or current < ARGV[3] then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
+end
+if ARGV[4] == '1' then redis.call('DEL', KEYS[1]) end
+return 1`;
 
 /** A held subscription lock: kept alive while the sync runs, gone by itself if the process dies. */
 export interface SubscriptionLock {
   /** False when the lock was no longer ours (it expired and another run may have taken it). */
   extend(): Promise<boolean>;
+  /**
+   * Writes windows Kill Bill confirmed and, when given, moves the watermark forward, in one call and only
+   * while the lock is still this run's; with `release` it also gives the lock up. False (nothing written)
+   * when the lock was lost: the windows stay pending, and the next run's resend is "already recorded".
+   */
+  commit(
+    windows: ReadonlyMap<string, LedgerWindow>,
+    options?: { watermark?: string; release?: boolean },
+  ): Promise<boolean>;
   release(): Promise<void>;
+}
+
+/** A lock taken together with the ledger it guards, read in the same round trip. */
+export interface LockedLedger {
+  lock: SubscriptionLock;
+  windows: Map<string, LedgerWindow>;
 }
 
 /** Per-subscription usage ledger and watermarks in Redis. */
@@ -70,8 +95,7 @@ export class UsageLedger {
   }
 
   async windows(tenant: string, sub: string): Promise<Map<string, LedgerWindow>> {
-    const raw = await this.redis.hgetall(this.windowsKey(tenant, sub));
-    return new Map(Object.entries(raw).map(([start, json]) => [start, JSON.parse(json) as LedgerWindow]));
+    return parse(await this.redis.hgetall(this.windowsKey(tenant, sub)));
   }
 
   async saveWindows(tenant: string, sub: string, windows: Map<string, LedgerWindow>): Promise<void> {
@@ -87,12 +111,6 @@ export class UsageLedger {
 
   async watermarks(tenant: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.watermarkKey(tenant));
-  }
-
-  /** Moves the watermark forward only: a late, slower run must not move it back. */
-  async advanceWatermark(tenant: string, sub: string, to: string): Promise<void> {
-    const current = await this.watermark(tenant, sub);
-    if (current === null || current < to) await this.redis.hset(this.watermarkKey(tenant), sub, to);
   }
 
   /** Differences found outside the late-usage horizon: reported here, never recorded. */
@@ -119,19 +137,43 @@ export class UsageLedger {
    * (about one TTL) rather than give up on a lock a dead run left. Null when it is still held then.
    */
   async lock(tenant: string, sub: string, ttlMs: number, waitMs = 0): Promise<SubscriptionLock | null> {
+    return (await this.lockAndRead(tenant, sub, ttlMs, waitMs))?.lock ?? null;
+  }
+
+  /** {@link lock}, and the subscription's ledger read in the same MULTI once the lock is taken. */
+  async lockAndRead(tenant: string, sub: string, ttlMs: number, waitMs = 0): Promise<LockedLedger | null> {
     const key = this.lockKey(tenant, sub);
     const token = randomUUID();
     const deadline = Date.now() + waitMs;
     for (;;) {
-      if ((await this.redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK') break;
+      const replies = await this.redis
+        .multi()
+        .set(key, token, 'PX', ttlMs, 'NX')
+        .hgetall(this.windowsKey(tenant, sub))
+        .exec();
+      const [taken, raw] = (replies ?? []).map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+      if (taken === 'OK') return { lock: this.heldLock(tenant, sub, token, ttlMs), windows: parse(raw) };
       const left = deadline - Date.now();
       if (left <= 0) return null;
       // The holder's remaining TTL bounds the wait for a dead one; a live one releases sooner.
       const ttl = await this.redis.pttl(key);
       await new Promise((r) => setTimeout(r, Math.max(20, Math.min(left, ttl > 0 ? ttl : 20, 250))));
     }
+  }
+
+  private heldLock(tenant: string, sub: string, token: string, ttlMs: number): SubscriptionLock {
+    const key = this.lockKey(tenant, sub);
     return {
       extend: async () => (await this.redis.eval(EXTEND_LOCK, 1, key, token, String(ttlMs))) === 1,
+      commit: async (windows, options = {}) => {
+        const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
+        const keys = [key, this.windowsKey(tenant, sub), this.watermarkKey(tenant)];
+        const args = [token, sub, options.watermark ?? '', options.release ? '1' : '0', ...pairs];
+        return (await this.redis.eval(COMMIT, keys.length, ...keys, ...args)) === 1;
+      },
       release: async () => {
         await this.redis.eval(RELEASE_LOCK, 1, key, token);
       },
@@ -141,4 +183,9 @@ export class UsageLedger {
   lockKey(tenant: string, sub: string): string {
     return `${this.prefix}:lock:${tenant}:${sub}`;
   }
+}
+
+function parse(raw: unknown): Map<string, LedgerWindow> {
+  const fields = (raw ?? {}) as Record<string, string>;
+  return new Map(Object.entries(fields).map(([start, json]) => [start, JSON.parse(json) as LedgerWindow]));
 }

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { UsageLedger, type LedgerWindow } from '../../src/sync/usage-ledger.js';
+import { RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait.js';
+
+const window = (cents: number): LedgerWindow => ({
+  end: '2025-01-01T01:00:00.000Z',
+  rates: { instance: '0.01' },
+  cents: { 'openstack-billed-instance': cents },
+  lastRevision: 0,
+});
+const START = '2025-01-01T00:00:00.000Z';
+
+/** The ledger's lock and its one-call commit, on a real Redis. */
+describe('usage ledger: a lock read with its ledger, and writes only while it is held', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let ledger: UsageLedger;
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    ledger = new UsageLedger(redis, 'osb');
+  });
+  after(async () => {
+    redis?.disconnect();
+    await server?.close();
+  });
+
+  it('reads the ledger with the lock, commits windows and the watermark, and gives the lock up', async () => {
+    const first = (await ledger.lockAndRead('bob', 's1', 10_000))!;
+    expect(first.windows.size).to.equal(0);
+    expect(await first.lock.commit(new Map([[START, window(3)]]), { watermark: '2025-01-01T01:00:00.000Z' }))
+      .to.be.true;
+    expect(await redis.exists(ledger.lockKey('bob', 's1')), 'still held without release').to.equal(1);
+    expect(await first.lock.commit(new Map(), { watermark: '2025-01-01T02:00:00.000Z', release: true })).to.be
+      .true;
+    expect(await redis.exists(ledger.lockKey('bob', 's1')), 'released').to.equal(0);
+
+    const second = (await ledger.lockAndRead('bob', 's1', 10_000))!;
+    expect(Object.fromEntries(second.windows)).to.deep.equal({ [START]: window(3) });
+    expect(await ledger.watermark('bob', 's1')).to.equal('2025-01-01T02:00:00.000Z');
+    // The watermark never moves back, whoever commits later.
+    expect(await second.lock.commit(new Map(), { watermark: '2025-01-01T00:00:00.000Z', release: true })).to
+      .be.true;
+    expect(await ledger.watermark('bob', 's1')).to.equal('2025-01-01T02:00:00.000Z');
+  });
+
+  it('a run whose lock lapsed and was taken writes nothing, and cannot release the new holder’s lock', async () => {
+    const stale = (await ledger.lockAndRead('bob', 's2', 100))!;
+    await waitFor('the lock lapsed', async () => (await redis.exists(ledger.lockKey('bob', 's2'))) === 0);
+    const current = (await ledger.lockAndRead('bob', 's2', 10_000))!;
+    expect(await stale.lock.commit(new Map([[START, window(9)]]), { watermark: '2030-01-01T00:00:00.000Z' }))
+      .to.be.false;
+    await stale.lock.release();
+    expect(await redis.hgetall('osb:ledger:bob:s2'), 'no window written').to.deep.equal({});
+    expect(await ledger.watermark('bob', 's2'), 'no watermark moved').to.equal(null);
+    expect(await redis.exists(ledger.lockKey('bob', 's2')), 'the new holder keeps its lock').to.equal(1);
+    expect(await ledger.lockAndRead('bob', 's2', 10_000, 0), 'busy').to.equal(null);
+    await current.lock.release();
+  });
+});
