@@ -3,6 +3,18 @@ import type { Invoice, InvoiceItem } from 'killbill';
 import { invoicePreviewLines } from '../scripts/demo/invoice-preview.js';
 import { formatMoney } from '../scripts/demo/money.js';
 
+function item(unit: string, amount: number): InvoiceItem {
+  return {
+    itemType: 'USAGE',
+    usageName: unit,
+    amount,
+    startDate: '2026-01-01',
+    endDate: '2026-02-01',
+    // DETAIL mode: one tier per item, its unit at the top (AGGREGATE nests them in tierDetails).
+    itemDetails: JSON.stringify({ tierUnit: unit }),
+  } as InvoiceItem;
+}
+
 // The demo's formatting, for the cases its own run never shows (test/demo.test.ts reads a real run).
 describe('demo output', () => {
   it('prints money in the currency’s own digits', () => {
@@ -14,16 +26,6 @@ describe('demo output', () => {
   });
 
   it('shows a zero usage line only for a unit the subscription meters', () => {
-    const item = (unit: string, amount: number) =>
-      ({
-        itemType: 'USAGE',
-        usageName: unit,
-        amount,
-        startDate: '2026-01-01',
-        endDate: '2026-02-01',
-        // DETAIL mode: one tier per item, its unit at the top (AGGREGATE nests them in tierDetails).
-        itemDetails: JSON.stringify({ tierUnit: unit }),
-      }) as InvoiceItem;
     const invoice = { amount: 0, currency: 'USD', items: [item('vcpus', 0), item('instance', 0)] } as Invoice;
     expect(invoicePreviewLines('a', invoice, ['instance'])).to.deep.equal([
       'a: 0.00 USD',
@@ -32,20 +34,14 @@ describe('demo output', () => {
   });
 
   it('groups an account’s lines per cluster, named as concertim names it, account-level items last', () => {
-    const item = (subscriptionId: string | undefined, unit: string, amount: number) =>
-      ({
-        itemType: subscriptionId ? 'USAGE' : 'CBA_ADJ',
-        subscriptionId,
-        usageName: unit,
-        amount,
-        startDate: '2026-01-01',
-        endDate: '2026-02-01',
-        itemDetails: JSON.stringify({ tierUnit: unit }),
-      }) as InvoiceItem;
     const invoice = {
       amount: 1.5,
       currency: 'USD',
-      items: [item(undefined, 'credit', -0.2), item('s1', 'instance', 1.2), item('s2', 'instance', 0.5)],
+      items: [
+        { ...item('credit', -0.2), itemType: 'CBA_ADJ' },
+        { ...item('instance', 1.2), subscriptionId: 's1' },
+        { ...item('instance', 0.5), subscriptionId: 's2' },
+      ],
     } as Invoice;
     const clusters = {
       s1: { stackId: 'e1f2', stackName: 'hpc-a' },
