@@ -60,6 +60,13 @@ export class WorkerService implements StoppablePart {
     worker.on('active', (job: Job) => this.active.set(key(job), job));
     worker.on('completed', (job: Job) => this.active.delete(key(job)));
     worker.on('failed', (job: Job | undefined) => job && this.active.delete(key(job)));
+    // BullMQ hands back a job whose worker stopped renewing its lock: a worker died or hung mid-job.
+    worker.on('stalled', (jobId: string) =>
+      this.runtime.logger.warn(
+        { event: 'worker.job_stalled', queue: worker.name, jobId },
+        'a job whose worker stopped mid-job (died or hung) is run again',
+      ),
+    );
   }
 
   /** The jobs running now, e.g. `registry job 12 (account)`. */
