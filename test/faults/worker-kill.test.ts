@@ -87,6 +87,11 @@ describe('faults: bridge worker SIGKILLed mid-job, restarted at once (real Kill 
       'no usage job left to do',
     ).to.deep.equal([]);
     expect(await second.stop(), 'the new worker stops cleanly').to.equal(0);
+    const told = [...second.stderr.matchAll(/"event":"worker\.job_stalled"[^\n]*"jobId":"([^"]+)"/g)];
+    expect(
+      told.map((m) => m[1]).sort(),
+      'the new worker logged each job it took over from the dead one',
+    ).to.deep.equal([...killed].sort());
 
     const outcomes = stack.postOutcomes();
     expect(outcomes.created, 'records Kill Bill took').to.equal(stack.expectedRecords);
