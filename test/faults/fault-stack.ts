@@ -77,9 +77,10 @@ interface ReconcileLine {
 /**
  * The bridge as deployed for the fault scenarios, on a fresh tenant of the REAL Kill Bill and the real
  * CloudKitty: its own real Redis (AOF on when asked), the intake API in this process (Kill Bill pushes to
- * it), the registry worker, and `bridge sync` / `bridge reconcile` run as subprocesses. The bridge reaches Kill
- * Bill through `kbProxy` and CloudKitty through `ckProxy`, both fault proxies; on 0.22 the 0.24 request
- * shapes are bridged by the 0.22 shim (test/support/killbill-022-shim.ts) behind the Kill Bill proxy.
+ * it through `intakeProxy`), the registry worker, and `bridge sync` / `bridge reconcile` run as subprocesses.
+ * The bridge reaches Kill Bill through `kbProxy` and CloudKitty through `ckProxy`, both fault proxies; on 0.22
+ * the 0.24 request shapes are bridged by the 0.22 shim (test/support/killbill-022-shim.ts) behind the Kill
+ * Bill proxy.
  */
 export class FaultStack {
   /** The registry rebuild the catalog upload asked for, finished before any account existed. */
@@ -95,6 +96,8 @@ export class FaultStack {
     readonly runtime: BridgeRuntime,
     readonly kbProxy: FaultProxy,
     readonly ckProxy: FaultProxy,
+    /** In front of the intake: the callback URL Kill Bill holds is this proxy's, so it sees every push. */
+    readonly intakeProxy: FaultProxy,
     /** Kill Bill without faults (shims only): what `bridge reconcile` reads. */
     private readonly cleanUrl: string,
     readonly period: string,
@@ -135,6 +138,8 @@ export class FaultStack {
     const redis = await RedisServer.start({ appendOnly: options.appendOnly });
     cleanups.push(() => redis.close());
     const port = await freePort();
+    const intakeProxy = await FaultProxy.start(`http://127.0.0.1:${port}`);
+    cleanups.push(() => intakeProxy.close());
     const config = testConfig({
       REDIS_URL: redis.url,
       KILLBILL_URL: kbProxy.url,
@@ -144,7 +149,7 @@ export class FaultStack {
       KILLBILL_API_SECRET: tenant.apiSecret,
       CLOUDKITTY_URL: ckProxy.url,
       CLOUDKITTY_SCOPE_STATE: 'optional',
-      BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      BRIDGE_PUBLIC_URL: intakeProxy.url,
       BRIDGE_REGISTER_CALLBACK: 'true',
     });
     // The intake's warnings are kept: a notification it refuses is one Kill Bill will not send again.
@@ -194,6 +199,7 @@ export class FaultStack {
       runtime,
       kbProxy,
       ckProxy,
+      intakeProxy,
       url,
       period,
       month,
@@ -257,15 +263,15 @@ export class FaultStack {
   }
 
   /**
-   * A day of hourly rated usage (day `dayOfMonth` of the month) for every customer and BOTH metrics, metered
-   * or not: prices with 4 decimals, deterministic by `seed`. Seeded straight into CloudKitty.
+   * A day of hourly rated usage (day `dayOfMonth` of the month, its first `hours`) for every customer and BOTH
+   * metrics, metered or not: prices with 4 decimals, deterministic by `seed`. Seeded straight into CloudKitty.
    */
-  async seedDay(dayOfMonth: number, seed: number, list = this.customers): Promise<number> {
+  async seedDay(dayOfMonth: number, seed: number, list = this.customers, hours = 24): Promise<number> {
     const usage: RatedUsage[] = [];
     const start = this.month.getTime() + (dayOfMonth - 1) * 24 * HOUR;
     list.forEach((c, ci) => {
       for (const metric of ['instance', 'vcpus'] as const) {
-        for (let h = 0; h < 24; h++) {
+        for (let h = 0; h < hours; h++) {
           const price = new D(1000 + ((h * 37 + seed * 13 + ci * 7 + (metric === 'vcpus' ? 5 : 0)) % 893))
             .div(10_000)
             .toFixed(4);

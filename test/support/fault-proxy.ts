@@ -2,6 +2,7 @@ import {
   Agent,
   createServer,
   request as httpRequest,
+  type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
   type ServerResponse,
@@ -29,6 +30,8 @@ export interface RequestMatch {
 export interface ProxiedRequest {
   method: string;
   path: string;
+  /** As the caller sent them: a recorded request can be sent again exactly. */
+  headers: IncomingHttpHeaders;
   body: string;
   /** The status the caller got, or how the proxy ended it. */
   outcome: number | 'drop' | 'hang' | 'drop-after' | 'unreachable';
@@ -149,6 +152,7 @@ export class FaultProxy {
     const seen: ProxiedRequest = {
       method,
       path,
+      headers: req.headers,
       body: body.toString('utf8'),
       outcome: 'hang',
       at: Date.now(),
