@@ -2,7 +2,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { KillBillCall } from '../killbill/killbill-client.js';
 import type { OpenStackRequestEvent } from '../openstack/index.js';
 
-export type OpenStackService = 'cloudkitty' | 'keystone';
+export type OpenStackService = 'cloudkitty' | 'keystone' | 'heat';
 
 /** Seconds; CloudKitty summaries of many projects take seconds, a Kill Bill read milliseconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -23,9 +23,16 @@ export function pathTemplate(url: string): string {
   } catch {
     return 'unknown';
   }
+  // A Heat stack's name follows `stacks/`: one label per cluster would grow without bound.
   return path
     .split('/')
-    .map((s) => (/^(?=.*\d)[0-9a-f-]{8,}$/i.test(s) || /^\d+$/.test(s) ? '{id}' : s))
+    .map((s, i, all) =>
+      /^(?=.*\d)[0-9a-f-]{8,}$/i.test(s) || /^\d+$/.test(s)
+        ? '{id}'
+        : all[i - 1] === 'stacks'
+          ? '{stack}'
+          : s,
+    )
     .join('/');
 }
 

@@ -19,10 +19,23 @@ export {
   type KeystonePasswordCredentials,
   type KeystoneSessionOptions,
 } from './keystone-session.js';
+export {
+  apiRoot,
+  EVERY_NESTED_LEVEL,
+  HeatClient,
+  HeatStackNotFoundError,
+  NOVA_SERVER,
+  type HeatClientOptions,
+  type HeatResource,
+  type StackAddress,
+} from './heat-client.js';
 export { OpenStackAuthError } from './openstack-auth-error.js';
 export { type OpenStackHttpOptions, type OpenStackRequestEvent } from './openstack-http.js';
 export { OpenStackRequestError } from './openstack-request-error.js';
-export { RatingEndpointNotFoundError } from './rating-endpoint-not-found-error.js';
+export {
+  CatalogEndpointNotFoundError,
+  RatingEndpointNotFoundError,
+} from './rating-endpoint-not-found-error.js';
 export {
   buildDataframes,
   type Dataframe,

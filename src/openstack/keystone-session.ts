@@ -5,7 +5,10 @@ import {
   type OpenStackHttpRequest,
 } from './openstack-http.js';
 import { OpenStackRequestError } from './openstack-request-error.js';
-import { RatingEndpointNotFoundError } from './rating-endpoint-not-found-error.js';
+import {
+  CatalogEndpointNotFoundError,
+  RatingEndpointNotFoundError,
+} from './rating-endpoint-not-found-error.js';
 
 /**
  * Password authentication, project-scoped (an unscoped token has no catalog). Give the user by id,
@@ -39,9 +42,9 @@ export interface KeystoneSessionOptions extends OpenStackHttpOptions {
   /** Keystone v3 URL, e.g. `https://keystone.example.org:5000/v3`; `/v3` is added when missing. */
   authUrl: string;
   credentials: KeystoneCredentials;
-  /** Region of the rating endpoint. Default: the first region the catalog lists. */
+  /** Region of the rating (and orchestration) endpoint. Default: the first region the catalog lists. */
   region?: string;
-  /** Which rating endpoint to use. Default `public`. */
+  /** Which interface of a service's endpoints to use. Default `public`. */
   interface?: EndpointInterface;
   /** A token this close to its expiry is replaced before use. Default 300 000 ms (5 minutes). */
   renewBeforeExpiryMs?: number;
@@ -68,8 +71,8 @@ interface IssuedToken {
 }
 
 /**
- * A Keystone v3 token for one identity, cached and renewed before it expires, and the rating
- * (CloudKitty) endpoint from that token's service catalog.
+ * A Keystone v3 token for one identity, cached and renewed before it expires, and the endpoints (CloudKitty's
+ * `rating`, Heat's `orchestration`) from that token's service catalog.
  */
 export class KeystoneSession {
   private readonly tokensUrl: URL;
@@ -107,8 +110,16 @@ export class KeystoneSession {
 
   /** The rating endpoint's base URL (no `/v2` suffix, no trailing slash), from the current token's catalog. */
   async ratingEndpoint(): Promise<string> {
+    return this.endpoint('rating');
+  }
+
+  /**
+   * The URL of a service type's endpoint (no trailing slash) for the configured interface and region, from
+   * the current token's catalog: `rating` (CloudKitty), `orchestration` (Heat).
+   */
+  async endpoint(serviceType: string): Promise<string> {
     const { catalog } = await this.currentToken();
-    const endpoints = catalog.filter((s) => s.type === 'rating').flatMap((s) => s.endpoints ?? []);
+    const endpoints = catalog.filter((s) => s.type === serviceType).flatMap((s) => s.endpoints ?? []);
     const match = endpoints.find(
       (e) =>
         e.interface === this.endpointInterface &&
@@ -117,10 +128,10 @@ export class KeystoneSession {
     );
     if (!match?.url) {
       const available = endpoints.map((e) => `${e.interface}@${e.region_id ?? e.region ?? '?'}`);
-      throw new RatingEndpointNotFoundError(
-        { interface: this.endpointInterface, region: this.region },
-        available,
-      );
+      const wanted = { interface: this.endpointInterface, region: this.region };
+      throw serviceType === 'rating'
+        ? new RatingEndpointNotFoundError(wanted, available)
+        : new CatalogEndpointNotFoundError(serviceType, wanted, available);
     }
     return match.url.replace(/\/+$/, '');
   }

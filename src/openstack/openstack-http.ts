@@ -37,6 +37,8 @@ export interface OpenStackHttpRequest {
   headers?: Record<string, string>;
   /** Sent as JSON. */
   json?: unknown;
+  /** `manual` returns a 3xx as it is, to read its Location. Default `follow`. */
+  redirect?: 'follow' | 'manual';
 }
 
 export interface OpenStackHttpResponse {
@@ -49,7 +51,7 @@ export interface OpenStackHttpResponse {
 }
 
 /**
- * The HTTP plumbing shared by Keystone and CloudKitty calls: per-attempt timeout, retries with
+ * The HTTP plumbing shared by Keystone, CloudKitty and Heat calls: per-attempt timeout, retries with
  * exponential backoff and jitter on 5xx and network errors, and errors that name the call without
  * secrets. Responses below 500 are returned for the caller to judge (404 and 401 mean different
  * things to different calls).
@@ -81,7 +83,13 @@ export class OpenStackHttp {
       let failure: { status?: number; message: string };
       try {
         const signal = AbortSignal.timeout(this.timeoutMs);
-        const res = await fetch(request.url, { method: request.method, headers, body, signal });
+        const res = await fetch(request.url, {
+          method: request.method,
+          headers,
+          body,
+          signal,
+          redirect: request.redirect,
+        });
         const parsed = await readBody(res);
         this.report(request.method, url, attempt, started, res.status);
         if (res.status < 500)
