@@ -4,7 +4,7 @@ import type { RedisClient } from '../src/queues/redis-connection.js';
 import { isNetworkError } from '../src/service/unreachable.js';
 import { USAGE_QUEUE } from '../src/queues/queue-names.js';
 import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
-import { projectKey, pullRatedUsage, type RatedRow } from '../src/sync/rated-usage-pull.js';
+import { projectKey, type RatedRow } from '../src/sync/rated-usage-pull.js';
 import { countIdle } from '../src/sync/idle-reasons.js';
 import type { UsageSync } from '../src/sync/usage-sync.js';
 import { isRetryable } from '../src/sync/sync-errors.js';
@@ -23,6 +23,8 @@ export interface UsageWorkerOptions {
 
 /** How long a run's pulled usage stays in Redis for its subscription jobs (and their retries). */
 const RUN_TTL_S = 6 * 3600;
+/** A project's value in a run when its rows could not be attributed then (Heat failed): each job pulls it again. */
+const PULL_AGAIN = 'pull-again';
 
 /**
  * The usage sync as BullMQ jobs: a scheduled tick pulls CloudKitty once and stores the rows by project,
@@ -52,6 +54,7 @@ export function createUsageWorker(options: UsageWorkerOptions): {
       return { subscriptions: 0, idle };
     }
     const fields = [...prepared.usage].flatMap(([project, rows]) => [project, JSON.stringify(rows)]);
+    for (const project of prepared.unattributable.keys()) fields.push(project, PULL_AGAIN);
     const pipeline = connection.multi().hset(runKey(run), '__run', prepared.now.toISOString());
     if (fields.length) pipeline.hset(runKey(run), ...fields);
     await pipeline.expire(runKey(run), RUN_TTL_S).exec();
@@ -88,18 +91,12 @@ export function createUsageWorker(options: UsageWorkerOptions): {
     const to = new Date(data.to);
     const stored = await connection.hget(runKey(data.run), projectKey(entry.projectId));
     const runExists = stored !== null || (await connection.exists(runKey(data.run))) === 1;
-    // The run's rows expired (a long outage): pull this one project again rather than fail.
-    const rows: RatedRow[] = runExists
-      ? (JSON.parse(stored ?? '[]') as RatedRow[])
-      : ((
-          await pullRatedUsage(usageSync.cloudkitty, {
-            begin: from,
-            end: to,
-            metricTypes: Object.keys(entry.units),
-            stackTag: usageSync.stackTagOf(entry),
-            projectIds: [entry.projectId],
-          })
-        ).get(projectKey(entry.projectId)) ?? []);
+    // The run's rows expired (a long outage), or could not be attributed then: pull this one project again
+    // rather than fail; while they still cannot be, the job fails and BullMQ retries it with backoff.
+    const rows: RatedRow[] =
+      runExists && stored !== PULL_AGAIN
+        ? (JSON.parse(stored ?? '[]') as RatedRow[])
+        : await usageSync.pullProject(entry, from, to);
     try {
       const result = await usageSync.subscriptionSync.run({ entry, from, to }, rows, new Date(data.now));
       await usageSync.subscriptionDone(data.tenantApiKey, data.subscriptionId);

@@ -148,7 +148,7 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
     scopeState: config.cloudkitty.scopeState,
     rateScale: config.metering.rateScale,
     tzMode: config.killbill.usageTzMode,
-    stackAttribute: config.cloudkitty.stackAttribute,
+    attribution: runtime.usageSync.attribution,
     logger,
   });
   try {

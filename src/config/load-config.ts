@@ -149,6 +149,15 @@ function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>):
       origin: origin(missing),
     });
   }
+  // Heat is found only through the Keystone catalog; without it every sync of a clustered project would fail.
+  if (c.cloudkitty.stackAttribution === 'heat' && !os.authUrl) {
+    problems.push({
+      key: 'cloudkitty.stackAttribution',
+      message:
+        "heat finds Heat's orchestration endpoint in the Keystone catalog: set OS_AUTH_URL with credentials, or choose groupby",
+      origin: origin('cloudkitty.stackAttribution'),
+    });
+  }
   if (os.authUrl) {
     const appCred = os.applicationCredentialId !== '' || os.applicationCredentialSecret !== '';
     if (appCred && (!os.applicationCredentialId || !os.applicationCredentialSecret)) {

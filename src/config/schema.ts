@@ -36,6 +36,7 @@ export interface BridgeConfig {
   };
   cloudkitty: {
     url: string;
+    stackAttribution: 'groupby' | 'heat';
     stackAttribute: string;
     pageSize: number;
     timeout: string;
@@ -199,7 +200,12 @@ export const schema: convict.Schema<BridgeConfig> = {
       default: 'Default',
       env: 'OS_PROJECT_DOMAIN_NAME',
     },
-    regionName: { doc: 'Region of the rating endpoint.', format: String, default: '', env: 'OS_REGION_NAME' },
+    regionName: {
+      doc: 'Region of the rating (and, with Heat attribution, orchestration) endpoint.',
+      format: String,
+      default: '',
+      env: 'OS_REGION_NAME',
+    },
     interface: {
       doc: 'Endpoint interface in the service catalog.',
       format: ['public', 'internal', 'admin'],
@@ -227,8 +233,18 @@ export const schema: convict.Schema<BridgeConfig> = {
       default: '',
       env: 'CLOUDKITTY_URL',
     },
+    stackAttribution: {
+      doc:
+        'How the usage of a project shared by clusters (subscriptions with openstack_stack_id) is told apart by stack. ' +
+        'groupby: CloudKitty groups it by the attribute cloudkitty.stackAttribute. heat: CloudKitty groups it by ' +
+        "resource id and each cluster's servers are listed through Heat (the orchestration endpoint of the Keystone " +
+        'catalog: needs OS_AUTH_URL, and a user with the admin role). See docs/clusters.md.',
+      format: ['groupby', 'heat'],
+      default: 'groupby',
+      env: 'CLOUDKITTY_STACK_ATTRIBUTION',
+    },
     stackAttribute: {
-      doc: 'CloudKitty groupby attribute carrying the Heat stack id of a resource, which tells the clusters (subscriptions with openstack_stack_id) of one project apart; docs/clusters.md says how to make CloudKitty export it.',
+      doc: 'With cloudkitty.stackAttribution groupby: the CloudKitty groupby attribute carrying the Heat stack id of a resource, which tells the clusters (subscriptions with openstack_stack_id) of one project apart; docs/clusters.md says how to make CloudKitty export it.',
       format: 'required-string',
       default: 'stack_id',
       env: 'CLOUDKITTY_STACK_ATTRIBUTE',

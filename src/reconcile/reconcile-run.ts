@@ -15,10 +15,10 @@ import {
 } from '../metering/index.js';
 import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
-import { projectKey, pullRatedUsage, ratesForWindows, type ProjectUsage } from '../sync/rated-usage-pull.js';
+import { projectKey, ratesForWindows, type ProjectUsage } from '../sync/rated-usage-pull.js';
 import { cycleOfEntry, spanOf } from '../sync/subscription-sync.js';
 import { unattributedUsage } from '../sync/unattributed-usage.js';
-import { stackTagFor } from '../sync/usage-sync.js';
+import { GroupbyAttribution, type StackAttribution } from '../sync/stack-attribution.js';
 import {
   reconcile,
   type PeriodFigures,
@@ -33,8 +33,8 @@ export interface ReconcilerOptions {
   clients: ReadonlyMap<string, KillBillClient>;
   windowSize: WindowSize;
   settleDelayMs: number;
-  /** CloudKitty's groupby attribute carrying a resource's stack id (`cloudkitty.stackAttribute`). */
-  stackAttribute?: string;
+  /** How rows are told apart by stack: the sync's own (`UsageSync.attribution`). Default: CloudKitty's `stack_id`. */
+  attribution?: StackAttribution;
   /** Whether a project without a CloudKitty scope state counts as rated (the sync's `cloudkitty.scopeState`). */
   scopeState: ScopeStatePolicy;
   rateScale: number;
@@ -131,11 +131,22 @@ export class Reconciler {
     const begin = alignWindowStart(first, this.options.windowSize);
     const end = new Date(Math.max(...targets.map((t) => t.windowsEnd.getTime())));
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
-    const stackTag = stackTagFor(
-      targets.map((t) => t.entry),
-      this.options.stackAttribute,
+    const attribution = this.options.attribution ?? new GroupbyAttribution();
+    const entries = targets.map((t) => t.entry);
+    const { usage, unattributable } = await attribution.pull(
+      this.options.cloudkitty,
+      { begin, end, metricTypes },
+      entries,
     );
-    return pullRatedUsage(this.options.cloudkitty, { begin, end, metricTypes, stackTag });
+    // A project whose rows cannot be told apart now has no true figure per cluster: no report rather than a wrong one.
+    const [failed] = unattributable;
+    if (failed) {
+      const [project, err] = failed;
+      throw new Error(`cannot tell project ${project}'s usage apart by cluster now: ${err.message}`, {
+        cause: err,
+      });
+    }
+    return usage;
   }
 
   /** Per project, the end of the last window CloudKitty has finished rating (as the sync decides it). */

@@ -6,6 +6,7 @@ import { BridgeMetrics } from '../metrics/bridge-metrics.js';
 import { parseWindowSize } from '../metering/index.js';
 import {
   CloudKittyClient,
+  HeatClient,
   KeystoneSession,
   type EndpointInterface,
   type OpenStackRequestEvent,
@@ -15,6 +16,9 @@ import { AccountRegistrar } from '../registry/account-registrar.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { SyncFreshness } from '../sync/sync-freshness.js';
 import { UsageLedger } from '../sync/usage-ledger.js';
+import { HeatAttribution } from '../sync/heat-attribution.js';
+import { ServerStackMemory } from '../sync/server-stacks.js';
+import { GroupbyAttribution, type StackAttribution } from '../sync/stack-attribution.js';
 import { UsageSync } from '../sync/usage-sync.js';
 import { DependencyWatch } from './dependency-watch.js';
 import { networkReason } from '../errors/unreachable-error.js';
@@ -45,25 +49,16 @@ export interface BridgeRuntimeOptions {
   metrics?: BridgeMetrics;
 }
 
-/** CloudKitty at CLOUDKITTY_URL (no auth), or found in the Keystone catalog with the OS_* credentials. */
-export function createCloudKittyClient(
+/** The Keystone session of the OS_* credentials, shared by CloudKitty and Heat; undefined without OS_AUTH_URL. */
+function createKeystoneSession(
   config: BridgeConfig,
   logger: Logger,
   watch?: DependencyWatch,
   metrics?: BridgeMetrics,
-): CloudKittyClient {
-  const http = {
-    timeoutMs: parseDuration(config.cloudkitty.timeout),
-    logger,
-    pageSize: config.cloudkitty.pageSize,
-    onRequest: requestHooks(
-      watch && reachabilityOf(watch, 'cloudkitty', config.cloudkitty.url),
-      metrics?.openStackObserver('cloudkitty'),
-    ),
-  };
+): KeystoneSession | undefined {
   const os = config.openstack;
-  if (!os.authUrl) return new CloudKittyClient({ ...http, url: config.cloudkitty.url });
-  const session = new KeystoneSession({
+  if (!os.authUrl) return undefined;
+  return new KeystoneSession({
     authUrl: os.authUrl,
     logger,
     onRequest: requestHooks(
@@ -89,10 +84,45 @@ export function createCloudKittyClient(
           projectDomainName: os.projectDomainName,
         },
   });
+}
+
+/** CloudKitty at CLOUDKITTY_URL (no auth, or overriding the catalog), or found in the Keystone catalog. */
+export function createCloudKittyClient(
+  config: BridgeConfig,
+  logger: Logger,
+  watch?: DependencyWatch,
+  metrics?: BridgeMetrics,
+  session?: KeystoneSession,
+): CloudKittyClient {
+  const http = {
+    timeoutMs: parseDuration(config.cloudkitty.timeout),
+    logger,
+    pageSize: config.cloudkitty.pageSize,
+    onRequest: requestHooks(
+      watch && reachabilityOf(watch, 'cloudkitty', config.cloudkitty.url),
+      metrics?.openStackObserver('cloudkitty'),
+    ),
+  };
   // CLOUDKITTY_URL next to Keystone credentials overrides the catalog's rating endpoint.
-  return config.cloudkitty.url
-    ? new CloudKittyClient({ ...http, url: config.cloudkitty.url })
-    : new CloudKittyClient({ ...http, session });
+  return session && !config.cloudkitty.url
+    ? new CloudKittyClient({ ...http, session })
+    : new CloudKittyClient({ ...http, url: config.cloudkitty.url });
+}
+
+/** `cloudkitty.stackAttribution`: CloudKitty's stack attribute, or Heat through the Keystone session. */
+function createStackAttribution(
+  config: BridgeConfig,
+  logger: Logger,
+  redis: RedisClient,
+  session: KeystoneSession | undefined,
+  metrics: BridgeMetrics,
+): StackAttribution {
+  if (config.cloudkitty.stackAttribution !== 'heat')
+    return new GroupbyAttribution(config.cloudkitty.stackAttribute);
+  // The configuration refuses heat without OS_AUTH_URL; this says so again for a runtime built by hand.
+  if (!session) throw new TypeError('cloudkitty.stackAttribution heat needs openstack.authUrl');
+  const heat = new HeatClient({ session, logger, onRequest: metrics.openStackObserver('heat') });
+  return new HeatAttribution({ heat, memory: new ServerStackMemory(redis, config.redis.prefix), logger });
 }
 
 type RequestHook = (e: OpenStackRequestEvent) => void;
@@ -127,6 +157,7 @@ export function createBridgeRuntime(
     metrics.killBillObserver(),
   );
   const registry = new RegistryStore(redis, config.redis.prefix);
+  const session = createKeystoneSession(config, logger, watch, metrics);
   const ledger = new UsageLedger(redis, config.redis.prefix);
   const registrar = new AccountRegistrar({
     clients,
@@ -138,7 +169,7 @@ export function createBridgeRuntime(
   const usageSync = new UsageSync({
     registry,
     ledger,
-    cloudkitty: createCloudKittyClient(config, logger, watch, metrics),
+    cloudkitty: createCloudKittyClient(config, logger, watch, metrics, session),
     clients,
     windowSize: parseWindowSize(config.metering.windowSize),
     settleDelayMs: parseDuration(config.metering.settleDelay)!,
@@ -147,7 +178,7 @@ export function createBridgeRuntime(
     lockTtlMs: parseDuration(config.metering.lockTtl),
     rateScale: config.metering.rateScale,
     tzMode: config.killbill.usageTzMode,
-    stackAttribute: config.cloudkitty.stackAttribute,
+    attribution: createStackAttribution(config, logger, redis, session, metrics),
     logger,
     observer: metrics,
     freshness: new SyncFreshness(redis, config.redis.prefix),

@@ -1,43 +1,19 @@
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
-import {
-  alignWindowStart,
-  closedThrough,
-  billingPeriodRelativeTo,
-  type ScopeStatePolicy,
-  type UsageTzMode,
-  type WindowSize,
-} from '../metering/index.js';
+import type { ScopeStatePolicy, UsageTzMode, WindowSize } from '../metering/index.js';
 import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import type { RegistryStore } from '../registry/registry-store.js';
+import { syncRange } from './sync-range.js';
 import { whyNothingDue, whyNothingRecorded, type IdleSubscription } from './idle-reasons.js';
-import { projectKey, pullRatedUsage, type ProjectUsage, type RatedRow } from './rated-usage-pull.js';
-import {
-  cycleOfEntry,
-  SubscriptionSync,
-  type SubscriptionSyncResult,
-  type SyncTarget,
-} from './subscription-sync.js';
+import { projectKey, type ProjectUsage, type RatedRow } from './rated-usage-pull.js';
+import { GroupbyAttribution, type StackAttribution } from './stack-attribution.js';
+import { SubscriptionSync, type SubscriptionSyncResult, type SyncTarget } from './subscription-sync.js';
 import type { UsageLedger } from './usage-ledger.js';
 import { SubscriptionSyncError } from './sync-errors.js';
 import { unattributedUsage, type UnattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
 import type { SyncObserver } from './sync-observer.js';
-
-/** CloudKitty's groupby attribute that tells the stacks of one project apart, unless configured. */
-export const DEFAULT_STACK_ATTRIBUTE = 'stack_id';
-
-/**
- * The attribute to group a pull by when any of these subscriptions shares its project by stack (has a
- * stack id, or takes the rest of a project that has clusters); undefined when none does.
- */
-export function stackTagFor(
-  entries: ReadonlyArray<Pick<SubscriptionEntry, 'stackId' | 'otherStacks'>>,
-  attribute: string = DEFAULT_STACK_ATTRIBUTE,
-): string | undefined {
-  return entries.some((e) => e.stackId !== null || (e.otherStacks?.length ?? 0) > 0) ? attribute : undefined;
-}
 
 export interface UsageSyncOptions {
   registry: RegistryStore;
@@ -60,8 +36,8 @@ export interface UsageSyncOptions {
   rateScale?: number;
   /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
   tzMode?: UsageTzMode;
-  /** CloudKitty's groupby attribute carrying a resource's stack id (`cloudkitty.stackAttribute`). */
-  stackAttribute?: string;
+  /** How rows are told apart by stack (`cloudkitty.stackAttribution`). Default: CloudKitty's `stack_id` attribute. */
+  attribution?: StackAttribution;
   /** Told of every record and, after each whole run, why subscriptions idled (the process's metrics). */
   observer?: SyncObserver;
   /** Where each tenant's last successful sync is kept, for every process to report. */
@@ -88,6 +64,8 @@ export interface PreparedSync {
   idle: IdleSubscription[];
   /** Projects whose pulled usage no metered subscription owns (docs/clusters.md). */
   unattributed: UnattributedUsage[];
+  /** Projects whose rows could not be told apart by stack now (Heat failed): their subscriptions record nothing. */
+  unattributable: Map<string, Error>;
 }
 
 /** A run in this process: each synced subscription's result, and why the others recorded nothing. */
@@ -105,20 +83,30 @@ const max = (a: Date, b: Date) => (a > b ? a : b);
 /** A sync run: decides each subscription's range, pulls CloudKitty once for all, records per subscription. */
 export class UsageSync {
   readonly subscriptionSync: SubscriptionSync;
+  readonly attribution: StackAttribution;
   /** The range and metric types of the last CloudKitty pull, for progress lines and tests. */
   lastPull: { begin: Date; end: Date; metricTypes: string[]; projects: number } | undefined;
 
   constructor(private readonly options: UsageSyncOptions) {
     this.subscriptionSync = new SubscriptionSync(options);
+    this.attribution = options.attribution ?? new GroupbyAttribution();
   }
 
   get cloudkitty(): CloudKittyClient {
     return this.options.cloudkitty;
   }
 
-  /** The groupby attribute a pull for this subscription needs, if any. */
-  stackTagOf(entry: SubscriptionEntry): string | undefined {
-    return stackTagFor([entry], this.options.stackAttribute);
+  /**
+   * The rows of one subscription's project for [from, to), pulled for it alone (a worker job whose run's rows
+   * expired, or could not be attributed then). Throws while they still cannot be attributed.
+   */
+  async pullProject(entry: SubscriptionEntry, from: Date, to: Date): Promise<RatedRow[]> {
+    const project = projectKey(entry.projectId!);
+    const req = { begin: from, end: to, metricTypes: Object.keys(entry.units) };
+    const { usage, unattributable } = await this.attribution.pull(this.cloudkitty, req, [entry]);
+    const failure = unattributable.get(project);
+    if (failure) throw failure;
+    return usage.get(project) ?? [];
   }
 
   /** The registry's metered subscriptions, and those held back by a conflict (so a run can say why). */
@@ -161,62 +149,34 @@ export class UsageSync {
       if (!watermarks.has(tenant)) watermarks.set(tenant, await ledger.watermarks(tenant));
       const watermark = watermarks.get(tenant)![entry.subscriptionId];
       const ratedUpTo = processed.get(projectKey(entry.projectId!));
-      const { from, to, notRated } = this.rangeOf(entry, watermark, req, now, ratedUpTo);
+      const { from, to, notRated } = syncRange(entry, watermark, req, now, ratedUpTo, this.options);
       if (from < to) targets.push({ entry, from, to });
       else {
         const range = req.from || req.to ? { from: req.from, to: req.to } : undefined;
         idle.push(whyNothingDue({ entry, from, now, windowSize, settleDelayMs, ratedUpTo, notRated, range }));
       }
     }
-    if (targets.length === 0)
-      return { now, targets, usage: new Map(), idle, metered: metered.length, unattributed: [] };
+    if (targets.length === 0) {
+      const nothing = { usage: new Map(), unattributed: [], unattributable: new Map() };
+      return { now, targets, idle, metered: metered.length, ...nothing };
+    }
     const begin = targets.reduce((d, t) => min(d, t.from), targets[0]!.from);
     const end = targets.reduce((d, t) => max(d, t.to), targets[0]!.to);
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
-    // Grouped by stack when any metered subscription shares its project by stack, due now or not: the
-    // rows must say whose they are for the unattributed report too.
-    const stackTag = stackTagFor(metered, this.options.stackAttribute);
-    const usage = await pullRatedUsage(cloudkitty, { begin, end, metricTypes, stackTag });
+    // Attributed for every metered subscription sharing its project by stack, due now or not: the rows must
+    // say whose they are for the unattributed report too.
+    const { usage, unattributable } = await this.attribution.pull(
+      cloudkitty,
+      { begin, end, metricTypes },
+      metered,
+    );
     this.lastPull = { begin, end, metricTypes, projects: usage.size };
     const unattributed = this.reportUnattributed(metered, usage);
     logger.info(
       { event: 'sync.pulled', begin, end, subscriptions: targets.length, projects: usage.size, metricTypes },
       'pulled rated usage from CloudKitty',
     );
-    return { now, targets, usage, idle, metered: metered.length, unattributed };
-  }
-
-  /**
-   * The windows of one subscription a run may record: from its watermark (or the range asked, or the recheck
-   * horizon) to the end of what CloudKitty has closed. A project CloudKitty has never rated has nothing closed
-   * (`notRated`), so its watermark stays at the subscription's start and a later run records it all.
-   */
-  private rangeOf(
-    entry: SubscriptionEntry,
-    watermark: string | undefined,
-    req: SyncRunRequest,
-    now: Date,
-    ratedUpTo: Date | undefined,
-  ): { from: Date; to: Date; notRated: boolean } {
-    const { windowSize, settleDelayMs, scopeState, horizonPeriods } = this.options;
-    const since = alignWindowStart(new Date(entry.since!), windowSize);
-    const base = watermark ? new Date(watermark) : since;
-    let from = base;
-    if (req.from) from = max(alignWindowStart(req.from, windowSize), since);
-    else if (req.mode === 'recheck') {
-      const horizonStart = billingPeriodRelativeTo(
-        now,
-        -(horizonPeriods - 1),
-        cycleOfEntry(entry, this.options.tzMode ?? 'FIXED'),
-      ).start;
-      from = min(base, max(alignWindowStart(horizonStart, windowSize), since));
-    }
-    const closed = closedThrough({ now, windowSize, lastProcessed: ratedUpTo, settleDelayMs, scopeState });
-    if (closed === null) return { from, to: from, notRated: true };
-    let to = closed;
-    if (req.to) to = min(to, alignWindowStart(req.to, windowSize));
-    if (entry.until) to = min(to, ceilToWindow(new Date(entry.until), windowSize));
-    return { from, to, notRated: false };
+    return { now, targets, usage, idle, metered: metered.length, unattributed, unattributable };
   }
 
   /** Runs a whole sync in this process, `concurrency` subscriptions at a time. */
@@ -242,8 +202,12 @@ export class UsageSync {
     const work = async () => {
       while (next < prepared.targets.length) {
         const target = prepared.targets[next++]!;
-        const rows = prepared.usage.get(projectKey(target.entry.projectId!)) ?? [];
-        const r = await this.syncOne(target, rows, prepared.now);
+        const project = projectKey(target.entry.projectId!);
+        const rows = prepared.usage.get(project) ?? [];
+        const unattributable = prepared.unattributable.get(project);
+        const r = unattributable
+          ? this.failed(target, unattributable)
+          : await this.syncOne(target, rows, prepared.now);
         const why = whyNothingRecorded(target, rows, r);
         if (why) idle.push(why);
         if (r.error) failedTenants.add(target.entry.tenantApiKey);
@@ -311,36 +275,36 @@ export class UsageSync {
     try {
       return await this.subscriptionSync.run(target, rows, now);
     } catch (err) {
-      const { subscriptionId, tenantApiKey, accountId } = target.entry;
       // What the run recorded before it failed stays in the counts: Kill Bill holds it.
-      const r: SubscriptionSyncResult =
-        err instanceof SubscriptionSyncError
-          ? err.result
-          : {
-              subscriptionId,
-              records: 0,
-              corrections: 0,
-              alreadyRecorded: 0,
-              lateDifferences: 0,
-              error: (err as Error).message,
-            };
-      this.options.logger.error(
-        {
-          event: 'sync.subscription_failed',
-          tenant: tenantApiKey,
-          accountId,
-          subscriptionId,
-          records: r.records,
-          err: r.error,
-        },
-        'subscription sync failed; the next run retries it',
-      );
-      return r;
+      return this.failed(target, err);
     }
   }
-}
 
-function ceilToWindow(d: Date, size: WindowSize): Date {
-  const start = alignWindowStart(d, size);
-  return start.getTime() === d.getTime() ? start : new Date(start.getTime() + size.ms);
+  /** A subscription whose windows stay pending this run, logged; the next run retries it. */
+  private failed(target: SyncTarget, err: unknown): SubscriptionSyncResult {
+    const { subscriptionId, tenantApiKey, accountId } = target.entry;
+    const r: SubscriptionSyncResult =
+      err instanceof SubscriptionSyncError
+        ? err.result
+        : {
+            subscriptionId,
+            records: 0,
+            corrections: 0,
+            alreadyRecorded: 0,
+            lateDifferences: 0,
+            error: (err as Error).message,
+          };
+    this.options.logger.error(
+      {
+        event: 'sync.subscription_failed',
+        tenant: tenantApiKey,
+        accountId,
+        subscriptionId,
+        records: r.records,
+        err: r.error,
+      },
+      'subscription sync failed; the next run retries it',
+    );
+    return r;
+  }
 }

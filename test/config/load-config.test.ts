@@ -137,6 +137,33 @@ describe('configuration: defaults, YAML file, environment', () => {
     expect(p!.message).to.match(/set CLOUDKITTY_URL, or OS_AUTH_URL/);
   });
 
+  it('attributes clusters by CloudKitty groupby unless told heat, which needs Keystone and a known value', () => {
+    const base = { KILLBILL_API_KEY: 'bob', KILLBILL_API_SECRET: 'lazar', BRIDGE_CALLBACK_TOKEN: TOKEN };
+    expect(loadConfig({ searchPath: [], env: base }).config.cloudkitty.stackAttribution).to.equal('groupby');
+    const keystone = {
+      OS_AUTH_URL: 'http://keystone.example:5000/v3',
+      OS_USERNAME: 'bridge',
+      OS_PASSWORD: 'pw',
+      OS_PROJECT_NAME: 'admin',
+    };
+    const heat = { ...base, ...keystone, CLOUDKITTY_STACK_ATTRIBUTION: 'heat' };
+    expect(loadConfig({ searchPath: [], env: heat }).config.cloudkitty.stackAttribution).to.equal('heat');
+
+    const [noKeystone, ...rest] = problemsOf(() =>
+      loadConfig({ searchPath: [], env: { ...base, CLOUDKITTY_STACK_ATTRIBUTION: 'heat' } }),
+    );
+    expect(rest).to.deep.equal([]);
+    expect(noKeystone!.key).to.equal('cloudkitty.stackAttribution');
+    expect(noKeystone!.message).to.match(/orchestration endpoint in the Keystone catalog: set OS_AUTH_URL/);
+    expect(noKeystone!.origin).to.deep.equal({ source: 'env', name: 'CLOUDKITTY_STACK_ATTRIBUTION' });
+
+    const [unknown] = problemsOf(() =>
+      loadConfig({ searchPath: [], env: { ...base, ...keystone, CLOUDKITTY_STACK_ATTRIBUTION: 'nova' } }),
+    );
+    expect(unknown!.key).to.equal('cloudkitty.stackAttribution');
+    expect(unknown!.message).to.match(/groupby.*heat/);
+  });
+
   it('rejects an unknown key in the file with its line', () => {
     const problems = problemsOf(() => loadConfig({ configPath: fixture('unknown-key'), env: {} }));
     const p = problems.find((x) => x.key === 'killbill.apikee');
