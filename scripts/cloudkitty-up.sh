@@ -16,9 +16,11 @@
 #
 # Knobs (environment):
 #   CK_AUTH=noauth|keystone   default noauth. keystone also installs+starts Keystone.
+#   CK_HEAT=1                 with keystone: also a real Heat (heat-api + heat-engine) on the machine's
+#                             RabbitMQ (CK_RABBIT_URL, default guest@127.0.0.1:5672), in a vhost of its own
 #   CK_API_SERVER=simple|uwsgi default simple (the packaged wsgiref runner,
 #                              single-threaded); uwsgi = packaged uWSGI, 2 workers.
-#   CK_PORT=18889  CK_INFLUX_PORT=18086  CK_INFLUX_RPC_PORT=18088  CK_KEYSTONE_PORT=15000
+#   CK_PORT=18889  CK_INFLUX_PORT=18086  CK_INFLUX_RPC_PORT=18088  CK_KEYSTONE_PORT=15000  CK_HEAT_PORT=18004
 #   CK_STATE_DIR=<dir>         default: new mktemp dir under ${TMPDIR:-/tmp}
 #   CK_SKIP_INSTALL=1          never call apt-get
 #   CK_READY_TIMEOUT=60        seconds to wait for each server
@@ -38,6 +40,8 @@ CK_PORT=${CK_PORT:-18889}
 CK_INFLUX_PORT=${CK_INFLUX_PORT:-18086}
 CK_INFLUX_RPC_PORT=${CK_INFLUX_RPC_PORT:-18088}
 CK_KEYSTONE_PORT=${CK_KEYSTONE_PORT:-15000}
+CK_HEAT=${CK_HEAT:-0}
+CK_HEAT_PORT=${CK_HEAT_PORT:-18004}
 CK_READY_TIMEOUT=${CK_READY_TIMEOUT:-60}
 CK_ADMIN_PASSWORD=${CK_ADMIN_PASSWORD:-ci-admin-pw}
 CK_TZ=${CK_TZ:-UTC}
@@ -89,6 +93,7 @@ print(d)' "$1"
 install_packages() {
   local pkgs=(cloudkitty-api influxdb curl) missing=() p t0 made_policy=0
   [ "$CK_AUTH" = keystone ] && pkgs+=(keystone)
+  [ "$CK_HEAT" = 1 ] && pkgs+=(heat-api heat-engine)
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
@@ -115,6 +120,8 @@ install_packages() {
 . "$HERE/cloudkitty/configs.sh"
 # shellcheck source=cloudkitty/keystone.sh
 . "$HERE/cloudkitty/keystone.sh"
+# shellcheck source=cloudkitty/heat.sh
+. "$HERE/cloudkitty/heat.sh"
 
 # ---------------------------------------------------------------- up
 UP_OK=0
@@ -132,9 +139,11 @@ do_up() {
   t_all=$(now)
   case $CK_AUTH in noauth|keystone) ;; *) die "CK_AUTH must be noauth or keystone";; esac
   case $CK_API_SERVER in simple|uwsgi) ;; *) die "CK_API_SERVER must be simple or uwsgi";; esac
+  [ "$CK_HEAT" != 1 ] || [ "$CK_AUTH" = keystone ] || die "CK_HEAT=1 needs CK_AUTH=keystone"
   install_packages
   for p in "$CK_PORT" "$CK_INFLUX_PORT" "$CK_INFLUX_RPC_PORT"; do port_busy "$p" && die "port $HOST:$p already in use"; done
   if [ "$CK_AUTH" = keystone ]; then port_busy "$CK_KEYSTONE_PORT" && die "port $HOST:$CK_KEYSTONE_PORT already in use"; fi
+  if [ "$CK_HEAT" = 1 ]; then port_busy "$CK_HEAT_PORT" && die "port $HOST:$CK_HEAT_PORT already in use"; fi
 
   STATE=${CK_STATE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/cloudkitty-ci.XXXXXX")}
   mkdir -p "$STATE"; STATE=$(cd "$STATE" && pwd)
@@ -155,6 +164,7 @@ do_up() {
   log "cloudkitty-dbsync + storage-init took $(elapsed "$t0")s"
 
   [ "$CK_AUTH" = keystone ] && start_keystone
+  [ "$CK_HEAT" = 1 ] && start_heat
 
   # CloudKitty API
   t0=$(now)
@@ -201,6 +211,7 @@ EOF
       echo "export OS_REGION_NAME=RegionOne"
       echo "export OS_IDENTITY_API_VERSION=3"
     fi
+    if [ "$CK_HEAT" = 1 ]; then echo "export HEAT_URL=http://$HOST:$CK_HEAT_PORT"; fi
   } | tee "$STATE/env.sh"
   UP_OK=1
   log "all up in $(elapsed "$t_all")s; stop with: $0 down $STATE"
@@ -229,13 +240,14 @@ live_pid() {
 do_down() {
   local s name pid i
   s=$(resolve_state "${1:-}") || { log "nothing to stop (no state dir found)"; return 0; }
-  for name in cloudkitty-api keystone influxd; do
+  for name in cloudkitty-api heat-api heat-engine keystone influxd; do
     pid=$(live_pid "$s/pids/$name.pid") || continue
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then log "$name ($pid) ignored SIGTERM, sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
     log "stopped $name (pid $pid)"
   done
+  stop_heat_vhost "$s"
   if [ "${CK_KEEP_STATE:-0}" = 1 ]; then log "kept state dir $s"; else rm -rf "$s"; fi
   [ -f "$LAST_POINTER" ] && [ "$(cat "$LAST_POINTER")" = "$s" ] && rm -f "$LAST_POINTER"
   return 0

@@ -19,6 +19,9 @@ redis-server             redis-server     Redis for the queues, the registry and
 cloudkitty-api           cloudkitty-api   a real CloudKitty 17 (scripts/cloudkitty-up.sh)
 influxdb                 influxd          CloudKitty storage
 keystone                 keystone-manage  CloudKitty behind Keystone
+heat-api                 heat-api         a real Heat for the Heat attribution test (scripts/cloudkitty/heat.sh)
+heat-engine              heat-engine      a real Heat for the Heat attribution test
+rabbitmq-server          rabbitmqctl      Heat's RPC (the test adds a vhost to the running RabbitMQ)
 curl                     curl             scripts/cloudkitty-up.sh readiness checks
 redis-tools              redis-cli        the Redis Cluster test (redis-cli --cluster create)
 openssl                  openssl          certificates of the Redis TLS test

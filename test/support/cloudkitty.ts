@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
+import { KeystoneSession } from '../../src/openstack/keystone-session.js';
 import { buildDataframes, type RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
 import { registerCleanup } from './root-hooks.js';
 import { freePort } from './wait.js';
@@ -16,6 +17,11 @@ export interface StartCloudKittyOptions {
   auth?: CloudKittyAuth;
   /** Time zone of the CloudKitty API process, e.g. `Asia/Kathmandu`; responses carry its offset. Default UTC. */
   timeZone?: string;
+  /**
+   * With `auth: 'keystone'`: also a real Heat (heat-api, heat-engine; about 30 s more) registered in Keystone's
+   * catalog as `orchestration`, its RPC on the machine's RabbitMQ in a vhost of its own.
+   */
+  heat?: boolean;
 }
 
 export interface KeystoneAccess {
@@ -37,6 +43,8 @@ export interface CloudKittyInstance {
   /** Holds the configs, the SQLite databases and the logs (`log/`). */
   stateDir: string;
   keystone?: KeystoneAccess;
+  /** Heat's API root (no `/v1`), when started with `heat`. */
+  heatUrl?: string;
   /** Empties all rated data (drops and recreates the InfluxDB database); the API keeps running. */
   reset(): Promise<void>;
   /** Stops every process by recorded PID. Runs by itself after the whole mocha run. */
@@ -54,11 +62,13 @@ const instances = new Map<string, Promise<CloudKittyInstance>>();
 export function startCloudKitty(options: StartCloudKittyOptions = {}): Promise<CloudKittyInstance> {
   const auth = options.auth ?? 'noauth';
   const timeZone = options.timeZone ?? 'UTC';
-  const key = `${auth}/${timeZone}`;
+  const heat = options.heat === true;
+  if (heat && auth !== 'keystone') throw new TypeError("a Heat needs auth: 'keystone'");
+  const key = `${auth}/${timeZone}${heat ? '/heat' : ''}`;
   let instance = instances.get(key);
   if (!instance) {
     // A failed start stays memoized, so every later suite fails at once with the same reason.
-    instance = launch(auth, timeZone);
+    instance = launch(auth, timeZone, heat);
     if (instances.size === 0) registerCleanup(stopAll);
     instances.set(key, instance);
   }
@@ -78,6 +88,23 @@ async function stopAll(): Promise<void> {
  */
 export async function seedRatedUsage(url: string, usage: readonly RatedUsage[]): Promise<void> {
   await new CloudKittyClient({ url, attempts: 1 }).addDataframes(buildDataframes(usage));
+}
+
+/** {@link seedRatedUsage} into a CloudKitty behind Keystone (`auth: 'keystone'`), as its admin. */
+export async function seedRatedUsageAsAdmin(ks: KeystoneAccess, usage: readonly RatedUsage[]): Promise<void> {
+  const session = new KeystoneSession({
+    authUrl: ks.authUrl,
+    region: ks.region,
+    credentials: {
+      type: 'password',
+      username: ks.username,
+      userDomainName: ks.userDomainName,
+      password: ks.password,
+      projectName: ks.projectName,
+      projectDomainName: ks.projectDomainName,
+    },
+  });
+  await new CloudKittyClient({ session, attempts: 1 }).addDataframes(buildDataframes(usage));
 }
 
 /**
@@ -120,8 +147,8 @@ export function markRated(ck: CloudKittyInstance, projectId: string, lastProcess
   ]);
 }
 
-async function launch(auth: CloudKittyAuth, timeZone: string): Promise<CloudKittyInstance> {
-  assertInstalled(auth);
+async function launch(auth: CloudKittyAuth, timeZone: string, heat: boolean): Promise<CloudKittyInstance> {
+  assertInstalled(auth, heat);
   const stateDir = mkdtempSync(join(tmpdir(), `bridge-cloudkitty-${auth}-`));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -133,6 +160,8 @@ async function launch(auth: CloudKittyAuth, timeZone: string): Promise<CloudKitt
     CK_INFLUX_PORT: String(await freePort()),
     CK_INFLUX_RPC_PORT: String(await freePort()),
     CK_KEYSTONE_PORT: String(await freePort()),
+    CK_HEAT: heat ? '1' : '0',
+    CK_HEAT_PORT: String(await freePort()),
     // A fresh password per run: a test can then search any output for it to prove it never leaks.
     CK_ADMIN_PASSWORD: `ci-${randomBytes(9).toString('hex')}`,
   };
@@ -159,6 +188,7 @@ async function launch(auth: CloudKittyAuth, timeZone: string): Promise<CloudKitt
             region: required('OS_REGION_NAME'),
           }
         : undefined,
+    heatUrl: heat ? required('HEAT_URL') : undefined,
     reset: async () => {
       await runScript(['reset', stateDir], env);
     },
@@ -190,15 +220,20 @@ function parseExports(stdout: string): Map<string, string> {
   return values;
 }
 
-function assertInstalled(auth: CloudKittyAuth): void {
+function assertInstalled(auth: CloudKittyAuth, heat: boolean): void {
   const needed = ['cloudkitty-api', 'cloudkitty-dbsync', 'influxd', 'curl'];
   if (auth === 'keystone') needed.push('keystone-manage', 'keystone-wsgi-public');
-  const missing = needed.filter((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
+  if (heat) needed.push('heat-api', 'heat-engine', 'heat-manage', 'rabbitmqctl');
+  // Daemons and rabbitmqctl live in sbin, which a normal user's PATH often lacks.
+  const found = (bin: string) =>
+    spawnSync('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${bin}`]).status === 0;
+  const missing = needed.filter((bin) => !found(bin));
   if (missing.length || !existsSync('/usr/bin/python3')) {
     throw new Error(
-      `the CloudKitty tests need a real CloudKitty 17, InfluxDB${auth === 'keystone' ? ' and Keystone' : ''} ` +
-        `(missing: ${missing.join(', ') || '/usr/bin/python3'}). On Debian 12 install them with: ` +
-        'sudo apt-get install -y --no-install-recommends cloudkitty-api influxdb keystone',
+      `the CloudKitty tests need a real CloudKitty 17, InfluxDB${auth === 'keystone' ? ' and Keystone' : ''}` +
+        `${heat ? ', Heat and a running RabbitMQ' : ''} (missing: ${missing.join(', ') || '/usr/bin/python3'}). ` +
+        'On Debian 12 install them with: sudo apt-get install -y --no-install-recommends cloudkitty-api influxdb ' +
+        `keystone${heat ? ' heat-api heat-engine rabbitmq-server' : ''}`,
     );
   }
 }
