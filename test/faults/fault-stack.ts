@@ -127,7 +127,7 @@ export class FaultStack {
     options: { appendOnly?: boolean } = {},
   ): Promise<FaultStack> {
     const { month, period } = lastMonth();
-    const tenant = await createTenant({ useGlobalDefault: true });
+    const tenant = await createTenant({ useGlobalDefault: true, server });
     cleanups.push(async () => void (await resetClock(tenant, 30)));
     await setClock(tenant, month.toISOString(), 30);
     const { url } = await killBillFront(server, tenant.url, cleanups);

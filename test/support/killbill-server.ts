@@ -1,7 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { whenThisProcessIsGone, type Reaper } from './reaper.js';
 import { registerCleanup } from './root-hooks.js';
 import { freePort } from './wait.js';
 
@@ -55,7 +58,46 @@ export function startKillBill(): Promise<KillBillServer> {
   return server;
 }
 
-async function launch(): Promise<KillBillServer> {
+/**
+ * Should this process die without its hooks while a dedicated server starts or runs (killbill.sh's own watcher
+ * starts only once it is up, and stops it gently): `up`, the JVM and that watcher, one process group (`$1`),
+ * are SIGKILLed, then `down` drops the database if it still can and removes the state dir (`$2`).
+ */
+const REAP_STARTING_SERVER = [
+  'kill -9 -- "-$1" 2>/dev/null',
+  'bash "$3" down "$2" >/dev/null 2>&1',
+  'rm -rf "$2"',
+].join('\n');
+
+/**
+ * A Kill Bill of its own, NOT the shared one: `killbill.sh up` with `env` on top (e.g. `KILLBILL_DB_PORT` of
+ * a private MariaDB), for a suite that breaks what the server stands on. Stopped by `stop()`, after the whole
+ * run at the latest, and whatever ends this process. Its tenants: `createTenant({ server })`.
+ */
+export async function startDedicatedKillBill(env: Record<string, string>): Promise<KillBillServer> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'killbill.'));
+  let reaper: Reaper | undefined;
+  const started = await launch({
+    env: { ...env, KILLBILL_STATE_DIR: stateDir },
+    onSpawn: (group) =>
+      (reaper = whenThisProcessIsGone(REAP_STARTING_SERVER, String(group), stateDir, SCRIPT)),
+  }).catch((err: unknown) => {
+    reaper?.cancel(); // killbill.sh keeps a failed start's state dir for inspection
+    throw err;
+  });
+  const dedicated = { ...started, stop: () => started.stop().finally(() => reaper?.cancel()) };
+  registerCleanup(() => dedicated.stop());
+  return dedicated;
+}
+
+interface LaunchOptions {
+  /** Set on top of the shared server's environment. */
+  env?: Record<string, string>;
+  /** Runs `up` as the leader of a process group of its own (its JVM joins it), told its PID. */
+  onSpawn?: (pid: number) => void;
+}
+
+async function launch(options: LaunchOptions = {}): Promise<KillBillServer> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     KILLBILL_PORT: String(await freePort()),
@@ -63,7 +105,8 @@ async function launch(): Promise<KillBillServer> {
     KILLBILL_WATCH_PID: String(process.pid),
   };
   delete env.KILLBILL_STATE_DIR; // always a new state dir of its own
-  const exported = parseExports(await runScript(['up'], env));
+  Object.assign(env, options.env);
+  const exported = parseExports(await runScript(['up'], env, options.onSpawn));
   const required = (name: string): string => {
     const value = exported.get(name);
     if (!value) throw new Error(`killbill.sh up printed no ${name}`);
@@ -90,11 +133,13 @@ export interface CreateTenantOptions {
   externalKey?: string;
   /** `true`: the tenant uses the server's default catalog until it uploads its own. Default `false`. */
   useGlobalDefault?: boolean;
+  /** The server to make it on. Default: the shared one ({@link startKillBill}). */
+  server?: KillBillServer;
 }
 
-/** A new tenant with a random API key and secret on the shared server (started if need be). */
+/** A new tenant with a random API key and secret on the shared server (started if need be), or `server`. */
 export async function createTenant(options: CreateTenantOptions = {}): Promise<KillBillTenant> {
-  const kb = await startKillBill();
+  const kb = options.server ?? (await startKillBill());
   const apiKey = `test-${randomBytes(6).toString('hex')}`;
   const apiSecret = randomBytes(12).toString('hex');
   const externalKey = options.externalKey ?? apiKey;
@@ -176,7 +221,8 @@ function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
-function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+function runScript(args: string[], env: NodeJS.ProcessEnv, onSpawn?: (pid: number) => void): Promise<string> {
+  if (onSpawn) return runDetached(args, env, onSpawn);
   return new Promise((resolvePromise, reject) => {
     execFile('bash', [SCRIPT, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
@@ -185,6 +231,28 @@ function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
         resolvePromise(stdout);
       }
     });
+  });
+}
+
+/** {@link runScript} as the leader of a new process group (execFile drops `detached`), told its PID at once. */
+function runDetached(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onSpawn: (pid: number) => void,
+): Promise<string> {
+  const child = spawn('bash', [SCRIPT, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) onSpawn(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolvePromise, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0
+        ? resolvePromise(stdout)
+        : reject(new Error(`killbill.sh ${args[0]} failed (exit ${code}):\n${stderr}`)),
+    );
   });
 }
 
