@@ -21,7 +21,7 @@ influxdb                 influxd          CloudKitty storage
 keystone                 keystone-manage  CloudKitty behind Keystone
 heat-api                 heat-api         a real Heat for the Heat attribution test (scripts/cloudkitty/heat.sh)
 heat-engine              heat-engine      a real Heat for the Heat attribution test
-rabbitmq-server          rabbitmqctl      Heat's RPC (the test adds a vhost to the running RabbitMQ)
+rabbitmq-server          rabbitmqctl      RPC of Heat (the test adds a vhost to the running RabbitMQ)
 curl                     curl             scripts/cloudkitty-up.sh readiness checks
 redis-tools              redis-cli        the Redis Cluster test (redis-cli --cluster create)
 openssl                  openssl          certificates of the Redis TLS test
