@@ -13,6 +13,15 @@ export interface RedisSettings {
 export type RedisBehaviour = 'producer' | 'worker' | 'once';
 
 const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5_000);
+// The intake answers Kill Bill 503 while Redis is away, and Kill Bill retries a notification only a few times
+// (by default 6 over about 39 hours; 1 s, 2 s, 4 s on a test server): it must be taking jobs again within a
+// second of Redis being back, not after a backoff grown to 5 s.
+const producerBackoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 1_000);
+
+function retryStrategyOf(behaviour: RedisBehaviour) {
+  if (behaviour === 'once') return () => null;
+  return behaviour === 'producer' ? producerBackoff : backoff;
+}
 
 // A failover turns the old master into a replica: a write that still reaches it is refused with
 // READONLY. Reconnecting (through the Sentinels, to the new master) and resending the command is right.
@@ -42,7 +51,7 @@ export function redisOptions(
   settings: RedisSettings,
   behaviour: RedisBehaviour,
 ): RedisOptions {
-  const retryStrategy = behaviour === 'once' ? () => null : backoff;
+  const retryStrategy = retryStrategyOf(behaviour);
   const tls = tlsOf(topology, settings);
   const options: RedisOptions = { ...behaviourOptions(behaviour), retryStrategy, tls };
   if (topology.kind === 'single') return options;
@@ -76,7 +85,7 @@ export function clusterOptions(
     lazyConnect,
     enableOfflineQueue: enableOfflineQueue ?? true,
     enableReadyCheck: true,
-    clusterRetryStrategy: behaviour === 'once' ? () => null : backoff,
+    clusterRetryStrategy: retryStrategyOf(behaviour),
     redisOptions: {
       ...perNode,
       username: topology.username,
