@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
+import { BillingReads } from '../../src/killbill/billing-reads.js';
 import type { KillBillClient } from '../../src/killbill/killbill-client.js';
 import { CloudKittyClient } from '../../src/openstack/index.js';
 import { invoicePreviewLines, type Cluster } from './invoice-preview.js';
@@ -72,7 +73,7 @@ export async function previewInvoices(
   say('Kill Bill invoice preview for each account (dry run, nothing stored)');
   const targetDate = new Date(now + 40 * 24 * HOUR).toISOString().slice(0, 10);
   for (const a of accounts) {
-    const invoice = await kb.previewInvoice(a.accountId, targetDate);
+    const invoice = await new BillingReads(kb).upcoming(a.accountId, targetDate);
     const subscriptions = [...new Set((invoice?.items ?? []).map((i) => i.subscriptionId ?? ''))];
     const clusters: Record<string, Cluster> = {};
     for (const id of subscriptions.filter(Boolean)) {

@@ -89,6 +89,7 @@ async function sync(config: BridgeConfig, logger: Logger, opts: RegistryOptions)
       store,
       metricUnits: config.metering.metricUnits,
       concurrency: config.registry.concurrency,
+      pageSize: config.registry.pageSize,
       logger: logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'error' }),
     });
     if (opts.account) {

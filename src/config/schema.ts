@@ -63,7 +63,7 @@ export interface BridgeConfig {
     recheckEvery: string;
     lockTtl: string;
   };
-  registry: { reconcileEvery: string; concurrency: number };
+  registry: { reconcileEvery: string; concurrency: number; pageSize: number };
 }
 
 /** Keys whose values are secrets: masked in `bridge config check` and never logged. */
@@ -400,10 +400,16 @@ export const schema: convict.Schema<BridgeConfig> = {
       env: 'BRIDGE_RECONCILE_EVERY',
     },
     concurrency: {
-      doc: 'Accounts re-read from Kill Bill at once while the registry is rebuilt (each takes three calls).',
+      doc: 'Accounts written to the registry at once while it is rebuilt.',
       format: 'positive-int',
       default: 8,
       env: 'BRIDGE_REGISTRY_CONCURRENCY',
+    },
+    pageSize: {
+      doc: "Rows per page of Kill Bill's account, bundle and custom-field listings a registry rebuild reads.",
+      format: 'positive-int',
+      default: 1000,
+      env: 'BRIDGE_REGISTRY_PAGE_SIZE',
     },
   },
 };

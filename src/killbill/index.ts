@@ -1,2 +1,3 @@
 export * from './killbill-client.js';
 export * from './errors.js';
+export * from './paged-listings.js';

@@ -16,41 +16,11 @@ import {
   type Subscription,
   type SubscriptionUsageRecord,
 } from 'killbill';
+import type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 import { KillBillError, TRACKING_ID_ALREADY_EXISTS, toKillBillError } from './errors.js';
 
 export type { Account, Bundle, CustomField, Invoice, RolledUpUsage, Subscription, SubscriptionUsageRecord };
-
-export interface KillBillClientOptions {
-  /** Base URL, without /1.0/kb. */
-  url: string;
-  username: string;
-  password: string;
-  /** The tenant every call is made for. */
-  apiKey: string;
-  apiSecret: string;
-  /** X-Killbill-CreatedBy on writes. Default `killbill-openstack-bridge`. */
-  createdBy?: string;
-  /** Timeout of one call in ms. Default 20 000. */
-  timeoutMs?: number;
-  /**
-   * Told after every call whether Kill Bill answered (null, whatever the status) or why it did not, so a
-   * process can say once that Kill Bill is down and once that it is back, instead of once per call.
-   */
-  onReachability?: (noAnswer: string | null) => void;
-  /** Told after every call how long it took and how Kill Bill answered, for request metrics. */
-  onCall?: (call: KillBillCall) => void;
-}
-
-/** One Kill Bill call as reported to `onCall`. */
-export interface KillBillCall {
-  /** What the call does (`record usage`, `get account`): a fixed set, never an id. */
-  operation: string;
-  /** Undefined when Kill Bill gave no answer at all. */
-  status?: number;
-  durationMs: number;
-}
-
-export type RecordOutcome = 'recorded' | 'already-recorded';
+export type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 
 /**
  * The bridge's view of one Kill Bill tenant, through the official `killbill` client. Every failure
@@ -148,19 +118,6 @@ export class KillBillClient {
     return this.read('get account', () => this.accounts.getAccount(accountId));
   }
 
-  /** Every account of the tenant, page by page, following Kill Bill's pagination headers. */
-  async *allAccounts(pageSize = 100): AsyncGenerator<Account[]> {
-    let offset: number | undefined = 0;
-    while (offset !== undefined) {
-      const res: AxiosResponse<Account[]> = await this.call('list accounts', () =>
-        this.accounts.getAccounts(offset, pageSize),
-      );
-      yield res.data;
-      const next = res.headers['x-killbill-pagination-nextoffset'];
-      offset = next === undefined || next === null || next === '' ? undefined : Number(next);
-    }
-  }
-
   async getAccountCustomFields(accountId: string): Promise<CustomField[] | null> {
     return this.read('get account custom fields', () => this.accounts.getAccountCustomFields(accountId));
   }
@@ -229,23 +186,6 @@ export class KillBillClient {
       return true;
     } catch (err) {
       if (err instanceof KillBillError && err.status === 409) return false;
-      throw err;
-    }
-  }
-
-  /** The tenant's current catalog as XML, or null when it has none. */
-  async getCatalogXml(): Promise<string | null> {
-    try {
-      const res = await this.call('get catalog', () =>
-        this.catalogs.getCatalogXml(undefined, undefined, {
-          responseType: 'text',
-          headers: { Accept: 'text/xml' },
-        }),
-      );
-      const xml = String(res.data ?? '');
-      return /<plans>|<plan /.test(xml) ? xml : null;
-    } catch (err) {
-      if (err instanceof KillBillError && (err.status === 404 || err.status === 400)) return null;
       throw err;
     }
   }
@@ -327,19 +267,6 @@ export class KillBillClient {
         'IMMEDIATE',
       ),
     );
-  }
-
-  /** The account's next invoice as Kill Bill would generate it now (nothing is stored). */
-  async previewInvoice(accountId: string, targetDate?: string): Promise<Invoice | null> {
-    const res = await this.call('preview invoice', () =>
-      this.invoices.generateDryRunInvoice(
-        { dryRunType: 'UPCOMING_INVOICE' },
-        accountId,
-        this.createdBy,
-        targetDate,
-      ),
-    );
-    return res.status === 204 ? null : res.data;
   }
 
   /** Whether Kill Bill has a tenant with this client's API key. Needs only the user's credentials. */

@@ -165,6 +165,7 @@ export function createBridgeRuntime(
     metricUnits: config.metering.metricUnits,
     logger,
     concurrency: config.registry.concurrency,
+    pageSize: config.registry.pageSize,
   });
   const usageSync = new UsageSync({
     registry,

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { accountApiException, illegalArgument, objectDoesNotExist } from './billing-exception.js';
 import { formatDateTime, isValidTimeZone, parseDateTime } from './joda-time.js';
-import { sendCreated, sendJson, sendNoContent } from './jaxrs-responses.js';
+import { sendCreated, sendJson, sendNoContent, sendPage } from './jaxrs-responses.js';
 import { callContext, tenantOf } from './security-filters.js';
 import { notify, type StandinContext } from './standin-context.js';
 import type { AccountRecord, TenantRecord } from './state.js';
@@ -149,30 +149,16 @@ export function accountRoutes(ctx: StandinContext): Router {
   });
 
   router.get('/1.0/kb/accounts/pagination', (req, res) => {
-    const tenant = tenantOf(res);
-    const offset = Math.max(0, Number(req.query.offset ?? 0) || 0);
-    const limit = Math.max(0, Number(req.query.limit ?? 100) || 0);
-    const all = ctx.state.accountsOf(tenant.tenantId);
-    const page = all.slice(offset, offset + limit);
     const withBalance = flag(req, 'accountWithBalance');
     const withCba = flag(req, 'accountWithBalanceAndCBA');
     const audit = typeof req.query.audit === 'string' ? req.query.audit : 'NONE';
-    res.set('X-Killbill-Pagination-CurrentOffset', String(offset));
-    res.set('X-Killbill-Pagination-TotalNbRecords', String(all.length));
-    res.set('X-Killbill-Pagination-MaxNbRecords', String(all.length));
-    // DefaultPagination.getNextOffset() is null on the last page, so both next headers are left out.
-    if (offset + limit < all.length) {
-      res.set('X-Killbill-Pagination-NextOffset', String(offset + limit));
-      res.set(
-        'X-Killbill-Pagination-NextPageUri',
-        `/1.0/kb/accounts/pagination?offset=${offset + limit}&limit=${limit}` +
-          `&accountWithBalance=${withBalance}&accountWithBalanceAndCBA=${withCba}&audit=${audit}`,
-      );
-    }
-    sendJson(
+    sendPage(
+      req,
       res,
-      200,
-      page.map((a) => accountJson(a, withBalance || withCba)),
+      ctx.state.accountsOf(tenantOf(res).tenantId),
+      '/1.0/kb/accounts/pagination',
+      (a) => accountJson(a, withBalance || withCba),
+      `accountWithBalance=${withBalance}&accountWithBalanceAndCBA=${withCba}&audit=${audit}`,
     );
   });
 

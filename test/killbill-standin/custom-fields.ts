@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { customFieldApiException, illegalArgument, objectDoesNotExist } from './billing-exception.js';
 import { requireAccount } from './accounts.js';
 import { requireSubscription } from './entitlements.js';
-import { sendCreated, sendJson, sendNoContent } from './jaxrs-responses.js';
+import { sendCreated, sendJson, sendNoContent, sendPage } from './jaxrs-responses.js';
 import { callContext, tenantOf } from './security-filters.js';
 import { notify, type StandinContext } from './standin-context.js';
 import type { CustomFieldRecord, TenantRecord } from './state.js';
@@ -147,6 +147,12 @@ export function customFieldRoutes(ctx: StandinContext): Router {
   routesFor(ctx, router, '/1.0/kb/subscriptions', (tenant, id) => {
     const sub = requireSubscription(ctx, tenant, id);
     return { objectId: sub.subscriptionId, objectType: 'SUBSCRIPTION', accountId: sub.accountId };
+  });
+
+  router.get('/1.0/kb/customFields/pagination', (req, res) => {
+    const tenantId = tenantOf(res).tenantId;
+    const fields = [...ctx.state.customFields.values()].filter((f) => f.tenantId === tenantId);
+    sendPage(req, res, fields, '/1.0/kb/customFields/pagination', customFieldJson);
   });
 
   router.get('/1.0/kb/accounts/:accountId/allCustomFields', (req, res) => {

@@ -44,3 +44,31 @@ export function sendCreated(req: Request, res: Response, locationPath: string): 
 export function sendNoContent(res: Response): void {
   sendEmpty(res, 204);
 }
+
+/**
+ * One page of a `/pagination` listing as JaxRsResourceBase.buildStreamingPaginationResponse sends it: a bare
+ * array and the X-Killbill-Pagination-* headers, the next ones left out on the last page
+ * (DefaultPagination.getNextOffset() is null there). `nextQuery` is the rest of the next page's query.
+ */
+export function sendPage<T>(
+  req: Request,
+  res: Response,
+  all: readonly T[],
+  path: string,
+  toJson: (item: T) => unknown,
+  nextQuery = 'audit=NONE',
+): void {
+  const offset = Math.max(0, Number(req.query.offset ?? 0) || 0);
+  const limit = Math.max(0, Number(req.query.limit ?? 100) || 0);
+  res.set('X-Killbill-Pagination-CurrentOffset', String(offset));
+  res.set('X-Killbill-Pagination-TotalNbRecords', String(all.length));
+  res.set('X-Killbill-Pagination-MaxNbRecords', String(all.length));
+  if (offset + limit < all.length) {
+    res.set('X-Killbill-Pagination-NextOffset', String(offset + limit));
+    res.set(
+      'X-Killbill-Pagination-NextPageUri',
+      `${path}?offset=${offset + limit}&limit=${limit}&${nextQuery}`,
+    );
+  }
+  sendJson(res, 200, all.slice(offset, offset + limit).map(toJson));
+}

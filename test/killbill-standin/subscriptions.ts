@@ -16,7 +16,7 @@ import {
   toAccountDateTime,
 } from './entitlements.js';
 import { dayOfMonth, localDateIn, parseDateTime, parseLocalDate } from './joda-time.js';
-import { sendCreated, sendJson, sendNoContent } from './jaxrs-responses.js';
+import { sendCreated, sendJson, sendNoContent, sendPage } from './jaxrs-responses.js';
 import { callContext, tenantOf } from './security-filters.js';
 import { notify, type StandinContext } from './standin-context.js';
 import type { AccountRecord, BundleRecord, SubscriptionRecord, TenantRecord } from './state.js';
@@ -210,6 +210,13 @@ export function subscriptionRoutes(ctx: StandinContext): Router {
       200,
       bundles.map((b) => bundleJson(ctx, tenant, b)),
     );
+  });
+
+  // Before /bundles/:bundleId, which would take "pagination" for an id.
+  router.get('/1.0/kb/bundles/pagination', (req, res) => {
+    const tenant = tenantOf(res);
+    const bundles = [...ctx.state.bundles.values()].filter((b) => b.tenantId === tenant.tenantId);
+    sendPage(req, res, bundles, '/1.0/kb/bundles/pagination', (b) => bundleJson(ctx, tenant, b));
   });
 
   router.get('/1.0/kb/bundles/:bundleId', (req, res) => {

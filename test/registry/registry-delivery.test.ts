@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import { PagedListings } from '../../src/killbill/paged-listings.js';
 import { createTenantClients } from '../../src/killbill/tenant-clients.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
@@ -132,7 +133,8 @@ describe('registry end to end: late, repeated, reordered and lost notifications'
       created.push(...(await Promise.all(Array.from({ length: 10 }, () => h.meteredAccount()))));
     }
     const accounts: string[] = [];
-    for await (const page of h.kb.allAccounts(1000)) accounts.push(...page.map((a) => a.accountId!));
+    for await (const page of new PagedListings(h.kb).accounts())
+      accounts.push(...page.map((a) => a.accountId!));
     expect(accounts.length, 'more than one page of 100').to.be.greaterThan(110);
 
     await h.reconcileThroughQueue();
