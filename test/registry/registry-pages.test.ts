@@ -1,0 +1,161 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { KillBillClient } from '../../src/killbill/killbill-client.js';
+import { PagedListings } from '../../src/killbill/paged-listings.js';
+import { silentLogger } from '../../src/logging/logger.js';
+import { AccountRegistrar } from '../../src/registry/account-registrar.js';
+import { FIELD } from '../../src/registry/metered-subscription.js';
+import { RegistryStore } from '../../src/registry/registry-store.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { createTenant, type KillBillTenant } from '../support/killbill-server.js';
+import { RedisServer } from '../support/redis-server.js';
+
+const PLAN = 'openstack-standard-monthly';
+const CATALOG = new URL('../../catalog/catalog.xml', import.meta.url);
+const METRIC_UNITS = { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' };
+const LISTINGS = [
+  '/1.0/kb/customFields/pagination',
+  '/1.0/kb/bundles/pagination',
+  '/1.0/kb/accounts/pagination',
+];
+const project = () => randomUUID().replace(/-/g, '');
+const pages = (rows: number, size: number) => Math.max(1, Math.ceil(rows / size));
+
+/**
+ * A registry rebuild from Kill Bill's paged listings, against the REAL Kill Bill, gives exactly what
+ * re-reading each account gives, in a number of calls that follows the pages, not the accounts.
+ */
+describe('registry rebuild from paged listings (real Kill Bill)', function () {
+  this.timeout(180_000);
+  let tenant: KillBillTenant;
+  let setup: KillBillClient;
+  let proxy: FaultProxy;
+  let redis: RedisServer;
+  const made = { accounts: 0, subscriptions: 0, fields: 0 };
+  const connections: Redis[] = [];
+
+  const registrar = (prefix: string, pageSize?: number) => {
+    const kb = new KillBillClient({ ...tenant, url: proxy.url });
+    const connection = redis.client();
+    connections.push(connection);
+    const store = new RegistryStore(connection, prefix);
+    const r = new AccountRegistrar({
+      clients: new Map([[tenant.apiKey, kb]]),
+      store,
+      metricUnits: METRIC_UNITS,
+      logger: silentLogger,
+      pageSize,
+    });
+    return { registrar: r, store };
+  };
+
+  async function account(fields: Record<string, string>, extra: Record<string, unknown> = {}) {
+    const accountId = await setup.createAccount({
+      name: `pages ${randomUUID().slice(0, 8)}`,
+      currency: 'USD',
+      ...extra,
+    } as Parameters<KillBillClient['createAccount']>[0]);
+    made.accounts++;
+    await addFields(accountId, fields, (id, list) => setup.addAccountCustomFields(id, list));
+    return accountId;
+  }
+  async function subscription(accountId: string, fields: Record<string, string> = {}) {
+    const subscriptionId = await setup.createSubscription(accountId, PLAN);
+    made.subscriptions++;
+    await addFields(subscriptionId, fields, (id, list) => setup.addSubscriptionCustomFields(id, list));
+    return subscriptionId;
+  }
+  async function addFields(
+    id: string,
+    fields: Record<string, string>,
+    add: (id: string, list: Array<{ name: string; value: string }>) => Promise<void>,
+  ) {
+    const list = Object.entries(fields).map(([name, value]) => ({ name, value }));
+    if (list.length > 0) await add(id, list);
+    made.fields += list.length;
+  }
+
+  before(async () => {
+    tenant = await createTenant();
+    setup = new KillBillClient({ ...tenant, createdBy: 'registry-pages-test' });
+    await setup.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
+    [proxy, redis] = await Promise.all([FaultProxy.start(tenant.url), RedisServer.start()]);
+
+    const shared = project();
+    const metered = { [FIELD.enabled]: 'true', [FIELD.metrics]: 'instance' };
+    await subscription(await account({ ...metered, [FIELD.projectId]: shared }));
+    // Four bundles (one per subscription), more than a page of two: overrides, a cancellation, a bad value.
+    const many = await account({ ...metered, [FIELD.projectId]: project(), [FIELD.stackId]: 'stack-a' });
+    await subscription(many);
+    await subscription(many, { [FIELD.projectId]: project(), [FIELD.metrics]: 'vcpus,instance' });
+    await setup.cancelSubscription(await subscription(many, { [FIELD.stackId]: 'stack-b' }));
+    await subscription(many, { [FIELD.enabled]: 'maybe' });
+    // The same project as the first account, without stack ids: both are in conflict.
+    await subscription(await account({ ...metered, [FIELD.projectId]: shared }));
+    await subscription(await account({ project_cloud_id: project() }, { timeZone: 'Europe/Paris' }));
+    const twoValues = await account({ [FIELD.enabled]: 'true', [FIELD.projectId]: project() });
+    await addFields(twoValues, { [FIELD.projectId]: project() }, (id, l) =>
+      setup.addAccountCustomFields(id, l),
+    );
+    await subscription(twoValues);
+    await account({ [FIELD.enabled]: 'false' });
+    await subscription(await account({}));
+  });
+
+  after(async () => {
+    await proxy?.close();
+    for (const c of connections) c.disconnect();
+    await redis?.close();
+  });
+
+  it('gives the entries, conflicts and problems of per-account learning, in calls per page', async () => {
+    const perAccount = registrar('per-account');
+    const ids: string[] = [];
+    for await (const page of new PagedListings(setup).accounts()) ids.push(...page.map((a) => a.accountId!));
+    expect(ids).to.have.length(made.accounts);
+    for (const id of ids) await perAccount.registrar.refreshAccount(tenant.apiKey, id);
+
+    const before = proxy.requests.length;
+    const paged = registrar('paged', 2);
+    const result = await paged.registrar.reconcileTenant(tenant.apiKey);
+    const calls = proxy.requests.slice(before);
+
+    expect(result.accounts).to.equal(made.accounts);
+    expect(await paged.store.entries(tenant.apiKey)).to.deep.equal(
+      await perAccount.store.entries(tenant.apiKey),
+    );
+    const entries = await paged.store.entries(tenant.apiKey);
+    expect(entries.filter((e) => e.status === 'conflict')).to.have.length(2);
+    expect(entries.filter((e) => e.status === 'metered').map((e) => e.until !== null)).to.have.members([
+      false,
+      false,
+      false,
+      true, // the cancelled one ends
+    ]);
+    for (const id of ids) {
+      const { readAt: _a, ...fromPages } = (await paged.store.account(tenant.apiKey, id))!;
+      const { readAt: _b, ...fromAccount } = (await perAccount.store.account(tenant.apiKey, id))!;
+      expect(fromPages, `account ${id}`).to.deep.equal(fromAccount);
+    }
+
+    // The catalog, then every page of each listing, and nothing per account.
+    expect(calls.map((c) => c.path.split('?')[0]).filter((p) => !LISTINGS.includes(p!))).to.deep.equal([
+      '/1.0/kb/catalog',
+    ]);
+    expect(calls).to.have.length(
+      1 + pages(made.fields, 2) + pages(made.subscriptions, 2) + pages(made.accounts, 2),
+    );
+  });
+
+  it('reads the same registry in one call per listing when a page holds the tenant', async () => {
+    const paged = registrar('one-page');
+    const before = proxy.requests.length;
+    await paged.registrar.reconcileTenant(tenant.apiKey);
+    expect(proxy.requests.length - before).to.equal(4);
+    expect(await paged.store.entries(tenant.apiKey)).to.deep.equal(
+      await registrar('paged').store.entries(tenant.apiKey),
+    );
+  });
+});
