@@ -28,7 +28,7 @@ const pages = (rows: number, size: number) => Math.max(1, Math.ceil(rows / size)
  * re-reading each account gives, in a number of calls that follows the pages, not the accounts.
  */
 describe('registry rebuild from paged listings (real Kill Bill)', function () {
-  this.timeout(180_000);
+  this.timeout(10 * 60_000); // re-reading each account one by one is slow on a loaded machine
   let tenant: KillBillTenant;
   let setup: KillBillClient;
   let proxy: FaultProxy;
@@ -77,7 +77,8 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
     made.fields += list.length;
   }
 
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
     tenant = await createTenant();
     setup = new KillBillClient({ ...tenant, createdBy: 'registry-pages-test' });
     await setup.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
