@@ -10,7 +10,7 @@ export interface WaitOptions {
 /**
  * Polls a condition until it holds; tests wait for what they expect instead of sleeping and hoping.
  * Returns the condition's truthy value, or throws naming what was awaited. A check that never answers (a
- * command on a connection that is gone) fails the wait at its deadline too, instead of hanging the test.
+ * command on a connection that is gone) fails the wait too, instead of hanging the test.
  */
 export async function waitFor<T>(
   what: string,
@@ -21,7 +21,8 @@ export async function waitFor<T>(
   let lastError: unknown;
   for (;;) {
     try {
-      const value = await beforeDeadline(condition, deadline);
+      // A slow check is given as long again (at least 30 s) past the deadline before it counts as hung.
+      const value = await beforeDeadline(condition, deadline + Math.max(timeoutMs, 30_000));
       if (value) return value as NonNullable<T>;
     } catch (err) {
       lastError = err;
