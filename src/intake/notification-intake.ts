@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
+import { BatchedAdds } from '../queues/batched-adds.js';
 import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../queues/registry-jobs.js';
 import { notificationKey, parseNotification } from './notification.js';
 import type { CallbackTokens } from './callback-token.js';
@@ -44,10 +45,13 @@ function digest(s: string): Buffer {
  */
 export class NotificationIntake {
   private readonly tenants: Set<string>;
+  /** Notifications arriving together share one pipeline to Redis; each is still answered only once it holds its job. */
+  private readonly adds: BatchedAdds<RegistryJobData>;
 
   constructor(private readonly options: NotificationIntakeOptions) {
     this.tenants = new Set(options.tenants);
     this.tenants.add(options.defaultTenant);
+    this.adds = new BatchedAdds(options.queue, { timeoutMs: options.enqueueTimeoutMs ?? 5_000 });
   }
 
   /**
@@ -160,28 +164,12 @@ export class NotificationIntake {
     }
   }
 
-  private async enqueue(data: RegistryJobData, key: string): Promise<string | undefined> {
-    const { queue, enqueueTimeoutMs = 5_000 } = this.options;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not take the job within ${enqueueTimeoutMs} ms`)),
-        enqueueTimeoutMs,
-      );
+  private enqueue(data: RegistryJobData, key: string): Promise<string | undefined> {
+    // Deduplication, not a fixed job id: Kill Bill bodies carry no timestamp, so a later real change can
+    // look exactly like an earlier event; it must not be swallowed once the first job has run.
+    return this.adds.add(REGISTRY_JOB_NAMES[data.kind], data, {
+      ...REGISTRY_JOB_OPTIONS,
+      deduplication: { id: key, keepLastIfActive: true },
     });
-    try {
-      // Deduplication, not a fixed job id: Kill Bill bodies carry no timestamp, so a later real change can
-      // look exactly like an earlier event; it must not be swallowed once the first job has run.
-      const job = await Promise.race([
-        queue.add(REGISTRY_JOB_NAMES[data.kind], data, {
-          ...REGISTRY_JOB_OPTIONS,
-          deduplication: { id: key, keepLastIfActive: true },
-        }),
-        timeout,
-      ]);
-      return job.id;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
