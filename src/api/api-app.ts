@@ -19,6 +19,8 @@ export interface ApiAppOptions {
 export function createApiApp({ intake, readiness, metrics, dashboard }: ApiAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // An ETag is a hash of every answer's body, and nobody here ever revalidates one: Kill Bill only POSTs.
+  app.set('etag', false);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'alive' });
   });

@@ -47,6 +47,8 @@ export class NotificationIntake {
   private readonly tenants: Set<string>;
   /** Notifications arriving together share one pipeline to Redis; each is still answered only once it holds its job. */
   private readonly adds: BatchedAdds<RegistryJobData>;
+  /** Each expected token's digest, made once: one token per tenant, and it never changes. */
+  private readonly expectedDigests = new Map<string, Buffer>();
 
   constructor(private readonly options: NotificationIntakeOptions) {
     this.tenants = new Set(options.tenants);
@@ -79,12 +81,18 @@ export class NotificationIntake {
     if (
       expected !== undefined &&
       typeof token === 'string' &&
-      timingSafeEqual(digest(token), digest(expected))
+      timingSafeEqual(digest(token), this.digestOfExpected(expected))
     ) {
       return undefined;
     }
     metrics.count('unknown', 'unauthorized');
     return { status: 401, body: { error: 'missing or wrong callback token' } };
+  }
+
+  private digestOfExpected(expected: string): Buffer {
+    let known = this.expectedDigests.get(expected);
+    if (!known) this.expectedDigests.set(expected, (known = digest(expected)));
+    return known;
   }
 
   /** A body refused before it could be read as a notification (not JSON, too large, wrong type). */
