@@ -172,7 +172,7 @@ export class NotificationIntake {
     }
   }
 
-  private enqueue(data: RegistryJobData, key: string): Promise<string | undefined> {
+  private enqueue(data: RegistryJobData, key: string): Promise<string> {
     // Deduplication, not a fixed job id: Kill Bill bodies carry no timestamp, so a later real change can
     // look exactly like an earlier event; it must not be swallowed once the first job has run.
     return this.adds.add(REGISTRY_JOB_NAMES[data.kind], data, {

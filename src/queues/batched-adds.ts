@@ -16,7 +16,7 @@ interface WaitingAdd<Data> {
   name: string;
   data: Data;
   opts: BulkJobOptions;
-  resolve: (jobId: string | undefined) => void;
+  resolve: (jobId: string) => void;
   reject: (err: Error) => void;
 }
 
@@ -42,7 +42,7 @@ export class BatchedAdds<Data> {
   }
 
   /** The id of the job Redis now holds (an existing one when deduplicated). */
-  add(name: string, data: Data, opts: BulkJobOptions): Promise<string | undefined> {
+  add(name: string, data: Data, opts: BulkJobOptions): Promise<string> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ name, data, opts, resolve, reject });
       if (this.waiting.length >= this.maxBatch) {
@@ -75,7 +75,12 @@ export class BatchedAdds<Data> {
     this.queue.addBulk(batch.map(({ name, data, opts }) => ({ name, data, opts }))).then(
       (added) => {
         clearTimeout(timer);
-        batch.forEach((add, i) => add.resolve(added[i]?.id));
+        batch.forEach((add, i) => {
+          const id = added[i]?.id;
+          // Without an id nothing proves Redis holds the job: refused, so the sender tries again.
+          if (id) add.resolve(id);
+          else add.reject(new Error('Redis answered the batch without an id for this job'));
+        });
       },
       (err: unknown) => {
         clearTimeout(timer);

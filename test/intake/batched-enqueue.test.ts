@@ -58,7 +58,7 @@ describe('intake: adds to the registry queue sent in batches', () => {
     const ids = await Promise.all(accounts.map((a) => adds.add('account', accountJob(a), optionsFor(a))));
     expect(new Set(ids).size).to.equal(accounts.length);
     for (const [i, id] of ids.entries()) {
-      const job = await queue.getJob(id!);
+      const job = await queue.getJob(id);
       expect(job?.data).to.deep.include({ accountId: accounts[i] });
     }
     expect(await queue.count()).to.equal(accounts.length);
@@ -96,7 +96,7 @@ describe('intake: adds to the registry queue sent in batches', () => {
     await waitFor('the producer connection is back', () => connection.status === 'ready');
     const a = randomUUID();
     const id = await adds.add('account', accountJob(a), optionsFor(a));
-    expect((await queue.getJob(id!))?.data).to.deep.include({ accountId: a });
+    expect((await queue.getJob(id))?.data).to.deep.include({ accountId: a });
   });
 
   it('every add of a batch Redis does not acknowledge in time is refused', async () => {
