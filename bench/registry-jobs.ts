@@ -22,6 +22,13 @@ export class RegistryJobs {
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
   }
 
+  /** CPU time redis-server has used since it started (user plus system), from `INFO cpu`. */
+  async redisCpuSeconds(): Promise<number> {
+    const info = await this.redis.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
     // BullMQ leaves a connection it was given open; it is ours to end.

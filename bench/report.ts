@@ -5,6 +5,8 @@ export interface ScenarioRow {
   tally: PhaseTally;
   /** This scenario's req/s over the baseline's, both from this run; undefined for the baseline itself. */
   ratio?: number;
+  /** CPU per request answered (warm-up included), in microseconds: the bench's process, and redis-server. */
+  cpuPerRequestUs?: { process: number; redis: number };
 }
 
 /** Completed 2xx requests per second. */
@@ -44,8 +46,18 @@ function errorsCell(tally: PhaseTally): string {
 
 /** A plain-text table, columns padded to their widest cell; numbers right-aligned. */
 export function printTable(rows: ScenarioRow[]): void {
-  const header = ['scenario', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio'];
-  const cells = rows.map(({ scenario, tally, ratio }) => {
+  const header = [
+    'scenario',
+    'requests',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'ratio',
+    'cpu µs/req',
+    'redis µs/req',
+  ];
+  const cells = rows.map(({ scenario, tally, ratio, cpuPerRequestUs }) => {
     const sorted = Float64Array.from(tally.latenciesMs).sort();
     return [
       scenario,
@@ -55,6 +67,8 @@ export function printTable(rows: ScenarioRow[]): void {
       percentile(sorted, 99).toFixed(2),
       errorsCell(tally),
       ratio === undefined ? '-' : ratio.toFixed(2),
+      cpuPerRequestUs ? cpuPerRequestUs.process.toFixed(0) : '-',
+      cpuPerRequestUs ? cpuPerRequestUs.redis.toFixed(0) : '-',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));

@@ -41,6 +41,8 @@ interface Scenario {
   /** 2xx answers over warm-up and measured rounds: warm-up requests enqueue jobs too. */
   answeredOk: number;
   jobsAdded: number;
+  /** CPU spent while its load ran (warm-up included), in microseconds, and the requests it answered then. */
+  cpu: { processUs: number; redisUs: number; requests: number };
 }
 
 /** Everything started, stopped in reverse order, each step on its own so one failure does not leak the rest. */
@@ -77,6 +79,8 @@ function plan(scenario: Scenario, warmupMs: number): LoadPlan {
   };
 }
 
+const answered = (tally: PhaseTally) => tally.ok + tally.errors;
+
 function verdict(expected: number, actual: number): string {
   const diff = actual - expected;
   return diff === 0 ? 'match' : `MISMATCH (${diff > 0 ? '+' : ''}${diff})`;
@@ -102,7 +106,16 @@ async function main(): Promise<void> {
 
   const intakeUrl = `http://127.0.0.1:${api.port}/killbill/notifications?token=${TEST_TOKEN}`;
   const scenario = (name: string, url: string, bodies: BodyPlan, expectedJobs?: (ok: number) => number) =>
-    ({ name, url, bodies, expectedJobs, rounds: [], answeredOk: 0, jobsAdded: 0 }) satisfies Scenario;
+    ({
+      name,
+      url,
+      bodies,
+      expectedJobs,
+      rounds: [],
+      answeredOk: 0,
+      jobsAdded: 0,
+      cpu: { processUs: 0, redisUs: 0, requests: 0 },
+    }) satisfies Scenario;
   const baselineScenario = scenario('baseline express', baseline.url, { kind: 'distinct' });
   const distinct = scenario('intake, distinct bodies', intakeUrl, { kind: 'distinct' }, (ok) => ok);
   // Every repeat is the same tenant and body, so deduplication keeps them all as one job.
@@ -124,7 +137,13 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const s of scenarios) {
       const before = s.expectedJobs ? await jobs.count() : 0;
+      const redisCpuBefore = await jobs.redisCpuSeconds();
+      const processCpuBefore = process.cpuUsage();
       const result = await load.run(plan(s, round === 0 ? WARMUP_MS : 0));
+      const processCpu = process.cpuUsage(processCpuBefore);
+      s.cpu.processUs += processCpu.user + processCpu.system;
+      s.cpu.redisUs += ((await jobs.redisCpuSeconds()) - redisCpuBefore) * 1e6;
+      s.cpu.requests += answered(result.warmup) + answered(result.measured);
       if (s.expectedJobs) s.jobsAdded += (await jobs.count()) - before;
       s.rounds.push(result.measured);
       s.answeredOk += result.warmup.ok + result.measured.ok;
@@ -138,7 +157,14 @@ async function main(): Promise<void> {
   printTable(
     scenarios.map((s) => {
       const tally = mergeTallies(s.rounds);
-      return { scenario: s.name, tally, ratio: s === baselineScenario ? undefined : ratioOf(tally) };
+      const { processUs, redisUs, requests } = s.cpu;
+      return {
+        scenario: s.name,
+        tally,
+        ratio: s === baselineScenario ? undefined : ratioOf(tally),
+        cpuPerRequestUs:
+          requests > 0 ? { process: processUs / requests, redis: redisUs / requests } : undefined,
+      };
     }),
   );
   console.log('');

@@ -19,6 +19,10 @@ export interface ApiAppOptions {
 export function createApiApp({ intake, readiness, metrics, dashboard }: ApiAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // An ETag is a hash of every answer's body, and nobody here ever revalidates one: Kill Bill only POSTs.
+  app.set('etag', false);
+  // First: Kill Bill's notifications are nearly every request, so they are matched before anything else.
+  app.use(createIntakeRouter(intake));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'alive' });
   });
@@ -26,7 +30,6 @@ export function createApiApp({ intake, readiness, metrics, dashboard }: ApiAppOp
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.metrics());
   });
-  app.use(createIntakeRouter(intake));
   if (dashboard) app.use(dashboard.path, dashboard.handler);
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

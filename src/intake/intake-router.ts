@@ -1,8 +1,21 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { NotificationIntake } from './notification-intake.js';
+import type { IntakeAnswer, NotificationIntake } from './notification-intake.js';
 
 /** Kill Bill's bodies are a few hundred bytes; anything near this is not from Kill Bill. */
 export const BODY_LIMIT = '64kb';
+
+/**
+ * The answer, written straight to Node's response: the same bytes as Express's `res.json` would send
+ * (content type with charset, length), without its per-call content-type parsing, on the busiest path.
+ */
+function answer(res: Response, { status, body }: IntakeAnswer): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
+  res.end(json);
+}
 
 /** The tenant named in the path; undefined at the default tenant's path. */
 const tenantOf = (req: Request): string | undefined =>
@@ -16,7 +29,7 @@ export function createIntakeRouter(intake: NotificationIntake): Router {
   const checkToken = async (req: Request, res: Response, next: NextFunction) => {
     const refused = await intake.refuseToken(req.query.token, tenantOf(req));
     if (refused) {
-      res.status(refused.status).json(refused.body);
+      answer(res, refused);
       return;
     }
     if (!req.is('application/json')) {
@@ -35,13 +48,15 @@ export function createIntakeRouter(intake: NotificationIntake): Router {
     },
   });
   const handle = async (req: Request, res: Response) => {
-    const answer = await intake.accept({
-      tenantApiKey: tenantOf(req),
-      token: req.query.token,
-      rawBody: (req as Request & { rawBody?: string }).rawBody ?? '',
-      body: req.body,
-    });
-    res.status(answer.status).json(answer.body);
+    answer(
+      res,
+      await intake.accept({
+        tenantApiKey: tenantOf(req),
+        token: req.query.token,
+        rawBody: (req as Request & { rawBody?: string }).rawBody ?? '',
+        body: req.body,
+      }),
+    );
   };
 
   router.post('/killbill/notifications', checkToken, parseJson, handle);

@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
+import { BatchedAdds } from '../queues/batched-adds.js';
 import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../queues/registry-jobs.js';
 import { notificationKey, parseNotification } from './notification.js';
 import type { CallbackTokens } from './callback-token.js';
@@ -44,10 +45,15 @@ function digest(s: string): Buffer {
  */
 export class NotificationIntake {
   private readonly tenants: Set<string>;
+  /** Notifications arriving together share one pipeline to Redis; each is still answered only once it holds its job. */
+  private readonly adds: BatchedAdds<RegistryJobData>;
+  /** Each expected token's digest, made once: one token per tenant, and it never changes. */
+  private readonly expectedDigests = new Map<string, Buffer>();
 
   constructor(private readonly options: NotificationIntakeOptions) {
     this.tenants = new Set(options.tenants);
     this.tenants.add(options.defaultTenant);
+    this.adds = new BatchedAdds(options.queue, { timeoutMs: options.enqueueTimeoutMs ?? 5_000 });
   }
 
   /**
@@ -75,12 +81,18 @@ export class NotificationIntake {
     if (
       expected !== undefined &&
       typeof token === 'string' &&
-      timingSafeEqual(digest(token), digest(expected))
+      timingSafeEqual(digest(token), this.digestOfExpected(expected))
     ) {
       return undefined;
     }
     metrics.count('unknown', 'unauthorized');
     return { status: 401, body: { error: 'missing or wrong callback token' } };
+  }
+
+  private digestOfExpected(expected: string): Buffer {
+    let known = this.expectedDigests.get(expected);
+    if (!known) this.expectedDigests.set(expected, (known = digest(expected)));
+    return known;
   }
 
   /** A body refused before it could be read as a notification (not JSON, too large, wrong type). */
@@ -160,28 +172,12 @@ export class NotificationIntake {
     }
   }
 
-  private async enqueue(data: RegistryJobData, key: string): Promise<string | undefined> {
-    const { queue, enqueueTimeoutMs = 5_000 } = this.options;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not take the job within ${enqueueTimeoutMs} ms`)),
-        enqueueTimeoutMs,
-      );
+  private enqueue(data: RegistryJobData, key: string): Promise<string> {
+    // Deduplication, not a fixed job id: Kill Bill bodies carry no timestamp, so a later real change can
+    // look exactly like an earlier event; it must not be swallowed once the first job has run.
+    return this.adds.add(REGISTRY_JOB_NAMES[data.kind], data, {
+      ...REGISTRY_JOB_OPTIONS,
+      deduplication: { id: key, keepLastIfActive: true },
     });
-    try {
-      // Deduplication, not a fixed job id: Kill Bill bodies carry no timestamp, so a later real change can
-      // look exactly like an earlier event; it must not be swallowed once the first job has run.
-      const job = await Promise.race([
-        queue.add(REGISTRY_JOB_NAMES[data.kind], data, {
-          ...REGISTRY_JOB_OPTIONS,
-          deduplication: { id: key, keepLastIfActive: true },
-        }),
-        timeout,
-      ]);
-      return job.id;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }

@@ -9,6 +9,7 @@ import { parseCloudKittyTime } from './cloudkitty-time.js';
 import type { KeystoneSession } from './keystone-session.js';
 import {
   baseUrl,
+  malformedResponse,
   OpenStackHttp,
   serverMessage,
   type OpenStackHttpOptions,
@@ -16,7 +17,6 @@ import {
   type OpenStackHttpResponse,
   type OpenStackRequestEvent,
 } from './openstack-http.js';
-import { OpenStackRequestError } from './openstack-request-error.js';
 import type { Dataframe } from './rated-usage-dataframes.js';
 
 export type CloudKittyClientOptions = OpenStackHttpOptions & {
@@ -184,7 +184,7 @@ export class CloudKittyClient {
     if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';
     if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
     const page = readSummaryPage(response.body, query.groupby);
-    if (typeof page === 'string') throw malformed(sent, response, page);
+    if (typeof page === 'string') throw malformedResponse(sent, response, page);
     return page;
   }
 
@@ -200,7 +200,7 @@ export class CloudKittyClient {
     if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
     const body = response.body as { total?: unknown; results?: unknown } | undefined;
     if (typeof body?.total !== 'number' || !Array.isArray(body.results)) {
-      throw malformed(sent, response, 'summary response has no numeric total or no results array');
+      throw malformedResponse(sent, response, 'summary response has no numeric total or no results array');
     }
     return JSON.stringify(body.results);
   }
@@ -230,10 +230,11 @@ export class CloudKittyClient {
       if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return states;
       if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
       const results = (response.body as { results?: unknown } | undefined)?.results;
-      if (!Array.isArray(results)) throw malformed(sent, response, 'scope response has no results array');
+      if (!Array.isArray(results))
+        throw malformedResponse(sent, response, 'scope response has no results array');
       for (const r of results) {
         const state = readScopeState(r);
-        if (!state) throw malformed(sent, response, `unexpected scope entry ${JSON.stringify(r)}`);
+        if (!state) throw malformedResponse(sent, response, `unexpected scope entry ${JSON.stringify(r)}`);
         states.push(state);
       }
       // This endpoint reports no total; a short page is the last one.
@@ -281,21 +282,6 @@ function readScopeState(entry: unknown): ScopeState | undefined {
     lastProcessedTimestamp,
     active: r.active !== false,
   };
-}
-
-function malformed(
-  sent: OpenStackHttpRequest,
-  response: OpenStackHttpResponse,
-  why: string,
-): OpenStackRequestError {
-  const { method, url, status, attempts } = OpenStackHttp.errorFor(sent, response);
-  return new OpenStackRequestError({
-    method,
-    url,
-    status,
-    attempts,
-    serverMessage: `unexpected response: ${why}`,
-  });
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -1,5 +1,6 @@
 import type { KeystoneSession } from './keystone-session.js';
 import {
+  malformedResponse,
   OpenStackHttp,
   type OpenStackHttpOptions,
   type OpenStackHttpRequest,
@@ -70,7 +71,7 @@ export class HeatClient {
     const location = response.headers.get('location');
     const address = location ? addressIn(location, sent.url) : undefined;
     if (response.status < 300 || response.status >= 400 || !address) {
-      throw malformed(
+      throw malformedResponse(
         sent,
         response,
         `expected a redirect to the stack's address, got ${location ?? 'none'}`,
@@ -86,10 +87,10 @@ export class HeatClient {
     if (response.status === 404) throw notFound(sent, response);
     if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
     const list = (response.body as { resources?: unknown } | undefined)?.resources;
-    if (!Array.isArray(list)) throw malformed(sent, response, 'no resources array');
+    if (!Array.isArray(list)) throw malformedResponse(sent, response, 'no resources array');
     return list.map((r) => {
       const resource = readResource(r);
-      if (!resource) throw malformed(sent, response, `unexpected resource ${JSON.stringify(r)}`);
+      if (!resource) throw malformedResponse(sent, response, `unexpected resource ${JSON.stringify(r)}`);
       return resource;
     });
   }
@@ -151,19 +152,4 @@ function enc(segment: string): string {
 function notFound(sent: OpenStackHttpRequest, response: OpenStackHttpResponse): HeatStackNotFoundError {
   const { method, url, status, serverMessage, attempts } = OpenStackHttp.errorFor(sent, response);
   return new HeatStackNotFoundError({ method, url, status, serverMessage, attempts });
-}
-
-function malformed(
-  sent: OpenStackHttpRequest,
-  response: OpenStackHttpResponse,
-  why: string,
-): OpenStackRequestError {
-  const { method, url, status, attempts } = OpenStackHttp.errorFor(sent, response);
-  return new OpenStackRequestError({
-    method,
-    url,
-    status,
-    attempts,
-    serverMessage: `unexpected response: ${why}`,
-  });
 }

@@ -214,3 +214,19 @@ function describeFailure(err: unknown, timeoutMs: number): string {
   }
   return String(err);
 }
+
+/** A 2xx answer whose body is not what the API documents: an error naming the request and what was wrong. */
+export function malformedResponse(
+  sent: OpenStackHttpRequest,
+  response: OpenStackHttpResponse,
+  why: string,
+): OpenStackRequestError {
+  const { method, url, status, attempts } = OpenStackHttp.errorFor(sent, response);
+  return new OpenStackRequestError({
+    method,
+    url,
+    status,
+    attempts,
+    serverMessage: `unexpected response: ${why}`,
+  });
+}

@@ -2,6 +2,7 @@ import { Cluster, Redis } from 'ioredis';
 import { parseRedisUrl } from '../config/redis-url.js';
 import { networkReason, shownUrl, UnreachableError } from '../errors/unreachable-error.js';
 import { clusterOptions, redisOptions, type RedisBehaviour, type RedisSettings } from './redis-options.js';
+import { releaseFailoverDetectorOnClose } from './sentinel-detector.js';
 
 export type { RedisSettings } from './redis-options.js';
 
@@ -20,7 +21,10 @@ function connect(target: string | RedisSettings, behaviour: RedisBehaviour): Red
     return new Cluster(topology.nodes, clusterOptions(topology, settings, behaviour));
   }
   const options = redisOptions(topology, settings, behaviour);
-  return topology.kind === 'single' ? new Redis(topology.url, options) : new Redis(options);
+  if (topology.kind === 'single') return new Redis(topology.url, options);
+  const redis = new Redis(options);
+  if (options.failoverDetector) releaseFailoverDetectorOnClose(redis);
+  return redis;
 }
 
 /**

@@ -13,7 +13,10 @@ export function isNetworkError(err: unknown): boolean {
   if (err instanceof KillBillError || err instanceof OpenStackRequestError) return err.status === undefined;
   const e = (err ?? {}) as SystemError;
   if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return true;
-  return typeof e.message === 'string' && /Connection is closed|ECONNREFUSED|ETIMEDOUT/.test(e.message);
+  return (
+    typeof e.message === 'string' &&
+    /Connection is closed|ECONNREFUSED|ETIMEDOUT|All sentinels are unreachable/.test(e.message)
+  );
 }
 
 export interface DependencyUrls {

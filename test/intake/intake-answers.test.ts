@@ -202,6 +202,31 @@ describe('intake: answers to every kind of request', () => {
     expect(counts).to.deep.include({ waiting: 1, delayed: 0, active: 0 });
   });
 
+  it('notifications arriving together are each answered with their own job, already in Redis', async () => {
+    const accounts = Array.from({ length: 30 }, () => randomUUID());
+    const answers = await Promise.all(
+      accounts.map((id) =>
+        request(base)
+          .post(path)
+          .send({ ...creation, accountId: id, objectId: id })
+          .expect(200),
+      ),
+    );
+    for (const [i, res] of answers.entries()) {
+      expect(res.body.status).to.equal('queued');
+      expect((await queue.getJob(res.body.jobId))?.data.accountId).to.equal(accounts[i]);
+    }
+    expect(await queue.count()).to.equal(accounts.length);
+  });
+
+  it('503 to every notification arriving together while Redis is down', async () => {
+    await redis.stop();
+    const statuses = await Promise.all(
+      Array.from({ length: 5 }, async () => (await request(base).post(path).send(creation)).status),
+    );
+    expect(statuses).to.deep.equal([503, 503, 503, 503, 503]);
+  });
+
   it('503 while Redis is down; the retried delivery is accepted once it is back, and nothing is missing', async () => {
     await redis.stop();
     const res = await request(base).post(path).send(creation).expect(503);

@@ -7,7 +7,9 @@ const HOUR = { begin: new Date('2024-07-01T00:00:00Z'), end: new Date('2024-07-0
 describe('test harness: real CloudKitty 17', function () {
   this.timeout(60_000);
 
-  it('is started once per auth mode and shared', async () => {
+  it('is started once per auth mode and shared', async function () {
+    // Longer than the start script's own waits (60 s per server), so a slow start fails with its reason.
+    this.timeout(5 * 60_000);
     const [a, b] = await Promise.all([startCloudKitty(), startCloudKitty({ auth: 'noauth' })]);
     expect(a).to.equal(b);
     expect(a.url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -32,7 +32,9 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
     filters: { type: METRICS },
   };
 
-  before(async () => {
+  before(async function () {
+    // Longer than the start script's own waits (60 s per server), so a slow start fails with its reason.
+    this.timeout(5 * 60_000);
     ck = await startCloudKitty();
     await ck.reset();
     const usage: RatedUsage[] = [];

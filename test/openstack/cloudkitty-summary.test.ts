@@ -35,7 +35,9 @@ describe('CloudKittyClient: summary against a real CloudKitty 17 (noauth)', func
   const sent: OpenStackRequestEvent[] = [];
   let client: CloudKittyClient;
 
-  before(async () => {
+  before(async function () {
+    // Longer than the start script's own waits (60 s per server), so a slow start fails with its reason.
+    this.timeout(5 * 60_000);
     ck = await startCloudKitty();
     await ck.reset();
     await seedRatedUsage(ck.url, dayOfUsage());

@@ -17,7 +17,9 @@ describe(`CloudKittyClient: a CloudKitty running in ${ZONE}`, function () {
   let ck: CloudKittyInstance;
   let client: CloudKittyClient;
 
-  before(async () => {
+  before(async function () {
+    // Longer than the start script's own waits (60 s per server), so a slow start fails with its reason.
+    this.timeout(5 * 60_000);
     ck = await startCloudKitty({ timeZone: ZONE });
     client = new CloudKittyClient({ url: ck.url });
     await seedRatedUsage(ck.url, [{ begin: HOUR.begin, projectId: 'tz', metric: 'instance', price: '0.42' }]);

@@ -38,7 +38,9 @@ describe('KeystoneSession + CloudKittyClient against a real Keystone 22 and Clou
   let ks: KeystoneAccess;
   let admin: KeystoneAdmin;
 
-  before(async () => {
+  before(async function () {
+    // Longer than the start script's own waits (60 s per server), so a slow start fails with its reason.
+    this.timeout(5 * 60_000);
     ck = await startCloudKitty({ auth: 'keystone' });
     ks = ck.keystone as KeystoneAccess;
     admin = await KeystoneAdmin.login(ks);

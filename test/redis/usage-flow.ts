@@ -35,6 +35,8 @@ export interface UsageFlowOutcome {
   /** Completed subscription jobs, per subscription id. */
   completedJobs: Map<string, number>;
   failedJobs: number;
+  /** Each failed job as "id: why", so a failure says what went wrong. */
+  failedReasons: string[];
   /** Usage records Kill Bill took, and those it answered "already recorded" (resent by a retry). */
   usagePosts: { taken: number; alreadyRecorded: number };
   /** Subscription jobs that finished after the disruption started: the flow ran on through it. */
@@ -103,9 +105,11 @@ async function jobsAndPosts(queue: Queue<UsageJobData>, proxy: FaultProxy, disru
     completedJobs.set(j.data.subscriptionId, (completedJobs.get(j.data.subscriptionId) ?? 0) + 1);
   }
   const posts = proxy.seen({ method: 'POST', path: '/1.0/kb/usages' });
+  const failed = await queue.getJobs(['failed']);
   return {
     completedJobs,
-    failedJobs: (await queue.getJobCounts('failed')).failed ?? 0,
+    failedJobs: failed.length,
+    failedReasons: failed.map((j) => `${j.id}: ${j.failedReason}`),
     usagePosts: {
       taken: posts.filter((p) => p.outcome === 201).length,
       alreadyRecorded: posts.filter((p) => p.outcome === 400).length,

@@ -48,6 +48,15 @@ export class RedisProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** SIGSTOP: the process keeps its sockets but answers nothing until {@link resume}. */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
   async kill(): Promise<void> {
     if (this.alive) this.child.kill('SIGKILL');
     await this.exited;

@@ -66,6 +66,37 @@ export class RedisSentinelSetup {
     return { from, to };
   }
 
+  /** SIGKILLs the master; returns once every Sentinel names the replica, promoted, as master. */
+  async killMaster(): Promise<{ from: number; to: number }> {
+    const from = await this.masterPort();
+    await this.nodeAt(from).kill();
+    const promoted = this.nodes.find((n) => n.port !== from)!;
+    await waitFor(
+      `Sentinels promote 127.0.0.1:${promoted.port} after the master was killed`,
+      async () => {
+        for (const s of this.sentinels) {
+          if ((await this.masterPortOf(s)) !== promoted.port) return false;
+        }
+        return ((await promoted.command('ROLE')) as unknown[])[0] === 'master';
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    return { from, to: promoted.port };
+  }
+
+  /** The data node listening on `port`. */
+  nodeAt(port: number): RedisProcess {
+    const node = this.nodes.find((n) => n.port === port);
+    if (!node) throw new Error(`no Redis node of this setup listens on ${port}`);
+    return node;
+  }
+
+  /** The master port one Sentinel names. */
+  async masterPortOf(s: RedisProcess): Promise<number> {
+    const addr = (await s.command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[];
+    return Number(addr[1]);
+  }
+
   /** Waits until the master is `masterPort` for all three Sentinels and its replica is in sync. */
   private async waitUntilReady(masterPort: number, timeoutMs = 30_000): Promise<void> {
     const master = this.nodes.find((n) => n.port === masterPort)!;

@@ -9,7 +9,8 @@ export interface WaitOptions {
 
 /**
  * Polls a condition until it holds; tests wait for what they expect instead of sleeping and hoping.
- * Returns the condition's truthy value, or throws naming what was awaited.
+ * Returns the condition's truthy value, or throws naming what was awaited. A check that never answers (a
+ * command on a connection that is gone) fails the wait too, instead of hanging the test.
  */
 export async function waitFor<T>(
   what: string,
@@ -20,7 +21,8 @@ export async function waitFor<T>(
   let lastError: unknown;
   for (;;) {
     try {
-      const value = await condition();
+      // A slow check is given as long again (at least 30 s) past the deadline before it counts as hung.
+      const value = await beforeDeadline(condition, deadline + Math.max(timeoutMs, 30_000));
       if (value) return value as NonNullable<T>;
     } catch (err) {
       lastError = err;
@@ -30,6 +32,24 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}${why}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** One check, given up (left to settle unseen) when the deadline passes first. */
+async function beforeDeadline<T>(condition: () => T | Promise<T>, deadline: number): Promise<T> {
+  const check = Promise.resolve().then(condition);
+  check.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('the last check had not answered')),
+      Math.max(deadline - Date.now(), 0) + 1,
+    );
+  });
+  try {
+    return await Promise.race([check, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

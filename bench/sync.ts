@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Decimal } from 'decimal.js';
+import { CloudKittyClient, type RatedUsage } from '../src/openstack/index.js';
+import { seedRatedUsage, seededCloudKittyEnv, startCloudKitty } from '../test/support/cloudkitty.js';
+import { FaultProxy } from '../test/support/fault-proxy.js';
+import {
+  dayOf,
+  HOUR,
+  killBillForBridge,
+  MeteredTenant,
+  newProjectId,
+  type MeteredAccount,
+} from '../test/support/metered-tenant.js';
+import { RedisServer } from '../test/support/redis-server.js';
+import { mochaHooks } from '../test/support/root-hooks.js';
+import { bestBareRate } from './sync-floor.js';
+
+/**
+ * `npm run bench` (sync part): `bridge sync` of N metered subscriptions × 2 units, one closed hourly window
+ * each, against the real Kill Bill and the real CloudKitty, next to its floor measured in the same run: a bare
+ * client posting N usage records of the same shape to the same Kill Bill at its best concurrency, plus one
+ * unpaged CloudKitty summary of the same rows. The machine is shared and noisy: the ratio is the figure.
+ */
+const N = Number(process.env.BENCH_SYNC_SUBSCRIPTIONS ?? 1000);
+const SETUP_CONCURRENCY = 16;
+const UNITS = ['openstack-billed-instance', 'openstack-billed-vcpus'];
+const BRIDGE = fileURLToPath(new URL('../bin/bridge.js', import.meta.url));
+
+interface Measured {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  wallS: number;
+  cpuS: number;
+  peakRssMb: number;
+}
+
+/** `bridge ARGS` under GNU time: its wall time, CPU (user + system) and peak RSS. */
+function measuredBridge(args: string[], env: Record<string, string>): Promise<Measured> {
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %U %S %M', process.execPath, BRIDGE, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const m = /BENCH-TIME (\S+) (\S+) (\S+) (\d+)/.exec(stderr);
+      if (!m) return reject(new Error(`no timing from /usr/bin/time: ${stderr.slice(-500)}`));
+      const [wall, user, sys, rssKb] = m.slice(1).map(Number) as [number, number, number, number];
+      resolve({ code, stdout, stderr, wallS: wall, cpuS: user + sys, peakRssMb: rssKb / 1024 });
+    });
+  });
+}
+
+/** Runs `task` over `items`, `width` at once. */
+async function inLanes<T, R>(items: readonly T[], width: number, task: (item: T, i: number) => Promise<R>) {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await task(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+  return out;
+}
+
+/** Each project's rated hour: two metrics priced apart, and the cents each unit must end with. */
+function ratedHour(projects: readonly string[], begin: Date) {
+  const usage: RatedUsage[] = [];
+  const cents = projects.map((projectId, i) => {
+    const instance = new Decimal((i % 97) + 1).div(800);
+    const vcpus = new Decimal((i % 89) + 3).div(400);
+    usage.push({ begin, projectId, metric: 'instance', price: instance.toString() });
+    usage.push({ begin, projectId, metric: 'vcpus', price: vcpus.toString() });
+    return [instance, vcpus].map((d) => d.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber());
+  });
+  return { usage, cents };
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main(): Promise<void> {
+  const [kb, tenant, ck, redis] = await Promise.all([
+    killBillForBridge(),
+    MeteredTenant.create(),
+    startCloudKitty(),
+    RedisServer.start(),
+  ]);
+  const ckProxy = await FaultProxy.start(ck.url);
+  try {
+    const hour = new Date(Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR);
+    const startDay = dayOf(hour.getTime() - 24 * HOUR);
+    const projects = Array.from({ length: N }, newProjectId);
+    const t0 = performance.now();
+    const accounts: MeteredAccount[] = await inLanes(projects, SETUP_CONCURRENCY, (p, i) =>
+      tenant.meteredAccount(`bench${i}`, p, startDay, 'instance,vcpus'),
+    );
+    const { usage, cents } = ratedHour(projects, hour);
+    await seedRatedUsage(ck.url, usage);
+    console.log(
+      `\nsync bench: ${N} subscriptions × 2 units, 1 rated hour each (set up in ${s(performance.now() - t0)})`,
+    );
+    const env = {
+      ...tenant.env(),
+      KILLBILL_URL: kb.url,
+      REDIS_URL: redis.url,
+      ...seededCloudKittyEnv(ckProxy.url),
+      BRIDGE_LOG_LEVEL: 'warn',
+    };
+    const registry = await measuredBridge(['registry', 'sync'], env);
+    if (registry.code !== 0)
+      throw new Error(`bridge registry sync exited ${registry.code}: ${registry.stderr}`);
+    const kbBefore = kb.seen().length;
+    const sync = await measuredBridge(['sync', '--json'], env);
+    if (sync.code !== 0) throw new Error(`bridge sync exited ${sync.code}: ${sync.stderr.slice(-2000)}`);
+    const kbCalls = kb.seen().slice(kbBefore);
+    const usagePosts = kbCalls.filter(
+      (r) => r.method === 'POST' && r.path.startsWith('/1.0/kb/usages'),
+    ).length;
+    const ckCalls = ckProxy.seen().length;
+
+    // One at a time per lane and unit: Kill Bill's usage reads are slow, and a time-out here is no result.
+    const read = await inLanes(accounts, 4, async (a) => {
+      const got: number[] = [];
+      for (const unit of UNITS) got.push(await tenant.recordedCents(a.subscriptionId, startDay, unit));
+      return got;
+    });
+    const wrong = read.filter((got, i) => got.some((c, u) => c !== cents[i]![u])).length;
+
+    // The floor, after the totals are read: its records land on other days of the same subscriptions.
+    const sample = accounts
+      .slice(0, Math.min(N, 400))
+      .map((a) => ({ subscriptionId: a.subscriptionId, units: UNITS }));
+    const days = [1, 2, 3, 4].map((k) => dayOf(hour.getTime() + k * 24 * HOUR));
+    const { best, tried } = await bestBareRate(kb.url, tenant.tenant, sample, days, [4, 8, 16, 32]);
+    const kbFloorMs = (N / best.perSecond) * 1000;
+    const summaryStart = performance.now();
+    const rows = await new CloudKittyClient({ url: ck.url, pageSize: 10_000_000 }).summary({
+      begin: new Date(`${startDay}T00:00:00Z`),
+      end: new Date(hour.getTime() + HOUR),
+      groupby: ['time', 'project_id', 'type'],
+      filters: { type: ['instance', 'vcpus'] },
+    });
+    const ckFloorMs = performance.now() - summaryStart;
+    const floorMs = kbFloorMs + ckFloorMs;
+
+    const rate = (r: (typeof tried)[number]) => `${r.concurrency}: ${r.perSecond.toFixed(0)}/s`;
+    console.log(
+      `  floor: Kill Bill ${tried.map(rate).join(', ')} → best ${best.concurrency}; ${N} records ${s(kbFloorMs)}`,
+    );
+    console.log(
+      `         + one unpaged CloudKitty summary (${rows.length} rows) ${s(ckFloorMs)} = ${s(floorMs)}`,
+    );
+    console.log(
+      `  bridge registry sync  ${registry.wallS.toFixed(1)} s, ${registry.peakRssMb.toFixed(0)} MB peak RSS`,
+    );
+    console.log(
+      `  bridge sync           ${sync.wallS.toFixed(1)} s   ${((sync.wallS * 1000) / floorMs).toFixed(2)}× the floor`,
+    );
+    console.log(`    subscriptions/s     ${(N / sync.wallS).toFixed(0)}`);
+    console.log(
+      `    CPU / subscription  ${((sync.cpuS * 1000) / N).toFixed(2)} ms (user + system, whole process)`,
+    );
+    console.log(`    peak RSS            ${sync.peakRssMb.toFixed(0)} MB`);
+    console.log(
+      `    calls               Kill Bill ${kbCalls.length} (usage records ${usagePosts}), CloudKitty ${ckCalls}`,
+    );
+    console.log(`    correct to the cent ${N - wrong} of ${N} subscriptions (both units)`);
+    if (wrong > 0) process.exitCode = 1;
+  } finally {
+    await ckProxy.close();
+    await kb.close();
+    await redis.close();
+    await mochaHooks.afterAll();
+  }
+}
+
+await main();
