@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import type { CreditedUsage, RecordedUsage } from '../sync/sync-observer.js';
+import type { CreditedUsage, RecordedUsage } from '../record/record-observer.js';
 
 /**
  * What the sync recorded in Kill Bill, per tenant and unit. Counters only go up, so cents a correction

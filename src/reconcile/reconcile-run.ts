@@ -16,7 +16,7 @@ import {
 import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { projectKey, ratesForWindows, type ProjectUsage } from '../sync/rated-usage-pull.js';
-import { cycleOfEntry, spanOf } from '../sync/subscription-sync.js';
+import { cycleOfEntry, spanOf } from '../sync/metered-entry.js';
 import { unattributedUsage } from '../sync/unattributed-usage.js';
 import { GroupbyAttribution, type StackAttribution } from '../sync/stack-attribution.js';
 import {

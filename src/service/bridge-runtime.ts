@@ -15,7 +15,7 @@ import { createRedisConnection, type RedisClient } from '../queues/redis-connect
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { SyncFreshness } from '../sync/sync-freshness.js';
-import { UsageLedger } from '../sync/usage-ledger.js';
+import { UsageLedger } from '../record/usage-ledger.js';
 import { HeatAttribution } from '../sync/heat-attribution.js';
 import { ServerStackMemory } from '../sync/server-stacks.js';
 import { GroupbyAttribution, type StackAttribution } from '../sync/stack-attribution.js';

@@ -46,14 +46,15 @@ export class HeatAttribution implements StackAttribution {
     const byResource = await pullRatedUsage(cloudkitty, { ...req, stackTag: RESOURCE_ID_TAG });
     const usage: ProjectUsage = new Map();
     const unattributable = new Map<string, Error>();
-    const clustered: Array<[string, RatedRow[]]> = [];
+    const clustered: Array<[string, RatedRow[], ProjectStacks]> = [];
     for (const [project, rows] of byResource) {
-      if (stacks.has(project)) clustered.push([project, rows]);
+      const projectStacks = stacks.get(project);
+      if (projectStacks) clustered.push([project, rows, projectStacks]);
       else usage.set(project, rowsByStack(rows, new Map()));
     }
-    await inLanes(clustered, PROJECTS_AT_ONCE, async ([project, rows]) => {
+    await inLanes(clustered, PROJECTS_AT_ONCE, async ([project, rows, projectStacks]) => {
       try {
-        usage.set(project, rowsByStack(rows, await this.serverStacks(project, stacks.get(project)!)));
+        usage.set(project, rowsByStack(rows, await this.serverStacks(project, projectStacks)));
       } catch (err) {
         unattributable.set(project, err as Error);
       }
@@ -151,9 +152,10 @@ function meetsRange(e: SubscriptionEntry, range: { begin: Date; end: Date }): bo
 }
 
 async function inLanes<T>(items: readonly T[], lanes: number, work: (item: T) => Promise<void>) {
-  let next = 0;
+  // One queue for every lane: each takes the next item when it is free.
+  const queue = items.values();
   const lane = async () => {
-    while (next < items.length) await work(items[next++]!);
+    for (const item of queue) await work(item);
   };
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }

@@ -1,5 +1,5 @@
 import type { WindowSize } from '../metering/index.js';
-import type { SubscriptionEntry } from '../registry/metered-subscription.js';
+import type { MeteredEntry } from './metered-entry.js';
 import { ownsRow, type RatedRow } from './rated-usage-pull.js';
 import type { SubscriptionSyncResult, SyncTarget } from './subscription-sync.js';
 
@@ -47,7 +47,7 @@ const alignDown = (d: Date, size: WindowSize) => new Date(Math.floor(d.getTime()
 const alignUp = (d: Date, size: WindowSize) => new Date(Math.ceil(d.getTime() / size.ms) * size.ms);
 
 export interface UnsyncedContext {
-  entry: SubscriptionEntry;
+  entry: MeteredEntry;
   /** Start of the first window the run would have recorded (the watermark, or the range start). */
   from: Date;
   now: Date;
@@ -70,13 +70,14 @@ export function whyNothingDue(c: UnsyncedContext): IdleSubscription {
     subscriptionId: entry.subscriptionId,
     ...(at ? { at } : {}),
   });
-  const since = new Date(entry.since!);
-  const spanEnd = entry.until ? alignUp(new Date(entry.until), size) : undefined;
+  const since = new Date(entry.since);
+  const until = entry.until ? new Date(entry.until) : undefined;
+  const spanEnd = until ? alignUp(until, size) : undefined;
   if (c.range?.to && (alignDown(c.range.to, size) <= from || alignDown(c.range.to, size) <= since))
     return idle('outsideRange');
   if (spanEnd && c.range?.from && spanEnd <= c.range.from) return idle('outsideRange');
   if (since > now) return idle('notStarted', since);
-  if (spanEnd && from >= spanEnd) return idle('ended', new Date(entry.until!));
+  if (until && spanEnd && from >= spanEnd) return idle('ended', until);
   // No instant to give: it waits for cloudkitty-processor to first take up the project, not for a clock.
   if (c.notRated) return idle('notRatedYet');
   const windowEnd = new Date(from.getTime() + size.ms);

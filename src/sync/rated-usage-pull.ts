@@ -92,8 +92,10 @@ function fingerprint(rows: readonly object[]): string {
     .join('\n');
 }
 
+/** The fields of a summary row the pull reads; `type` is always there, as every pull groups by it. */
 interface SummaryRowTimes {
   begin: Date;
+  type: string;
   rate: string | null;
 }
 
@@ -108,7 +110,7 @@ function addRows(
     const list = usage.get(project) ?? [];
     list.push({
       beginMs: r.begin.getTime(),
-      type: r.type!,
+      type: r.type,
       stack: stackTag ? (r[stackTag] ?? null) : null,
       rate: r.rate,
     });
@@ -157,13 +159,13 @@ export function ratesForWindows(
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= row.beginMs) lo = mid;
+      if ((starts[mid] ?? Infinity) <= row.beginMs) lo = mid;
       else hi = mid - 1;
     }
     const w = windows[lo];
-    if (!w || row.beginMs < w.start.getTime() || row.beginMs >= w.end.getTime()) continue;
+    const sums = byWindow[lo];
+    if (!w || !sums || row.beginMs < w.start.getTime() || row.beginMs >= w.end.getTime()) continue;
     const rate = quantizeRate(row.rate, rateScale);
-    const sums = byWindow[lo]!;
     sums[unit] = sums[unit] ? sums[unit].plus(rate) : rate;
   }
   return byWindow.map((byUnit) =>

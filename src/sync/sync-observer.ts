@@ -1,34 +1,13 @@
-import type { RecordOutcome } from '../killbill/killbill-client.js';
+import type { RecordObserver } from '../record/record-observer.js';
 import type { IdleSubscription } from './idle-reasons.js';
 import type { UnattributedUsage } from './unattributed-usage.js';
 
-/** One usage record Kill Bill took (or already held), as the sync reports it. */
-export interface RecordedUsage {
-  tenant: string;
-  /** Cents per Kill Bill unit in the record; a correction may be negative. */
-  cents: Readonly<Record<string, number>>;
-  /** A later revision of a window already recorded: late data or re-rating. */
-  correction: boolean;
-  outcome: RecordOutcome;
-}
-
-/** A downward correction given as an account credit instead of negative usage. */
-export interface CreditedUsage {
-  tenant: string;
-  unitType: string;
-  /** Cents given back, > 0. */
-  cents: number;
-  /** `already-credited`: an interrupted run had given it; found on the account, not given again. */
-  outcome: 'credited' | 'already-credited';
-}
-
 /**
- * What a sync tells whoever watches it (the process's metrics). Kept to plain facts so the sync does
- * not depend on how they are exported.
+ * What a sync tells whoever watches it (the process's metrics): each record and credit as the record stage
+ * reports it, and after a run why subscriptions idled. Kept to plain facts so the sync does not depend on
+ * how they are exported.
  */
-export interface SyncObserver {
-  recorded(usage: RecordedUsage): void;
-  credited?(credit: CreditedUsage): void;
+export interface SyncObserver extends RecordObserver {
   /** After a whole run: every configured tenant, and why each idle subscription recorded nothing. */
   idle(tenants: readonly string[], idle: readonly IdleSubscription[]): void;
   /** After each pull: every configured tenant, and the projects whose usage no subscription owns. */

@@ -6,8 +6,7 @@ import {
   type UsageTzMode,
   type WindowSize,
 } from '../metering/index.js';
-import type { SubscriptionEntry } from '../registry/metered-subscription.js';
-import { cycleOfEntry } from './subscription-sync.js';
+import { cycleOfEntry, type MeteredEntry } from './metered-entry.js';
 
 export interface SyncRangeSettings {
   windowSize: WindowSize;
@@ -33,7 +32,7 @@ const max = (a: Date, b: Date) => (a > b ? a : b);
  * (`notRated`), so its watermark stays at the subscription's start and a later run records it all.
  */
 export function syncRange(
-  entry: SubscriptionEntry,
+  entry: MeteredEntry,
   watermark: string | undefined,
   req: SyncRangeRequest,
   now: Date,
@@ -41,7 +40,7 @@ export function syncRange(
   settings: SyncRangeSettings,
 ): { from: Date; to: Date; notRated: boolean } {
   const { windowSize, settleDelayMs, scopeState, horizonPeriods } = settings;
-  const since = alignWindowStart(new Date(entry.since!), windowSize);
+  const since = alignWindowStart(new Date(entry.since), windowSize);
   const base = watermark ? new Date(watermark) : since;
   let from = base;
   if (req.from) from = max(alignWindowStart(req.from, windowSize), since);

@@ -4,12 +4,13 @@ import type { ScopeStatePolicy, UsageTzMode, WindowSize } from '../metering/inde
 import type { CloudKittyClient } from '../openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import type { RegistryStore } from '../registry/registry-store.js';
-import { syncRange } from './sync-range.js';
-import { whyNothingDue, whyNothingRecorded, type IdleSubscription } from './idle-reasons.js';
+import { isMetered, type MeteredEntry } from './metered-entry.js';
+import { syncTargets } from './sync-targets.js';
+import { whyNothingRecorded, type IdleSubscription } from './idle-reasons.js';
 import { projectKey, type ProjectUsage, type RatedRow } from './rated-usage-pull.js';
 import { GroupbyAttribution, type StackAttribution } from './stack-attribution.js';
 import { SubscriptionSync, type SubscriptionSyncResult, type SyncTarget } from './subscription-sync.js';
-import type { UsageLedger } from './usage-ledger.js';
+import type { UsageLedger } from '../record/usage-ledger.js';
 import { SubscriptionSyncError } from './sync-errors.js';
 import { unattributedUsage, type UnattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
@@ -100,8 +101,8 @@ export class UsageSync {
    * The rows of one subscription's project for [from, to), pulled for it alone (a worker job whose run's rows
    * expired, or could not be attributed then). Throws while they still cannot be attributed.
    */
-  async pullProject(entry: SubscriptionEntry, from: Date, to: Date): Promise<RatedRow[]> {
-    const project = projectKey(entry.projectId!);
+  async pullProject(entry: MeteredEntry, from: Date, to: Date): Promise<RatedRow[]> {
+    const project = projectKey(entry.projectId);
     const req = { begin: from, end: to, metricTypes: Object.keys(entry.units) };
     const { usage, unattributable } = await this.attribution.pull(this.cloudkitty, req, [entry]);
     const failure = unattributable.get(project);
@@ -112,15 +113,15 @@ export class UsageSync {
   /** The registry's metered subscriptions, and those held back by a conflict (so a run can say why). */
   async syncableEntries(
     accountId?: string,
-  ): Promise<{ metered: SubscriptionEntry[]; conflicts: SubscriptionEntry[] }> {
+  ): Promise<{ metered: MeteredEntry[]; conflicts: SubscriptionEntry[] }> {
     const { registry, clients } = this.options;
-    const metered: SubscriptionEntry[] = [];
+    const metered: MeteredEntry[] = [];
     const conflicts: SubscriptionEntry[] = [];
     for (const tenant of await registry.tenants()) {
       if (!clients.has(tenant)) continue;
       for (const e of await registry.entries(tenant)) {
         if (accountId && e.accountId !== accountId) continue;
-        if (e.status === 'metered' && e.projectId && e.since) metered.push(e);
+        if (isMetered(e)) metered.push(e);
         else if (e.status === 'conflict') conflicts.push(e);
       }
     }
@@ -128,7 +129,7 @@ export class UsageSync {
   }
 
   async prepare(req: SyncRunRequest): Promise<PreparedSync> {
-    const { ledger, cloudkitty, windowSize, settleDelayMs, logger } = this.options;
+    const { cloudkitty, logger } = this.options;
     const now = req.now ?? new Date();
     const { metered, conflicts } = await this.syncableEntries(req.accountId);
     const idle: IdleSubscription[] = conflicts.map((e) => ({
@@ -137,31 +138,14 @@ export class UsageSync {
       accountId: e.accountId,
       subscriptionId: e.subscriptionId,
     }));
-    // A project is closed up to CloudKitty's last processed time; without one, see closedThrough.
-    const processed = new Map<string, Date>();
-    for (const s of await cloudkitty.scopes()) {
-      if (s.lastProcessedTimestamp) processed.set(projectKey(s.scopeId), s.lastProcessedTimestamp);
-    }
-    const watermarks = new Map<string, Record<string, string>>();
-    const targets: SyncTarget[] = [];
-    for (const entry of metered) {
-      const tenant = entry.tenantApiKey;
-      if (!watermarks.has(tenant)) watermarks.set(tenant, await ledger.watermarks(tenant));
-      const watermark = watermarks.get(tenant)![entry.subscriptionId];
-      const ratedUpTo = processed.get(projectKey(entry.projectId!));
-      const { from, to, notRated } = syncRange(entry, watermark, req, now, ratedUpTo, this.options);
-      if (from < to) targets.push({ entry, from, to });
-      else {
-        const range = req.from || req.to ? { from: req.from, to: req.to } : undefined;
-        idle.push(whyNothingDue({ entry, from, now, windowSize, settleDelayMs, ratedUpTo, notRated, range }));
-      }
-    }
-    if (targets.length === 0) {
+    const targets = await syncTargets(metered, req, now, idle, this.options);
+    const [first] = targets;
+    if (!first) {
       const nothing = { usage: new Map(), unattributed: [], unattributable: new Map() };
       return { now, targets, idle, metered: metered.length, ...nothing };
     }
-    const begin = targets.reduce((d, t) => min(d, t.from), targets[0]!.from);
-    const end = targets.reduce((d, t) => max(d, t.to), targets[0]!.to);
+    const begin = targets.reduce((d, t) => min(d, t.from), first.from);
+    const end = targets.reduce((d, t) => max(d, t.to), first.to);
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
     // Attributed for every metered subscription sharing its project by stack, due now or not: the rows must
     // say whose they are for the unattributed report too.
@@ -198,11 +182,11 @@ export class UsageSync {
     const results: SubscriptionSyncResult[] = [];
     const idle = [...prepared.idle];
     const failedTenants = new Set<string>();
-    let next = 0;
+    // One queue for every worker: each takes the next target when it is free.
+    const queue = prepared.targets.values();
     const work = async () => {
-      while (next < prepared.targets.length) {
-        const target = prepared.targets[next++]!;
-        const project = projectKey(target.entry.projectId!);
+      for (const target of queue) {
+        const project = projectKey(target.entry.projectId);
         const rows = prepared.usage.get(project) ?? [];
         const unattributable = prepared.unattributable.get(project);
         const r = unattributable
@@ -226,7 +210,7 @@ export class UsageSync {
   }
 
   /** Usage of clusters no subscription owns is billed to no one: said in the log and the metrics. */
-  private reportUnattributed(metered: SubscriptionEntry[], usage: ProjectUsage): UnattributedUsage[] {
+  private reportUnattributed(metered: MeteredEntry[], usage: ProjectUsage): UnattributedUsage[] {
     const found = unattributedUsage(metered, usage, this.options.rateScale);
     for (const u of found) {
       this.options.logger.warn(

@@ -10,7 +10,7 @@ const DOMAIN = ['src/metering'];
 const FOUNDATION = [...DOMAIN, 'src/config', 'src/logging', 'src/errors'];
 const CLIENTS = ['src/killbill', 'src/openstack'];
 const BELOW_STAGES = [...FOUNDATION, ...CLIENTS, 'src/queues'];
-const STAGES = ['src/intake', 'src/registry', 'src/sync', 'src/reconcile', 'src/setup'];
+const STAGES = ['src/intake', 'src/registry', 'src/record', 'src/sync', 'src/reconcile', 'src/setup'];
 const ALLOWED: Record<string, readonly string[]> = {
   'src/metering': [],
   'src/config': FOUNDATION,
@@ -21,7 +21,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'src/queues': FOUNDATION,
   'src/intake': BELOW_STAGES,
   'src/registry': BELOW_STAGES,
-  'src/sync': [...BELOW_STAGES, 'src/registry'],
+  'src/record': BELOW_STAGES,
+  'src/sync': [...BELOW_STAGES, 'src/registry', 'src/record'],
   'src/reconcile': [...BELOW_STAGES, 'src/registry', 'src/sync'],
   'src/setup': [...BELOW_STAGES, 'src/intake', 'src/registry'],
   'src/metrics': [...BELOW_STAGES, ...STAGES],

@@ -7,7 +7,7 @@ import { CloudKittyClient, type OpenStackRequestEvent } from '../../src/openstac
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
-import { UsageLedger } from '../../src/sync/usage-ledger.js';
+import { UsageLedger } from '../../src/record/usage-ledger.js';
 import { UsageSync } from '../../src/sync/usage-sync.js';
 import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
 import { startCloudKitty, type CloudKittyInstance } from './cloudkitty.js';

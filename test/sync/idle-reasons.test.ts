@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { parseWindowSize } from '../../src/metering/index.js';
-import type { SubscriptionEntry } from '../../src/registry/metered-subscription.js';
+import type { MeteredEntry } from '../../src/sync/metered-entry.js';
 import { describeIdle, whyNothingDue, type UnsyncedContext } from '../../src/sync/idle-reasons.js';
 
 const HOUR = 3_600_000;
 const now = new Date('2026-03-10T14:41:00Z');
 
-function entry(over: Partial<SubscriptionEntry> = {}): SubscriptionEntry {
+function entry(over: Partial<MeteredEntry> = {}): MeteredEntry {
   return {
     tenantApiKey: 'bob',
     accountId: 'acc',

@@ -1,17 +1,23 @@
 import { accountCredits } from '../killbill/account-credits.js';
 import type { KillBillClient } from '../killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
-import type { SubscriptionEntry } from '../registry/metered-subscription.js';
-import type { SubscriptionSyncResult } from './subscription-sync.js';
-import type { SyncObserver } from './sync-observer.js';
+import type { RecordObserver } from './record-observer.js';
 import type { GivenCredit, PendingWindow } from './usage-ledger.js';
 
-export interface CreditContext {
+/** Whose records and credits these are: the ids every log line and metric carries. */
+export interface RecordedSubscription {
+  tenantApiKey: string;
+  accountId: string;
+  subscriptionId: string;
+}
+
+/** What recording one subscription talks to and tells. */
+export interface RecordContext {
   kb: KillBillClient;
-  entry: SubscriptionEntry;
+  entry: RecordedSubscription;
   logger: Logger;
-  observer?: Pick<SyncObserver, 'credited'>;
-  result: SubscriptionSyncResult;
+  /** Told of each record and credit once Kill Bill holds it. */
+  observer: RecordObserver;
 }
 
 /**
@@ -21,11 +27,11 @@ export interface CreditContext {
  * credit was saved by this run a moment ago and cannot have been given yet, so it skips the search.
  */
 export async function giveCredits(
-  ctx: CreditContext,
+  ctx: RecordContext,
   pending: PendingWindow,
   resumed: boolean,
 ): Promise<GivenCredit[]> {
-  const { kb, entry, logger, result } = ctx;
+  const { kb, entry, logger } = ctx;
   const credits = accountCredits(kb);
   const given: GivenCredit[] = [];
   for (const c of pending.credits ?? []) {
@@ -45,11 +51,8 @@ export async function giveCredits(
       description: c.description,
       invoiceItemId: item.invoiceItemId,
     });
-    if (found) result.alreadyCredited = (result.alreadyCredited ?? 0) + 1;
-    else result.credits = (result.credits ?? 0) + 1;
-    result.creditedCents = (result.creditedCents ?? 0) + c.cents;
     const outcome = found ? 'already-credited' : 'credited';
-    ctx.observer?.credited?.({ tenant: entry.tenantApiKey, unitType: c.unitType, cents: c.cents, outcome });
+    ctx.observer.credited?.({ tenant: entry.tenantApiKey, unitType: c.unitType, cents: c.cents, outcome });
     logger.info(
       {
         event: found ? 'sync.credit_already_given' : 'sync.credit_given',

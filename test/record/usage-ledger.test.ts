@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { UsageLedger, type LedgerWindow } from '../../src/sync/usage-ledger.js';
+import { UsageLedger, type LedgerWindow } from '../../src/record/usage-ledger.js';
 import { RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,0 +1,59 @@
+import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
+import { SubscriptionBusyError, SubscriptionLockLostError } from './lock-errors.js';
+
+/** A subscription's ledger read under its lock, and the only way to write it while the lock is this run's. */
+export interface HeldLedger {
+  /** The ledger as read with the lock. */
+  windows: ReadonlyMap<string, LedgerWindow>;
+  /** Throws once a renewal found the lock gone: nothing more may be sent. */
+  assertHeld(): void;
+  /**
+   * Writes windows Kill Bill has all of (and, at the end of the run, the watermark and the release) in one
+   * call that fails when the lock is no longer ours: a run that lost it leaves its windows pending, and the
+   * next run's resend is answered "already recorded".
+   */
+  commit(
+    windows: ReadonlyMap<string, LedgerWindow>,
+    end?: { watermark: string; release: true },
+  ): Promise<void>;
+  /** Stops renewing and gives the lock up if the run still has it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Takes the subscription's lock and reads its ledger in one round trip, and keeps the lock alive every third
+ * of its TTL. Waiting a little over one TTL lets a run go ahead after a crashed one's lock lapses.
+ */
+export async function holdLedger(
+  ledger: UsageLedger,
+  tenant: string,
+  subscriptionId: string,
+  ttl: number,
+): Promise<HeldLedger> {
+  const waitMs = ttl + 1_000;
+  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs);
+  if (!held) throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
+  const { lock, windows } = held;
+  let lost = false;
+  const renew = setInterval(
+    () =>
+      void lock.extend().then(
+        (ok) => (lost ||= !ok),
+        () => (lost = true),
+      ),
+    ttl / 3,
+  );
+  return {
+    windows,
+    assertHeld: () => {
+      if (lost) throw new SubscriptionLockLostError(tenant, subscriptionId);
+    },
+    commit: async (written, end) => {
+      if (!(await lock.commit(written, end))) throw new SubscriptionLockLostError(tenant, subscriptionId);
+    },
+    stop: async () => {
+      clearInterval(renew);
+      await lock.release().catch(() => {});
+    },
+  };
+}
