@@ -3,7 +3,7 @@
  * Sentinel and Cluster forms are parsed here:
  *
  *   redis://[[user]:password@]host[:port][/db]              one Redis (rediss:// over TLS)
- *   redis-sentinel://[[user]:password@]host:port[,host:port…]/masterName[?db=N&sentinelPassword=…]
+ *   redis-sentinel://[[user]:password@]host:port[,host:port…]/masterName[?db=N&sentinelPassword=…&sentinelTimeout=ms]
  *   redis-cluster://[[user]:password@]host:port[,host:port…]
  *
  * `rediss-sentinel://` and `rediss-cluster://` are the same over TLS. The user and password are those of
@@ -29,8 +29,16 @@ export type RedisTopology =
       masterName: string;
       db: number;
       sentinelPassword?: string;
+      /** How long one Sentinel may take to answer before the next is asked. */
+      sentinelTimeoutMs: number;
     } & Credentials)
   | ({ kind: 'cluster'; nodes: RedisNode[] } & Credentials);
+
+/**
+ * A Sentinel that accepts the connection but does not answer (its process hung, its machine paused) would
+ * hold a reconnect forever; after this long the next Sentinel is asked.
+ */
+export const SENTINEL_TIMEOUT_MS = 5_000;
 
 export type RedisTopologyKind = RedisTopology['kind'];
 
@@ -77,11 +85,17 @@ export function parseRedisUrl(text: string): RedisTopology {
   if (masterName === '' || masterName.includes('/')) {
     throw new RedisUrlError('expected the master name after the Sentinel hosts, e.g. /mymaster');
   }
-  checkParams(params, ['db', 'sentinelPassword'], kind);
+  checkParams(params, ['db', 'sentinelPassword', 'sentinelTimeout'], kind);
   const db = params.get('db') ?? '0';
   if (!/^\d+$/.test(db)) throw new RedisUrlError(`db must be a database number, not ${JSON.stringify(db)}`);
   const sentinelPassword = params.get('sentinelPassword') ?? undefined;
-  return { kind, sentinels: nodes, masterName, db: Number(db), tls, sentinelPassword, ...credentials };
+  const timeout = params.get('sentinelTimeout') ?? String(SENTINEL_TIMEOUT_MS);
+  if (!/^[1-9]\d*$/.test(timeout))
+    throw new RedisUrlError(
+      `sentinelTimeout must be milliseconds (a whole number > 0), not ${JSON.stringify(timeout)}`,
+    );
+  const base = { kind, sentinels: nodes, masterName, db: Number(db), tls, sentinelPassword };
+  return { ...base, sentinelTimeoutMs: Number(timeout), ...credentials };
 }
 
 function parseSingle(text: string, tls: boolean): RedisTopology {

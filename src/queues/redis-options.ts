@@ -67,6 +67,7 @@ export function redisOptions(
     sentinelTLS: tls,
     enableTLSForSentinelMode: topology.tls,
     sentinelRetryStrategy: retryStrategy,
+    sentinelCommandTimeout: topology.sentinelTimeoutMs,
     // Listens for +switch-master, so a failover is followed at once rather than at the next error.
     failoverDetector: behaviour !== 'once',
     reconnectOnError: reconnectOnReadOnly,

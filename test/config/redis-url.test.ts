@@ -47,10 +47,14 @@ describe('redis.url: one Redis, Sentinel or Cluster', () => {
       db: 3,
       tls: false,
       sentinelPassword: 'sp',
+      sentinelTimeoutMs: 5000,
       username: undefined,
       password: 'pw',
     });
     expect(parseRedisUrl('rediss-sentinel://s1:26379/m')).to.deep.include({ kind: 'sentinel', tls: true });
+    expect(parseRedisUrl('redis-sentinel://s1/m?sentinelTimeout=1500')).to.deep.include({
+      sentinelTimeoutMs: 1500,
+    });
   });
 
   it('reads a Cluster URL: its seed nodes', () => {
@@ -73,6 +77,8 @@ describe('redis.url: one Redis, Sentinel or Cluster', () => {
       ['redis-sentinel://s1:26379', /master name/],
       ['redis-sentinel://s1:26379/a/b', /master name/],
       ['redis-sentinel://s1:26379/m?db=x', /db must be a database number/],
+      ['redis-sentinel://s1:26379/m?sentinelTimeout=0', /sentinelTimeout must be milliseconds/],
+      ['redis-sentinel://s1:26379/m?sentinelTimeout=5s', /sentinelTimeout must be milliseconds/],
       ['redis-sentinel://s1:26379/m?password=x', /unknown sentinel URL parameter "password"/],
       ['redis-sentinel:///m', /at least one sentinel host/],
       ['redis-cluster://a:7000,b:99999', /"b:99999" is not a host\[:port\]/],

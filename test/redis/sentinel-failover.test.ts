@@ -34,7 +34,8 @@ describe('Redis Sentinel: failovers under a running bridge (real master, replica
   });
 
   it('a +switch-master arriving while the connection reconnects does not end it (ioredis 5.11 would give it up)', async () => {
-    const redis = createRedisConnection(sentinel.url, 'worker') as Redis;
+    // The stopped Sentinel must hold the reconnect for the whole failover, not hand it on after 5 s.
+    const redis = createRedisConnection(`${sentinel.url}?sentinelTimeout=120000`, 'worker') as Redis;
     let ended = false;
     redis.on('end', () => (ended = true));
     try {
@@ -78,6 +79,29 @@ describe('Redis Sentinel: failovers under a running bridge (real master, replica
       const to = await sentinel.masterPort();
       expect(to).to.not.equal(from);
       expect(await sentinel.nodeAt(to).command('GET', 'after')).to.equal('1');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a Sentinel that accepts connections but answers nothing is passed over after sentinelTimeout', async () => {
+    const redis = createRedisConnection(`${sentinel.url}?sentinelTimeout=1000`, 'worker') as Redis;
+    try {
+      await redis.set('before', '1');
+      const master = await sentinel.masterPort();
+      const id = Number(await redis.client('ID'));
+      // The first Sentinel of the URL, the one a reconnect asks first, hangs (as a paused machine would).
+      sentinel.sentinels[0]!.pause();
+      try {
+        await sentinel.nodeAt(master).command('CLIENT', 'KILL', 'ID', id);
+        await waitFor('the connection reconnects', () => redis.status !== 'ready');
+        await waitFor('the connection writes again, the master found through another Sentinel', async () => {
+          return (await redis.set('after', '1')) === 'OK';
+        });
+        expect(await sentinel.nodeAt(master).command('GET', 'after')).to.equal('1');
+      } finally {
+        sentinel.sentinels[0]!.resume();
+      }
     } finally {
       redis.disconnect();
     }
