@@ -12,10 +12,18 @@ export default tseslint.config(
     },
   },
   {
-    // The sync path is read more than written: short files and functions, and no `!` (narrow once instead).
-    files: ['src/sync/**/*.ts', 'src/record/**/*.ts', 'workers/**/*.ts'],
+    // Short files and functions everywhere in the product code; blank lines and comments do not count.
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
     rules: {
       'max-lines': ['error', 300],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // The sync path is read more than written: functions of 60 lines counting blanks and comments, and no
+    // `!` (narrow once instead).
+    files: ['src/sync/**/*.ts', 'src/record/**/*.ts', 'workers/**/*.ts'],
+    rules: {
       'max-lines-per-function': ['error', 60],
       '@typescript-eslint/no-non-null-assertion': 'error',
     },

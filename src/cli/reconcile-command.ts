@@ -116,6 +116,21 @@ async function fix(runtime: BridgeRuntime, report: ReconcileReport, accountId?: 
   );
 }
 
+/** The report (after the fix's summary, when there was one) as a table or JSON; exit 1 unless all is right. */
+function printReconcile(
+  opts: ReconcileOptions,
+  month: Month,
+  report: ReconcileReport,
+  fixed?: SyncRunReport,
+): void {
+  const period = `${month.year}-${String(month.month).padStart(2, '0')}`;
+  const text = [fixed ? `fix: ${syncSummary(fixed)}` : '', reconcileTable(report)].filter(Boolean);
+  process.stdout.write(
+    opts.json ? `${JSON.stringify(reconcileJson(period, report, fixed), null, 2)}\n` : `${text.join('\n')}\n`,
+  );
+  if (!report.ok || fixed?.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
+}
+
 async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month: Month): Promise<void> {
   const { config } = loaded;
   // Loaded here, not at the top: `bridge --help` and the other commands should not pay for them.
@@ -160,14 +175,7 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
     }
     // One account says nothing of its tenant as a whole: only a whole run sets the metric.
     if (!opts.account) await new store.ReconcileDifferences(redis, config.redis.prefix).save(report.byTenant);
-    const period = `${month.year}-${String(month.month).padStart(2, '0')}`;
-    const text = [fixed ? `fix: ${syncSummary(fixed)}` : '', reconcileTable(report)].filter(Boolean);
-    process.stdout.write(
-      opts.json
-        ? `${JSON.stringify(reconcileJson(period, report, fixed), null, 2)}\n`
-        : `${text.join('\n')}\n`,
-    );
-    if (!report.ok || fixed?.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
+    printReconcile(opts, month, report, fixed);
   } catch (err) {
     const urls = {
       redis: config.redis.url,

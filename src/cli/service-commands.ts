@@ -21,6 +21,87 @@ const STOPPING =
   'server.shutdownTimeout (BRIDGE_SHUTDOWN_TIMEOUT, default 30s), then exit 0; past it, exit 1 naming what ' +
   'was still running. A second signal exits at once.';
 
+async function runApi(cmd: Command): Promise<void> {
+  const loaded = loadConfigOrExit(configPath(cmd));
+  const logger = startLogger(loaded, 'bridge-api');
+  const [{ ApiService }, { runServiceProcess }] = await Promise.all([
+    import('../service/api-service.js'),
+    import('./service-process.js'),
+  ]);
+  const api = new ApiService({ config: loaded.config, logger });
+  await runServiceProcess({ config: loaded.config, logger, parts: [api], start: () => api.start() });
+}
+
+async function runWorker(cmd: Command): Promise<void> {
+  const loaded = loadConfigOrExit(configPath(cmd));
+  needCloudKitty(loaded);
+  const { config } = loaded;
+  const logger = startLogger(loaded, 'bridge-worker');
+  const [
+    { createBridgeRuntime },
+    { WorkerService },
+    { WorkerHealthServer, workerReadiness },
+    { runServiceProcess },
+  ] = await Promise.all([
+    import('../service/bridge-runtime.js'),
+    import('../service/worker-service.js'),
+    import('../service/worker-health.js'),
+    import('./service-process.js'),
+  ]);
+  const runtime = createBridgeRuntime(config, logger);
+  const workers = new WorkerService(runtime);
+  const health = config.worker.healthPort
+    ? new WorkerHealthServer(workerReadiness(runtime), logger)
+    : undefined;
+  await runServiceProcess({
+    config,
+    logger,
+    parts: health ? [health, workers] : [workers],
+    start: async () => {
+      await health?.start(config.worker.healthPort);
+      await workers.start();
+    },
+    close: () => runtime.close(),
+  });
+}
+
+async function runStart(cmd: Command): Promise<void> {
+  const loaded = loadConfigOrExit(configPath(cmd));
+  needCloudKitty(loaded);
+  const logger = startLogger(loaded);
+  const [
+    { ApiService },
+    { createBridgeRuntime },
+    { WorkerService },
+    { DependencyWatch },
+    { BridgeMetrics },
+    { runServiceProcess },
+  ] = await Promise.all([
+    import('../service/api-service.js'),
+    import('../service/bridge-runtime.js'),
+    import('../service/worker-service.js'),
+    import('../service/dependency-watch.js'),
+    import('../metrics/bridge-metrics.js'),
+    import('./service-process.js'),
+  ]);
+  // One watch for both halves: Redis or Kill Bill going down is said once, not by each.
+  const watch = new DependencyWatch({ logger });
+  const metrics = BridgeMetrics.forConfig(loaded.config);
+  const runtime = createBridgeRuntime(loaded.config, logger, { watch, metrics });
+  const api = new ApiService({ config: loaded.config, logger, watch, metrics });
+  const workers = new WorkerService(runtime);
+  await runServiceProcess({
+    config: loaded.config,
+    logger,
+    parts: [api, workers],
+    start: async () => {
+      await api.start();
+      await workers.start();
+    },
+    close: () => runtime.close(),
+  });
+}
+
 /** `api`, `worker` and `start` run until SIGTERM/SIGINT, then stop cleanly. */
 export function registerServiceCommands(program: Command): void {
   program
@@ -29,16 +110,7 @@ export function registerServiceCommands(program: Command): void {
       'run the intake HTTP service alone (Kill Bill callback, /healthz, /readyz, /metrics, /admin/queues)',
     )
     .addHelpText('after', `\n${STOPPING}`)
-    .action(async (_opts, cmd: Command) => {
-      const loaded = loadConfigOrExit(configPath(cmd));
-      const logger = startLogger(loaded, 'bridge-api');
-      const [{ ApiService }, { runServiceProcess }] = await Promise.all([
-        import('../service/api-service.js'),
-        import('./service-process.js'),
-      ]);
-      const api = new ApiService({ config: loaded.config, logger });
-      await runServiceProcess({ config: loaded.config, logger, parts: [api], start: () => api.start() });
-    });
+    .action((_opts, cmd: Command) => runApi(cmd));
 
   program
     .command('worker')
@@ -47,38 +119,7 @@ export function registerServiceCommands(program: Command): void {
         '/healthz and /readyz on worker.healthPort (BRIDGE_WORKER_HEALTH_PORT, default 8082, 0 = none)',
     )
     .addHelpText('after', `\n${STOPPING}`)
-    .action(async (_opts, cmd: Command) => {
-      const loaded = loadConfigOrExit(configPath(cmd));
-      needCloudKitty(loaded);
-      const { config } = loaded;
-      const logger = startLogger(loaded, 'bridge-worker');
-      const [
-        { createBridgeRuntime },
-        { WorkerService },
-        { WorkerHealthServer, workerReadiness },
-        { runServiceProcess },
-      ] = await Promise.all([
-        import('../service/bridge-runtime.js'),
-        import('../service/worker-service.js'),
-        import('../service/worker-health.js'),
-        import('./service-process.js'),
-      ]);
-      const runtime = createBridgeRuntime(config, logger);
-      const workers = new WorkerService(runtime);
-      const health = config.worker.healthPort
-        ? new WorkerHealthServer(workerReadiness(runtime), logger)
-        : undefined;
-      await runServiceProcess({
-        config,
-        logger,
-        parts: health ? [health, workers] : [workers],
-        start: async () => {
-          await health?.start(config.worker.healthPort);
-          await workers.start();
-        },
-        close: () => runtime.close(),
-      });
-    });
+    .action((_opts, cmd: Command) => runWorker(cmd));
 
   program
     .command('start')
@@ -87,40 +128,5 @@ export function registerServiceCommands(program: Command): void {
         'health, readiness and the queue dashboard on the API port',
     )
     .addHelpText('after', `\n${STOPPING}`)
-    .action(async (_opts, cmd: Command) => {
-      const loaded = loadConfigOrExit(configPath(cmd));
-      needCloudKitty(loaded);
-      const logger = startLogger(loaded);
-      const [
-        { ApiService },
-        { createBridgeRuntime },
-        { WorkerService },
-        { DependencyWatch },
-        { BridgeMetrics },
-        { runServiceProcess },
-      ] = await Promise.all([
-        import('../service/api-service.js'),
-        import('../service/bridge-runtime.js'),
-        import('../service/worker-service.js'),
-        import('../service/dependency-watch.js'),
-        import('../metrics/bridge-metrics.js'),
-        import('./service-process.js'),
-      ]);
-      // One watch for both halves: Redis or Kill Bill going down is said once, not by each.
-      const watch = new DependencyWatch({ logger });
-      const metrics = BridgeMetrics.forConfig(loaded.config);
-      const runtime = createBridgeRuntime(loaded.config, logger, { watch, metrics });
-      const api = new ApiService({ config: loaded.config, logger, watch, metrics });
-      const workers = new WorkerService(runtime);
-      await runServiceProcess({
-        config: loaded.config,
-        logger,
-        parts: [api, workers],
-        start: async () => {
-          await api.start();
-          await workers.start();
-        },
-        close: () => runtime.close(),
-      });
-    });
+    .action((_opts, cmd: Command) => runStart(cmd));
 }

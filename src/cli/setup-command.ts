@@ -37,6 +37,55 @@ export function setupSettings(config: BridgeConfig, redis: () => Promise<TokenRe
   };
 }
 
+async function runSetup(opts: SetupOptions, program: Command): Promise<void> {
+  const configPath = opts.config ?? program.opts<GlobalOptions>().config;
+  const { config } = loadConfigOrExit({ config: configPath });
+  const colour = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const print = (report: SetupReport) => {
+    if (opts.json) process.stdout.write(`${renderReportJson(report)}\n`);
+    process.exitCode = report.ok ? 0 : EXIT_FAILURE;
+  };
+
+  let request;
+  try {
+    request = parseSetupInput(opts, config.metering.metricUnits, shippedCatalogPath());
+  } catch (err) {
+    if (!(err instanceof SetupInputError)) throw err;
+    // Refused before any call: a wrong id must not leave a half-done setup behind.
+    const step = { step: err.step, status: 'failed' as const, detail: err.message };
+    if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
+    print({ ok: false, dryRun: opts.dryRun === true, steps: [step] });
+    return;
+  }
+
+  // Loaded only now: a refused input, `--help` and the other commands do not pay for them.
+  const [{ createTenantClients }, { KillBillSetup }, { redisOnDemand }] = await Promise.all([
+    import('../killbill/tenant-clients.js'),
+    import('../setup/kill-bill-setup.js'),
+    import('./redis-once.js'),
+  ]);
+  const client = createTenantClients(config).get(config.killbill.apiKey)!;
+  // Only the callback step may need Redis, and only when no token is configured.
+  const redis = redisOnDemand(config.redis);
+  const setup = new KillBillSetup(client, request, setupSettings(config, redis.get), (step) => {
+    if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
+  });
+  let report: SetupReport;
+  try {
+    report = await setup.run();
+  } catch (err) {
+    // Each step catches its own errors; this is a bug, still reported in one line, without a stack.
+    const detail = err instanceof Error ? err.message : String(err);
+    const step = { step: 'setup', status: 'failed' as const, detail };
+    if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
+    report = { ok: false, dryRun: request.dryRun, steps: [step] };
+  } finally {
+    redis.close();
+  }
+  if (!opts.json && request.dryRun) process.stdout.write('dry run: nothing was written to Kill Bill\n');
+  print(report);
+}
+
 export function registerSetupCommand(program: Command): void {
   program
     .command('setup')
@@ -64,52 +113,5 @@ export function registerSetupCommand(program: Command): void {
     )
     .option('--dry-run', 'print what would be done; read Kill Bill but write nothing')
     .option('--json', 'print the steps as JSON')
-    .action(async (opts: SetupOptions) => {
-      const configPath = opts.config ?? program.opts<GlobalOptions>().config;
-      const { config } = loadConfigOrExit({ config: configPath });
-      const colour = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      const print = (report: SetupReport) => {
-        if (opts.json) process.stdout.write(`${renderReportJson(report)}\n`);
-        process.exitCode = report.ok ? 0 : EXIT_FAILURE;
-      };
-
-      let request;
-      try {
-        request = parseSetupInput(opts, config.metering.metricUnits, shippedCatalogPath());
-      } catch (err) {
-        if (!(err instanceof SetupInputError)) throw err;
-        // Refused before any call: a wrong id must not leave a half-done setup behind.
-        const step = { step: err.step, status: 'failed' as const, detail: err.message };
-        if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
-        print({ ok: false, dryRun: opts.dryRun === true, steps: [step] });
-        return;
-      }
-
-      // Loaded only now: a refused input, `--help` and the other commands do not pay for them.
-      const [{ createTenantClients }, { KillBillSetup }, { redisOnDemand }] = await Promise.all([
-        import('../killbill/tenant-clients.js'),
-        import('../setup/kill-bill-setup.js'),
-        import('./redis-once.js'),
-      ]);
-      const client = createTenantClients(config).get(config.killbill.apiKey)!;
-      // Only the callback step may need Redis, and only when no token is configured.
-      const redis = redisOnDemand(config.redis);
-      const setup = new KillBillSetup(client, request, setupSettings(config, redis.get), (step) => {
-        if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
-      });
-      let report: SetupReport;
-      try {
-        report = await setup.run();
-      } catch (err) {
-        // Each step catches its own errors; this is a bug, still reported in one line, without a stack.
-        const detail = err instanceof Error ? err.message : String(err);
-        const step = { step: 'setup', status: 'failed' as const, detail };
-        if (!opts.json) process.stdout.write(`${renderStep(step, colour)}\n`);
-        report = { ok: false, dryRun: request.dryRun, steps: [step] };
-      } finally {
-        redis.close();
-      }
-      if (!opts.json && request.dryRun) process.stdout.write('dry run: nothing was written to Kill Bill\n');
-      print(report);
-    });
+    .action((opts: SetupOptions) => runSetup(opts, program));
 }

@@ -35,22 +35,17 @@ function parseJsonFromEnv(v: unknown): unknown {
   }
 }
 
-let added = false;
-
-export function addConfigFormats(): void {
-  if (added) return;
-  added = true;
-
-  convict.addFormat({
+/** Every format the schema names by its `format`. */
+const FORMATS: convict.Format[] = [
+  {
     name: 'http-url',
     validate(value: unknown) {
       if (typeof value !== 'string' || !isHttpUrl(value)) {
         throw new Error('expected an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080');
       }
     },
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'optional-http-url',
     validate(value: unknown) {
       if (value === '' || value === null) return;
@@ -58,26 +53,23 @@ export function addConfigFormats(): void {
         throw new Error('expected an http:// or https:// URL with a host, or nothing');
       }
     },
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'redis-url',
     validate(value: unknown) {
       if (typeof value !== 'string') throw new Error(`expected a URL such as ${REDIS_URL_FORMS}`);
       parseRedisUrl(value);
     },
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'required-string',
     validate(value: unknown) {
       if (typeof value !== 'string' || value.trim() === '')
         throw new Error('is required: a non-empty string');
     },
-  });
-
+  },
   // Empty means "not configured": the bridge then makes a token per tenant and keeps it in Redis.
-  convict.addFormat({
+  {
     name: 'optional-callback-token',
     validate(value: unknown) {
       if (value === '') return;
@@ -87,18 +79,16 @@ export function addConfigFormats(): void {
         );
       }
     },
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'duration',
     validate(value: unknown) {
       if (typeof value !== 'string' || parseDuration(value) === undefined) {
         throw new Error('expected a duration such as 500ms, 30s, 15m, 2h or 1d');
       }
     },
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'window-size',
     validate(value: unknown) {
       const ms = typeof value === 'string' ? parseDuration(value) : undefined;
@@ -106,9 +96,8 @@ export function addConfigFormats(): void {
         throw new Error('expected a window size that divides a day, from 1m to 1d (e.g. 1h, 1d)');
       }
     },
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'positive-int',
     validate(value: unknown) {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -116,9 +105,8 @@ export function addConfigFormats(): void {
       }
     },
     coerce: (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'metric-units',
     validate(value: unknown) {
       const ok =
@@ -135,9 +123,8 @@ export function addConfigFormats(): void {
       }
     },
     coerce: parseJsonFromEnv,
-  });
-
-  convict.addFormat({
+  },
+  {
     name: 'tenant-list',
     validate(value: unknown) {
       const ok =
@@ -152,5 +139,13 @@ export function addConfigFormats(): void {
       if (!ok) throw new Error('expected a list of {apiKey, apiSecret}');
     },
     coerce: parseJsonFromEnv,
-  });
+  },
+];
+
+let added = false;
+
+export function addConfigFormats(): void {
+  if (added) return;
+  added = true;
+  for (const format of FORMATS) convict.addFormat(format);
 }

@@ -134,70 +134,85 @@ function formatProblems(
   }
 }
 
-function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const os = c.openstack;
-  const origin = (key: string): ValueOrigin => origins.get(key) ?? { source: 'default' };
-  // One of the two alone would leave the dashboard off while the operator believes it is protected and on.
-  const dash = c.dashboard;
-  if ((dash.username === '') !== (dash.password === '')) {
-    const missing = dash.username ? 'dashboard.password' : 'dashboard.username';
-    problems.push({
+type OriginOf = (key: string) => ValueOrigin;
+
+// One of the two alone would leave the dashboard off while the operator believes it is protected and on.
+function dashboardProblems(dash: BridgeConfig['dashboard'], origin: OriginOf): ConfigProblem[] {
+  if ((dash.username === '') === (dash.password === '')) return [];
+  const missing = dash.username ? 'dashboard.password' : 'dashboard.username';
+  return [
+    {
       key: missing,
       message:
         'the queue dashboard needs both a user and a password (or neither, to turn it off), and only one is set',
       origin: origin(missing),
-    });
-  }
-  // Heat is found only through the Keystone catalog; without it every sync of a clustered project would fail.
-  if (c.cloudkitty.stackAttribution === 'heat' && !os.authUrl) {
-    problems.push({
+    },
+  ];
+}
+
+// Heat is found only through the Keystone catalog; without it every sync of a clustered project would fail.
+function stackAttributionProblems(c: BridgeConfig, origin: OriginOf): ConfigProblem[] {
+  if (c.cloudkitty.stackAttribution !== 'heat' || c.openstack.authUrl) return [];
+  return [
+    {
       key: 'cloudkitty.stackAttribution',
       message:
         "heat finds Heat's orchestration endpoint in the Keystone catalog: set OS_AUTH_URL with credentials, or choose groupby",
       origin: origin('cloudkitty.stackAttribution'),
+    },
+  ];
+}
+
+/** With OS_AUTH_URL set, Keystone needs a whole application credential, or a user, password and project. */
+function keystoneCredentialProblems(os: BridgeConfig['openstack'], origin: OriginOf): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (!os.authUrl) return problems;
+  const appCred = os.applicationCredentialId !== '' || os.applicationCredentialSecret !== '';
+  if (appCred && (!os.applicationCredentialId || !os.applicationCredentialSecret)) {
+    problems.push({
+      key: 'openstack.applicationCredentialId',
+      message:
+        'an application credential needs both OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET',
+      origin: origin(
+        os.applicationCredentialId
+          ? 'openstack.applicationCredentialId'
+          : 'openstack.applicationCredentialSecret',
+      ),
     });
   }
-  if (os.authUrl) {
-    const appCred = os.applicationCredentialId !== '' || os.applicationCredentialSecret !== '';
-    if (appCred && (!os.applicationCredentialId || !os.applicationCredentialSecret)) {
-      problems.push({
-        key: 'openstack.applicationCredentialId',
-        message:
-          'an application credential needs both OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET',
-        origin: origin(
-          os.applicationCredentialId
-            ? 'openstack.applicationCredentialId'
-            : 'openstack.applicationCredentialSecret',
-        ),
-      });
-    }
-    if (!appCred) {
-      if (!os.username && !os.userId) {
-        problems.push({
-          key: 'openstack.username',
-          message:
-            'OS_AUTH_URL is set, so a user is needed: OS_USERNAME or OS_USER_ID (or an application credential)',
-          origin: origin('openstack.authUrl'),
-        });
-      }
-      if (!os.password) {
-        problems.push({
-          key: 'openstack.password',
-          message: 'OS_AUTH_URL is set, so OS_PASSWORD is needed (or an application credential)',
-          origin: origin('openstack.password'),
-        });
-      }
-      if (!os.projectId && !os.projectName) {
-        problems.push({
-          key: 'openstack.projectName',
-          message: 'a token must be scoped to a project: set OS_PROJECT_NAME or OS_PROJECT_ID',
-          origin: origin('openstack.projectName'),
-        });
-      }
-    }
+  if (appCred) return problems;
+  if (!os.username && !os.userId) {
+    problems.push({
+      key: 'openstack.username',
+      message:
+        'OS_AUTH_URL is set, so a user is needed: OS_USERNAME or OS_USER_ID (or an application credential)',
+      origin: origin('openstack.authUrl'),
+    });
+  }
+  if (!os.password) {
+    problems.push({
+      key: 'openstack.password',
+      message: 'OS_AUTH_URL is set, so OS_PASSWORD is needed (or an application credential)',
+      origin: origin('openstack.password'),
+    });
+  }
+  if (!os.projectId && !os.projectName) {
+    problems.push({
+      key: 'openstack.projectName',
+      message: 'a token must be scoped to a project: set OS_PROJECT_NAME or OS_PROJECT_ID',
+      origin: origin('openstack.projectName'),
+    });
   }
   return problems;
+}
+
+function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
+  const origin: OriginOf = (key) => origins.get(key) ?? { source: 'default' };
+  return [
+    ...dashboardProblems(c.dashboard, origin),
+    ...stackAttributionProblems(c, origin),
+    ...keystoneCredentialProblems(c.openstack, origin),
+  ];
 }
 
 /**

@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Node,
+  type Pair,
+  type YAMLError,
+} from 'yaml';
 import type { ConfigProblem, ValueOrigin } from './config-error.js';
 import { suggestKey } from './key-suggestion.js';
 import { syntaxErrorOffset } from './yaml-syntax.js';
@@ -50,12 +59,13 @@ function snakeToCamel(s: string): string {
   return s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
-/** Reads a YAML config file into schema keys, keeping file, line and column of every value. */
-export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): FileReading {
-  const reading: FileReading = { values: [], problems: [], notices: [] };
-  let text: string;
+/** Where a node stands in the file. */
+type Locate = (node: Node | null | undefined) => ValueOrigin;
+
+/** The file's text; undefined, with the problem recorded, when it cannot be read. */
+function readText(file: string, reading: FileReading): string | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(err);
     reading.problems.push({
@@ -63,30 +73,91 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
       message: `cannot read ${file}: ${why}`,
       origin: { source: 'file', file },
     });
-    return reading;
+    return undefined;
   }
+}
+
+/** One problem per syntax error, each message named once per line. */
+function syntaxProblems(
+  text: string,
+  errors: YAMLError[],
+  lines: LineCounter,
+  file: string,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    const pos = lines.linePos(syntaxErrorOffset(text, e));
+    const message = `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+    if (seen.has(`${pos.line}:${message}`)) continue;
+    seen.add(`${pos.line}:${message}`);
+    problems.push({
+      key: '(config file)',
+      message,
+      origin: { source: 'file', file, line: pos.line, col: pos.col },
+    });
+  }
+  return problems;
+}
+
+/** What reading the keys of the mapping needs, and where it puts what it finds. */
+interface KeyReading {
+  schemaKeys: ReadonlySet<string>;
+  at: Locate;
+  reading: FileReading;
+  /** Top-level blocks skipped, named once in a notice. */
+  ignored: string[];
+}
+
+/** Reads a mapping's keys (under `prefix`, the dotted path of the block they stand in) into schema values. */
+function readKeys(pairs: Pair[], prefix: string, r: KeyReading): void {
+  for (const pair of pairs) {
+    const keyNode = pair.key as Node;
+    const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+    const rawPath = prefix ? `${prefix}.${name}` : name;
+    if (!prefix && IGNORED_BLOCKS.has(name)) {
+      r.ignored.push(name);
+      continue;
+    }
+    const valueNode = pair.value as Node | null;
+    const key = CONCERTIM_KEYS[rawPath] ?? rawPath.split('.').map(snakeToCamel).join('.');
+    if (isMap(valueNode) && !STRUCTURED_KEYS.has(key)) {
+      readKeys(valueNode.items as Pair[], rawPath, r);
+      continue;
+    }
+    if (!r.schemaKeys.has(key)) {
+      const meant = suggestKey(rawPath, r.schemaKeys);
+      r.reading.problems.push({
+        key: rawPath,
+        message: `unknown key${meant ? `; did you mean \`${meant}\`?` : ''} (\`bridge config check --help\` lists every key)`,
+        origin: r.at(keyNode),
+      });
+      continue;
+    }
+    let value: unknown =
+      isScalar(valueNode) || isSeq(valueNode) || isMap(valueNode) ? valueNode.toJSON() : null;
+    // concertim files write log levels in upper case (DEBUG); pino's names are lower case.
+    if (key === 'log.level' && typeof value === 'string') value = value.toLowerCase();
+    r.reading.values.push({ key, value, origin: r.at(valueNode ?? keyNode) });
+  }
+}
+
+/** Reads a YAML config file into schema keys, keeping file, line and column of every value. */
+export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): FileReading {
+  const reading: FileReading = { values: [], problems: [], notices: [] };
+  const text = readText(file, reading);
+  if (text === undefined) return reading;
 
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
-  const at = (node: Node | null | undefined): ValueOrigin => {
+  const at: Locate = (node) => {
     const offset = node?.range?.[0] ?? 0;
     const pos = lines.linePos(offset);
     return { source: 'file', file, line: pos.line, col: pos.col };
   };
 
   if (doc.errors.length > 0) {
-    const seen = new Set<string>();
-    for (const e of doc.errors) {
-      const pos = lines.linePos(syntaxErrorOffset(text, e));
-      const message = `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
-      if (seen.has(`${pos.line}:${message}`)) continue;
-      seen.add(`${pos.line}:${message}`);
-      reading.problems.push({
-        key: '(config file)',
-        message,
-        origin: { source: 'file', file, line: pos.line, col: pos.col },
-      });
-    }
+    reading.problems.push(...syntaxProblems(text, doc.errors, lines, file));
     return reading;
   }
   if (doc.contents === null) return reading;
@@ -100,38 +171,7 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
   }
 
   const ignored: string[] = [];
-  const visit = (pairs: Pair[], prefix: string): void => {
-    for (const pair of pairs) {
-      const keyNode = pair.key as Node;
-      const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
-      const rawPath = prefix ? `${prefix}.${name}` : name;
-      if (!prefix && IGNORED_BLOCKS.has(name)) {
-        ignored.push(name);
-        continue;
-      }
-      const valueNode = pair.value as Node | null;
-      const key = CONCERTIM_KEYS[rawPath] ?? rawPath.split('.').map(snakeToCamel).join('.');
-      if (isMap(valueNode) && !STRUCTURED_KEYS.has(key)) {
-        visit(valueNode.items as Pair[], rawPath);
-        continue;
-      }
-      if (!schemaKeys.has(key)) {
-        const meant = suggestKey(rawPath, schemaKeys);
-        reading.problems.push({
-          key: rawPath,
-          message: `unknown key${meant ? `; did you mean \`${meant}\`?` : ''} (\`bridge config check --help\` lists every key)`,
-          origin: at(keyNode),
-        });
-        continue;
-      }
-      let value: unknown =
-        isScalar(valueNode) || isSeq(valueNode) || isMap(valueNode) ? valueNode.toJSON() : null;
-      // concertim files write log levels in upper case (DEBUG); pino's names are lower case.
-      if (key === 'log.level' && typeof value === 'string') value = value.toLowerCase();
-      reading.values.push({ key, value, origin: at(valueNode ?? keyNode) });
-    }
-  };
-  visit(doc.contents.items as Pair[], '');
+  readKeys(doc.contents.items as Pair[], '', { schemaKeys, at, reading, ignored });
   if (ignored.length > 0) {
     reading.notices.push(`ignoring blocks not used by the bridge in ${file}: ${ignored.join(', ')}`);
   }

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
 import { BatchedAdds } from '../queues/batched-adds.js';
 import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../queues/registry-jobs.js';
-import { notificationKey, parseNotification } from './notification.js';
+import { notificationKey, parseNotification, type Notification } from './notification.js';
 import type { CallbackTokens } from './callback-token.js';
 import type { IntakeMetrics } from './intake-metrics.js';
 
@@ -116,33 +116,35 @@ export class NotificationIntake {
       return { status: 400, body: { error: 'malformed notification', reason: parsed.reason } };
     }
     const { notification: n, action } = parsed;
-    if (!parsed.known) {
-      // Labelled 'unknown', not by name: event type labels must stay a bounded set.
-      metrics.count('unknown', 'ignored');
-      logger.warn(
-        { event: 'intake.unknown_event_type', tenant, eventType: n.eventType, objectType: n.objectType },
-        'notification of an event type this bridge does not know; acknowledged and ignored',
-      );
-      return {
-        status: 200,
-        body: { status: 'ignored', eventType: n.eventType, reason: 'unknown event type' },
-      };
-    }
+    if (!parsed.known) return this.ignoreUnknown(tenant, n);
     if (action === 'ignore') {
       metrics.count(n.eventType, 'ignored');
       return { status: 200, body: { status: 'ignored', eventType: n.eventType } };
     }
+    return this.queue(tenant, n, registryJob(tenant, n, action), notificationKey(tenant, incoming.rawBody));
+  }
 
-    const key = notificationKey(tenant, incoming.rawBody);
-    const data: RegistryJobData =
-      action === 'reconcile'
-        ? { kind: 'reconcile', tenantApiKey: tenant, cause: `${n.eventType} ${JSON.stringify(n.metaData)}` }
-        : {
-            kind: 'account',
-            tenantApiKey: tenant,
-            accountId: n.accountId!,
-            cause: { eventType: n.eventType, objectType: n.objectType, objectId: n.objectId },
-          };
+  private ignoreUnknown(tenant: string, n: Notification): IntakeAnswer {
+    // Labelled 'unknown', not by name: event type labels must stay a bounded set.
+    this.options.metrics.count('unknown', 'ignored');
+    this.options.logger.warn(
+      { event: 'intake.unknown_event_type', tenant, eventType: n.eventType, objectType: n.objectType },
+      'notification of an event type this bridge does not know; acknowledged and ignored',
+    );
+    return {
+      status: 200,
+      body: { status: 'ignored', eventType: n.eventType, reason: 'unknown event type' },
+    };
+  }
+
+  /** 200 once Redis holds the job, 503 when it cannot take it so Kill Bill retries. */
+  private async queue(
+    tenant: string,
+    n: Notification,
+    data: RegistryJobData,
+    key: string,
+  ): Promise<IntakeAnswer> {
+    const { metrics, logger } = this.options;
     const started = performance.now();
     const took = () => (performance.now() - started) / 1000;
     try {
@@ -180,4 +182,16 @@ export class NotificationIntake {
       deduplication: { id: key, keepLastIfActive: true },
     });
   }
+}
+
+/** The registry's job for a notification that changes what is metered. */
+function registryJob(tenant: string, n: Notification, action: 'registry' | 'reconcile'): RegistryJobData {
+  return action === 'reconcile'
+    ? { kind: 'reconcile', tenantApiKey: tenant, cause: `${n.eventType} ${JSON.stringify(n.metaData)}` }
+    : {
+        kind: 'account',
+        tenantApiKey: tenant,
+        accountId: n.accountId!,
+        cause: { eventType: n.eventType, objectType: n.objectType, objectId: n.objectId },
+      };
 }
