@@ -269,7 +269,13 @@ function resolveSubscription(r: Resolving): SubscriptionEntry {
  */
 export function resolveAccount(state: AccountState): AccountResolution {
   const problems: RegistryProblem[] = [];
-  const entries = state.subscriptions.map(({ subscription: sub, fields }) =>
+  // Kill Bill lists an account's bundles in no stable order (one read to the next, per account or paged):
+  // the registry's record of an account, problems included, must not depend on which read it came from.
+  const idOf = (s: AccountState['subscriptions'][number]) => s.subscription.subscriptionId;
+  const subscriptions = [...state.subscriptions].sort((a, b) =>
+    idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0,
+  );
+  const entries = subscriptions.map(({ subscription: sub, fields }) =>
     resolveSubscription({ state, sub, fields, reasons: [], problems, ambiguous: new Set() }),
   );
   return { entries, problems };
