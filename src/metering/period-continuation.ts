@@ -79,7 +79,8 @@ export function continuePeriodRecords(
   const records: PlannedWindowRecord[] = [];
   perWindow.forEach((c, i) => {
     const w = windows[i] as PeriodWindowInput;
-    if (Object.keys(c).length > 0) records.push({ window: w.window, revision: 0, correction: false, cents: c });
+    if (Object.keys(c).length > 0)
+      records.push({ window: w.window, revision: 0, correction: false, cents: c });
   });
   return { plan: { records, lateDifferences: {} }, state: { rates, cents } };
 }
