@@ -89,9 +89,10 @@ function planPeriod(ctx: PeriodContext, settings: PlanSettings): PlannedPeriod |
 }
 
 /**
- * The rounding state to keep on the plan's last window: only when that window is fresh, no window of the
- * period in the ledger comes after it (a backfill that ends early leaves later windows as they were), and
- * the plan, once recorded, leaves every unit settled.
+ * The rounding state to keep on the plan's last window: only when that window is fresh and the plan, once
+ * recorded, leaves every unit settled. The window may not be the period's latest in the ledger (a backfill
+ * that ends early); a later plan continues from it only over windows the ledger does not hold, which a
+ * whole plan ending there would not read either.
  */
 function roundingToKeep(
   ctx: PeriodContext,
@@ -100,21 +101,12 @@ function roundingToKeep(
   begin: Date,
 ): LedgerRounding | undefined {
   const last = inputs[inputs.length - 1];
-  if (!last || last.window.start < ctx.from || anyFrom(ctx.ledger, last.window.end, ctx.period)) {
-    return undefined;
-  }
+  if (!last || last.window.start < ctx.from) return undefined;
   const state = roundingStateAfter(inputs, plan);
   return isSettled(state) ? { since: iso(begin), ...state } : undefined;
 }
 
-/** Whether the ledger holds a window of the period starting at or after `at`. */
-function anyFrom(ledger: ReadonlyMap<string, LedgerWindow>, at: Date, period: BillingPeriod): boolean {
-  const [lo, hi] = [iso(at), iso(period.end)];
-  for (const start of ledger.keys()) if (start >= lo && start < hi) return true;
-  return false;
-}
-
-/** The period's windows in the ledger that keep a rounding state (one, unless an older version wrote some). */
+/** The period's windows in the ledger that keep a rounding state: one at most, as every plan moves it. */
 function holdersOf(ledger: ReadonlyMap<string, LedgerWindow>, period: BillingPeriod): string[] {
   const [lo, hi] = [iso(period.start), iso(period.end)];
   const found: string[] = [];
