@@ -24,8 +24,9 @@ export interface LedgerWindow {
   credits?: GivenCredit[];
   /**
    * Where the billing period's cumulative rounding stands after this window, once its plan is recorded: kept
-   * on the period's latest window only, so the next sync continues from it instead of re-reading the period.
-   * Absent from ledgers written before it existed; the sync then plans the period whole and writes it.
+   * on the last window the period's latest plan wrote (one per period), so the next sync continues from it
+   * instead of re-planning the period. Absent from ledgers written before it existed: the sync then plans the
+   * period whole and writes it.
    */
   rounding?: LedgerRounding;
 }
