@@ -15,5 +15,6 @@ export * from './subscription-span.js';
 export * from './tracking-id.js';
 export * from './credit-description.js';
 export * from './correction.js';
+export * from './period-continuation.js';
 export * from './downward-correction.js';
 export * from './usage-record.js';

@@ -1,4 +1,4 @@
-import { parseRate, toCentsHalfUp, type Cents, type Money, type RateInput } from './cents.js';
+import { parseRate, sumRates, toCentsHalfUp, type Cents, type Money, type RateInput } from './cents.js';
 
 /**
  * Rounding happens ONCE per (subscription, unit, billing period): Kill Bill sums the period's recorded units
@@ -29,12 +29,9 @@ function fixedPointTargets(rates: readonly RateInput[]): Cents[] | undefined {
   const targets: Cents[] = [];
   let running = 0n;
   for (const rate of rates) {
-    if (rate !== null && rate !== undefined) {
-      const m = PLAIN_RATE.exec(rate.trim());
-      if (!m) return undefined;
-      const units = BigInt(m[2]!) * SCALE + BigInt((m[3] ?? '').padEnd(18, '0'));
-      running += m[1] === '-' ? -units : units;
-    }
+    const units = fixedPointOf(rate);
+    if (units === undefined) return undefined;
+    running += units;
     const magnitude = running < 0n ? -running : running;
     // Half away from zero, as toCentsHalfUp rounds.
     const cents = magnitude / PER_CENT + (2n * (magnitude % PER_CENT) >= PER_CENT ? 1n : 0n);
@@ -43,6 +40,38 @@ function fixedPointTargets(rates: readonly RateInput[]): Cents[] | undefined {
     targets.push(n === 0 ? 0 : n);
   }
   return targets;
+}
+
+/** A rate in units of 10⁻¹⁸ (null = 0); undefined for text that is not plain decimal of at most 18 places. */
+function fixedPointOf(rate: RateInput): bigint | undefined {
+  if (rate === null || rate === undefined) return 0n;
+  const m = PLAIN_RATE.exec(rate.trim());
+  if (!m) return undefined;
+  const units = BigInt(m[2]!) * SCALE + BigInt((m[3] ?? '').padEnd(18, '0'));
+  return m[1] === '-' ? -units : units;
+}
+
+/**
+ * The exact sum of rates (null = 0) as canonical decimal text: no exponent, no trailing zeros, "0" for zero.
+ * Where a period's cumulative rounding stands after some of its windows; `cumulativeTargets` continues from it
+ * exactly when it is given as the first rate. Canonical, so the same sum reached in any order reads the same.
+ */
+export function exactRateSum(rates: readonly RateInput[]): string {
+  let running = 0n;
+  for (const rate of rates) {
+    const units = fixedPointOf(rate);
+    if (units === undefined) return decimalSum(rates);
+    running += units;
+  }
+  const magnitude = running < 0n ? -running : running;
+  const fraction = (magnitude % SCALE).toString().padStart(18, '0').replace(/0+$/, '');
+  const text = fraction ? `${magnitude / SCALE}.${fraction}` : `${magnitude / SCALE}`;
+  return running < 0n ? `-${text}` : text;
+}
+
+function decimalSum(rates: readonly RateInput[]): string {
+  const sum = sumRates(rates);
+  return sum.isZero() ? '0' : sum.toFixed();
 }
 
 function decimalTargets(rates: readonly RateInput[]): Cents[] {

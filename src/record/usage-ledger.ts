@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../queues/redis-connection.js';
-import type { PlannedCredit, SubscriptionUsageRecordJson } from '../metering/index.js';
+import type { PlannedCredit, RoundingState, SubscriptionUsageRecordJson } from '../metering/index.js';
 
 /** What the bridge knows of one processed window of one subscription. */
 export interface LedgerWindow {
@@ -22,6 +22,18 @@ export interface LedgerWindow {
   pending?: PendingWindow;
   /** Credits given instead of negative usage (their cents are in `cents` too): for reconcile, never resent. */
   credits?: GivenCredit[];
+  /**
+   * Where the billing period's cumulative rounding stands after this window, once its plan is recorded: kept
+   * on the last window the period's latest plan wrote (one per period), so the next sync continues from it
+   * instead of re-planning the period. Absent from ledgers written before it existed: the sync then plans the
+   * period whole and writes it.
+   */
+  rounding?: LedgerRounding;
+}
+
+/** A period's rounding state as the ledger keeps it: from `since` (ISO), the period's first billed instant. */
+export interface LedgerRounding extends RoundingState {
+  since: string;
 }
 
 /**

@@ -1,75 +1,40 @@
 import {
   billingPeriodContaining,
   billingWindowsBetween,
+  isSettled,
   isWithinLateUsageHorizon,
-  mayHaveBeenInvoiced,
   planPeriodRecords,
-  planWindowPosting,
+  roundingStateAfter,
   windowOverlapsSpan,
-  type BillingCycle,
   type BillingPeriod,
-  type SubscriptionSpan,
-  type UsageTzMode,
+  type PeriodPlan,
+  type PeriodWindowInput,
   type UsageWindow,
-  type WindowSize,
 } from '../metering/index.js';
-import type { PendingSend } from '../record/pending-revision.js';
-import type { LedgerWindow } from '../record/usage-ledger.js';
-import { cycleOfEntry, spanOf, type MeteredEntry } from './metered-entry.js';
-import { ratesForWindows, type RatedRow } from './rated-usage-pull.js';
+import type { LedgerRounding, LedgerWindow } from '../record/usage-ledger.js';
+import { cycleOfEntry, spanOf } from './metered-entry.js';
+import { continuePeriod } from './period-continuation.js';
+import {
+  freshWindow,
+  iso,
+  pendingRevisions,
+  withoutRounding,
+  type PeriodContext,
+  type PlannedPeriod,
+  type PlanSettings,
+  type SubscriptionPlanInput,
+} from './planned-period.js';
+import { ratesForWindows } from './rated-usage-pull.js';
 
-/** The sync's settings a plan depends on. */
-export interface PlanSettings {
-  windowSize: WindowSize;
-  horizonPeriods: number;
-  /** Decimal places CloudKitty's rates are quantized to before they are summed. Default 8. */
-  rateScale?: number;
-  /** The Kill Bill server's usage tz mode. Default FIXED, Kill Bill's own default. */
-  tzMode?: UsageTzMode;
-}
-
-/** Everything one subscription's plan is made from; nothing is read while planning. */
-export interface SubscriptionPlanInput {
-  entry: MeteredEntry;
-  /**
-   * The ledger as the run has it: read under the lock, every revision an interrupted run left pending
-   * already confirmed.
-   */
-  ledger: ReadonlyMap<string, LedgerWindow>;
-  /** CloudKitty's rows of the subscription's project over [from, to). */
-  rows: readonly RatedRow[];
-  /** Windows before `from` are planned on the rates the ledger remembers; `to` ends the last closed window. */
-  from: Date;
-  to: Date;
-  now: Date;
-}
-
-/** One billing period's part of a plan, carried out in this order: writes, then sends, then the late report. */
-export interface PlannedPeriod {
-  period: BillingPeriod;
-  /** Ledger windows to write before anything is sent: the fresh windows' rates, and each revision as pending. */
-  writes: Map<string, LedgerWindow>;
-  /** Revisions to send, in window order; each is in `writes` too. */
-  sends: PendingSend[];
-  /** How many of the revisions correct a window already recorded. */
-  corrections: number;
-  /** Per unit, what CloudKitty changed outside the late-usage horizon: reported, never recorded. */
-  lateDifferences: Record<string, number> | null;
-}
-
-interface PeriodContext extends SubscriptionPlanInput {
-  cycle: BillingCycle;
-  span: SubscriptionSpan;
-  period: BillingPeriod;
-}
-
-const iso = (d: Date) => d.toISOString();
+export type { PlannedPeriod, PlanSettings, SubscriptionPlanInput } from './planned-period.js';
 
 /**
- * Plans one subscription's records: every billing period touched by the new data is planned whole, from its
- * first billed window, because a period's cents are rounded cumulatively over its windows. Periods come one
- * at a time, in order, so a caller carries out each before the next is planned (a period that cannot be
- * planned stops the run after the earlier ones are recorded). A period reads only its own windows of `ledger`.
+ * Plans one subscription's records. A period's cents are rounded cumulatively over its windows, so a period
+ * is planned whole, from its first billed window, unless its only fresh windows follow the latest one in the
+ * ledger and that one keeps a settled rounding state: then the plan continues from the state and costs the
+ * same on any day of the month (period-continuation.ts). Periods come one at a time, in order, so a caller
+ * carries out each before the next is planned (a period that cannot be planned stops the run after the
+ * earlier ones are recorded). A period reads only its own windows of `ledger`.
  */
 export function* planSubscription(
   input: SubscriptionPlanInput,
@@ -84,7 +49,8 @@ export function* planSubscription(
   while (periodStart < to) {
     const period = billingPeriodContaining(periodStart, cycle);
     periodStart = period.end;
-    const planned = planPeriod({ ...input, cycle, span, period }, settings);
+    const ctx = { ...input, cycle, span, period };
+    const planned = continuePeriod(ctx, settings) ?? planPeriod(ctx, settings);
     if (planned) yield planned;
   }
 }
@@ -101,48 +67,51 @@ function planPeriod(ctx: PeriodContext, settings: PlanSettings): PlannedPeriod |
   const unprocessed = windows.some((w) => !ledger.has(iso(w.start)));
   const within = unprocessed || isWithinLateUsageHorizon(period, now, cycle, settings.horizonPeriods);
   const plan = planPeriodRecords(inputs, within);
-  const invoiced = mayHaveBeenInvoiced(period, span, now);
+  const rounding = within ? roundingToKeep(ctx, inputs, plan, begin) : undefined;
 
   // Remember the rates seen for every window, zero ones included: later windows round on top of them.
   // Only this period's fresh windows change, so only they are written back.
   const writes = new Map<string, LedgerWindow>();
+  const last = inputs[inputs.length - 1];
   for (const { window, rates } of inputs) {
     if (window.start < from) continue;
-    const prev = ledger.get(iso(window.start));
-    writes.set(iso(window.start), {
-      end: iso(window.end),
-      rates,
-      cents: prev?.cents ?? {},
-      lastRevision: prev?.lastRevision ?? null,
-      pending: prev?.pending,
-      credits: prev?.credits,
-    });
+    const fresh = freshWindow(window.end, rates, ledger.get(iso(window.start)));
+    writes.set(iso(window.start), window === last?.window && rounding ? { ...fresh, rounding } : fresh);
   }
-  const sends: PendingSend[] = [];
-  let corrections = 0;
-  for (const p of plan.records) {
-    const posting = planWindowPosting({
-      subscriptionId: ctx.entry.subscriptionId,
-      span,
-      windowSize: settings.windowSize,
-      planned: p,
-      invoiced,
-    });
-    if (!posting.record && posting.credits.length === 0) continue;
-    const start = iso(p.window.start);
-    const pending = {
-      revision: p.revision,
-      cents: { ...p.cents },
-      record: posting.record,
-      credits: posting.credits,
-    };
-    const window = { ...knownWindow(writes, ledger, start), pending };
-    writes.set(start, window);
-    sends.push({ start, window, pending, resumed: false });
-    if (p.correction) corrections++;
+  const { sends, corrections } = pendingRevisions(ctx, settings, plan.records, writes);
+  // The state moves to the period's latest window, or is dropped when the plan leaves none settled.
+  for (const start of holdersOf(ledger, period)) {
+    const held = ledger.get(start);
+    if (held && !writes.has(start)) writes.set(start, withoutRounding(held));
   }
   const late = Object.keys(plan.lateDifferences).length > 0 ? { ...plan.lateDifferences } : null;
-  return { period, writes, sends, corrections, lateDifferences: late };
+  return { period, writes, sends, corrections, lateDifferences: late, whole: true };
+}
+
+/**
+ * The rounding state to keep on the plan's last window: only when that window is fresh and the plan, once
+ * recorded, leaves every unit settled. The window may not be the period's latest in the ledger (a backfill
+ * that ends early); a later plan continues from it only over windows the ledger does not hold, which a
+ * whole plan ending there would not read either.
+ */
+function roundingToKeep(
+  ctx: PeriodContext,
+  inputs: readonly PeriodWindowInput[],
+  plan: PeriodPlan,
+  begin: Date,
+): LedgerRounding | undefined {
+  const last = inputs[inputs.length - 1];
+  if (!last || last.window.start < ctx.from) return undefined;
+  const state = roundingStateAfter(inputs, plan);
+  return isSettled(state) ? { since: iso(begin), ...state } : undefined;
+}
+
+/** The period's windows in the ledger that keep a rounding state: one at most, as every plan moves it. */
+function holdersOf(ledger: ReadonlyMap<string, LedgerWindow>, period: BillingPeriod): string[] {
+  const [lo, hi] = [iso(period.start), iso(period.end)];
+  const found: string[] = [];
+  for (const [start, w] of ledger) if (w.rounding && start >= lo && start < hi) found.push(start);
+  return found;
 }
 
 /** Each window's rates (fresh from CloudKitty from `from` on, else as the ledger remembers) and what it holds. */
@@ -160,15 +129,4 @@ function windowInputs(windows: UsageWindow[], ctx: PeriodContext, settings: Plan
         : null;
     return { window, rates, recorded };
   });
-}
-
-/** A window a revision was planned for: one the plan writes, else one the ledger holds. */
-function knownWindow(
-  writes: ReadonlyMap<string, LedgerWindow>,
-  ledger: ReadonlyMap<string, LedgerWindow>,
-  start: string,
-): LedgerWindow {
-  const known = writes.get(start) ?? ledger.get(start);
-  if (!known) throw new Error(`planned a revision of window ${start}, which the ledger does not hold`);
-  return known;
 }

@@ -70,11 +70,15 @@ export class SubscriptionSync {
         known: new Map(held.windows),
         tally,
       };
-      // Records left pending by an interrupted run go first, exactly as they were.
+      // Records left pending by an interrupted run go first, exactly as they were; then periods are planned whole.
+      let resumed = false;
       for (const [start, window] of held.windows) {
-        if (window.pending) await this.send(run, { start, window, pending: window.pending, resumed: true });
+        if (!window.pending) continue;
+        resumed = true;
+        await this.send(run, { start, window, pending: window.pending, resumed: true });
       }
-      const plan = planSubscription({ ...target, ledger: run.known, rows, now }, this.options);
+      const input = { ...target, ledger: run.known, rows, now, wholePeriods: resumed };
+      const plan = planSubscription(input, this.options);
       for (const period of plan) await this.carryOut(run, period);
       held.assertHeld();
       await held.commit(new Map(), { watermark: target.to.toISOString(), release: true });
