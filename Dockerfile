@@ -17,7 +17,7 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 # The rest of the build context (.dockerignore keeps out node_modules, dist, .git, test, bench).
 COPY . .
 RUN npm run build \
-    && test -f dist/src/cli/main.js \
+    && test -f dist/src/app/main.js \
     && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime

@@ -1,4 +1,4 @@
-import { CloudKittyClient, type RatedUsage } from '../src/openstack/index.js';
+import { CloudKittyClient, type RatedUsage } from '../src/clients/openstack/index.js';
 import { pullRatedUsage } from '../src/sync/rated-usage-pull.js';
 import { seedRatedUsage, startCloudKitty } from '../test/support/cloudkitty.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { KillBillClient, type KillBillClientOptions } from '../src/killbill/killbill-client.js';
-import { PagedListings } from '../src/killbill/paged-listings.js';
+import { KillBillClient, type KillBillClientOptions } from '../src/clients/killbill/killbill-client.js';
+import { PagedListings } from '../src/clients/killbill/paged-listings.js';
 import { silentLogger } from '../src/logging/logger.js';
 import { AccountRegistrar } from '../src/registry/account-registrar.js';
 import { FIELD } from '../src/registry/metered-subscription.js';

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { BridgeConfig } from '../src/config/index.js';
-import { REGISTRY_QUEUE } from '../src/queues/queue-names.js';
-import { createRedisConnection, type RedisClient } from '../src/queues/redis-connection.js';
+import { REGISTRY_QUEUE } from '../src/jobs/queue-names.js';
+import { createRedisConnection, type RedisClient } from '../src/jobs/redis-connection.js';
 
 /**
  * Reads how many jobs the registry queue holds, under the bridge's own prefix: the proof that each 200 the

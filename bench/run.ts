@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { silentLogger } from '../src/logging/logger.js';
-import { ApiService } from '../src/service/api-service.js';
+import { ApiService } from '../src/app/api-service.js';
 import { TEST_TOKEN, testConfig } from '../test/support/bridge-config.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { startBaselineServer } from './baseline-server.js';

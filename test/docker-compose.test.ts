@@ -381,7 +381,7 @@ describe('Dockerfile', () => {
 
   it('installs with npm ci, builds, checks the CLI was built, and prunes dev dependencies', () => {
     const run = build!.lines.filter((l) => l.startsWith('RUN ')).join(' && ');
-    const order = ['npm ci', 'npm run build', 'test -f dist/src/cli/main.js', 'npm prune --omit=dev'].map(
+    const order = ['npm ci', 'npm run build', 'test -f dist/src/app/main.js', 'npm prune --omit=dev'].map(
       (c) => run.indexOf(c),
     );
     expect(

@@ -1,14 +1,10 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { KillBillError } from '../src/killbill/errors.js';
+import { KillBillError } from '../src/clients/killbill/errors.js';
 import type { Logger } from '../src/logging/logger.js';
-import type { RedisClient } from '../src/queues/redis-connection.js';
-import { isNetworkError } from '../src/service/unreachable.js';
-import { REGISTRY_QUEUE } from '../src/queues/queue-names.js';
-import {
-  REGISTRY_JOB_NAMES,
-  REGISTRY_JOB_OPTIONS,
-  type RegistryJobData,
-} from '../src/queues/registry-jobs.js';
+import type { RedisClient } from '../src/jobs/redis-connection.js';
+import { isNetworkError } from '../src/app/unreachable.js';
+import { REGISTRY_QUEUE } from '../src/jobs/queue-names.js';
+import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../src/jobs/registry-jobs.js';
 import type { AccountRegistrar } from '../src/registry/account-registrar.js';
 
 export interface RegistryWorkerOptions {

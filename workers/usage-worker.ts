@@ -1,9 +1,9 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from '../src/logging/logger.js';
-import type { RedisClient } from '../src/queues/redis-connection.js';
-import { isNetworkError } from '../src/service/unreachable.js';
-import { USAGE_QUEUE } from '../src/queues/queue-names.js';
-import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/queues/usage-jobs.js';
+import type { RedisClient } from '../src/jobs/redis-connection.js';
+import { isNetworkError } from '../src/app/unreachable.js';
+import { USAGE_QUEUE } from '../src/jobs/queue-names.js';
+import { USAGE_JOB_OPTIONS, type UsageJobData } from '../src/jobs/usage-jobs.js';
 import { projectKey, type RatedRow } from '../src/sync/rated-usage-pull.js';
 import { countIdle } from '../src/sync/idle-reasons.js';
 import type { UsageSync } from '../src/sync/usage-sync.js';

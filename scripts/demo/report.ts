@@ -1,8 +1,8 @@
 import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
-import { BillingReads } from '../../src/killbill/billing-reads.js';
-import type { KillBillClient } from '../../src/killbill/killbill-client.js';
-import { CloudKittyClient } from '../../src/openstack/index.js';
+import { BillingReads } from '../../src/clients/killbill/billing-reads.js';
+import type { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { CloudKittyClient } from '../../src/clients/openstack/index.js';
 import { invoicePreviewLines, type Cluster } from './invoice-preview.js';
 import { formatAmount } from './money.js';
 import { detail, say } from './output.js';

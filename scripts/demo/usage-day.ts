@@ -1,4 +1,4 @@
-import type { RatedUsage } from '../../src/openstack/index.js';
+import type { RatedUsage } from '../../src/clients/openstack/index.js';
 
 export const HOUR = 3_600_000;
 

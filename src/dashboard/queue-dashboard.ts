@@ -3,9 +3,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import { Router, type RequestHandler } from 'express';
-import type { RedisClient } from '../queues/redis-connection.js';
+import type { RedisClient } from '../jobs/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
-import { BRIDGE_QUEUES } from '../queues/queue-names.js';
+import { BRIDGE_QUEUES } from '../jobs/queue-names.js';
 import { requireBasicAuth, type DashboardCredentials } from './dashboard-auth.js';
 
 /** Where the API serves Bull Board. */

@@ -1,4 +1,4 @@
-import type { KillBillClient } from '../killbill/killbill-client.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
 import { tokenHint } from './callback-token.js';
 

@@ -1,8 +1,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
-import { BatchedAdds } from '../queues/batched-adds.js';
-import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../queues/registry-jobs.js';
+import { BatchedAdds } from '../jobs/batched-adds.js';
+import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../jobs/registry-jobs.js';
 import { notificationKey, parseNotification, type Notification } from './notification.js';
 import type { CallbackTokens } from './callback-token.js';
 import type { IntakeMetrics } from './intake-metrics.js';

@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { KillBillCall } from '../killbill/killbill-client.js';
-import type { OpenStackRequestEvent } from '../openstack/index.js';
+import type { KillBillCall } from '../clients/killbill/killbill-client.js';
+import type { OpenStackRequestEvent } from '../clients/openstack/index.js';
 
 export type OpenStackService = 'cloudkitty' | 'keystone' | 'heat';
 

@@ -1,5 +1,5 @@
-import { BillingReads, type InvoiceItem } from '../killbill/billing-reads.js';
-import type { KillBillClient } from '../killbill/killbill-client.js';
+import { BillingReads, type InvoiceItem } from '../clients/killbill/billing-reads.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
 import {
   alignWindowStart,
@@ -13,7 +13,7 @@ import {
   type UsageTzMode,
   type WindowSize,
 } from '../metering/index.js';
-import type { CloudKittyClient } from '../openstack/index.js';
+import type { CloudKittyClient } from '../clients/openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { projectKey, ratesForWindows, type ProjectUsage } from '../sync/rated-usage-pull.js';
 import { cycleOfEntry, spanOf } from '../sync/metered-entry.js';

@@ -1,5 +1,5 @@
-import { accountCredits } from '../killbill/account-credits.js';
-import type { KillBillClient } from '../killbill/killbill-client.js';
+import { accountCredits } from '../clients/killbill/account-credits.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
 import type { RecordObserver } from './record-observer.js';
 import type { GivenCredit, PendingWindow } from './usage-ledger.js';

@@ -1,4 +1,4 @@
-import type { RecordOutcome } from '../killbill/killbill-client.js';
+import type { RecordOutcome } from '../clients/killbill/killbill-client.js';
 
 /** One usage record Kill Bill took (or already held), as the record stage reports it. */
 export interface RecordedUsage {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../queues/redis-connection.js';
+import type { RedisClient } from '../jobs/redis-connection.js';
 import type { PlannedCredit, RoundingState, SubscriptionUsageRecordJson } from '../metering/index.js';
 
 /** What the bridge knows of one processed window of one subscription. */

@@ -1,5 +1,5 @@
-import type { KillBillClient } from '../killbill/killbill-client.js';
-import { PagedListings } from '../killbill/paged-listings.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
+import { PagedListings } from '../clients/killbill/paged-listings.js';
 import type { Logger } from '../logging/logger.js';
 import { resolveAccount, type AccountResolution, type FieldView } from './account-resolution.js';
 import type { RegistryStore } from './registry-store.js';

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queues/redis-connection.js';
+import type { RedisClient } from '../jobs/redis-connection.js';
 import type { AccountResolution } from './account-resolution.js';
 import { markConflicts } from './conflicts.js';
 import type { RegistryProblem, SubscriptionEntry } from './metered-subscription.js';

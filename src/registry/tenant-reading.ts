@@ -1,5 +1,5 @@
-import type { Account, Bundle, CustomField } from '../killbill/killbill-client.js';
-import type { PagedListings } from '../killbill/paged-listings.js';
+import type { Account, Bundle, CustomField } from '../clients/killbill/killbill-client.js';
+import type { PagedListings } from '../clients/killbill/paged-listings.js';
 import type { AccountView, FieldView, SubscriptionView } from './account-resolution.js';
 import { FIELD } from './metered-subscription.js';
 

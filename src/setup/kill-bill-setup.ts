@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { callbackUrl, ensureCallbackRegistered, maskCallbackUrl } from '../intake/callback-registration.js';
 import type { CallbackTokens } from '../intake/callback-token.js';
-import { KillBillError } from '../killbill/errors.js';
-import type { KillBillClient } from '../killbill/killbill-client.js';
+import { KillBillError } from '../clients/killbill/errors.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import {
   FieldConflictError,

@@ -1,5 +1,9 @@
 import type { Logger } from '../logging/logger.js';
-import { HeatStackNotFoundError, type CloudKittyClient, type HeatClient } from '../openstack/index.js';
+import {
+  HeatStackNotFoundError,
+  type CloudKittyClient,
+  type HeatClient,
+} from '../clients/openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { projectKey, pullRatedUsage, type ProjectUsage, type RatedRow } from './rated-usage-pull.js';
 import { rowsByStack, type ServerStackMemory } from './server-stacks.js';

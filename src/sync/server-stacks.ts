@@ -1,5 +1,5 @@
 import { parseRate, type Money } from '../metering/index.js';
-import type { RedisClient } from '../queues/redis-connection.js';
+import type { RedisClient } from '../jobs/redis-connection.js';
 import type { RatedRow } from './rated-usage-pull.js';
 
 /** Server id → the id of the stack (cluster) it belongs to. */

@@ -1,4 +1,4 @@
-import type { CloudKittyClient } from '../openstack/index.js';
+import type { CloudKittyClient } from '../clients/openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { pullRatedUsage, type ProjectUsage } from './rated-usage-pull.js';
 

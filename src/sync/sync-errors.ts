@@ -1,4 +1,4 @@
-import { KillBillError } from '../killbill/errors.js';
+import { KillBillError } from '../clients/killbill/errors.js';
 import { MeteringInputError } from '../metering/errors.js';
 import type { SubscriptionSyncResult } from './subscription-sync.js';
 

@@ -1,4 +1,4 @@
-import type { CloudKittyClient } from '../openstack/index.js';
+import type { CloudKittyClient } from '../clients/openstack/index.js';
 import type { UsageLedger } from '../record/usage-ledger.js';
 import { whyNothingDue, type IdleSubscription } from './idle-reasons.js';
 import type { MeteredEntry } from './metered-entry.js';

@@ -1,7 +1,7 @@
-import type { KillBillClient } from '../killbill/killbill-client.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
 import type { ScopeStatePolicy, UsageTzMode, WindowSize } from '../metering/index.js';
-import type { CloudKittyClient } from '../openstack/index.js';
+import type { CloudKittyClient } from '../clients/openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import type { RegistryStore } from '../registry/registry-store.js';
 import { isMetered, type MeteredEntry } from './metered-entry.js';

@@ -8,17 +8,17 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 // docs/architecture.md's table: what each folder may import besides itself.
 const DOMAIN = ['src/metering'];
 const FOUNDATION = [...DOMAIN, 'src/config', 'src/logging', 'src/errors'];
-const CLIENTS = ['src/killbill', 'src/openstack'];
-const BELOW_STAGES = [...FOUNDATION, ...CLIENTS, 'src/queues'];
+const CLIENTS = ['src/clients/killbill', 'src/clients/openstack'];
+const BELOW_STAGES = [...FOUNDATION, ...CLIENTS, 'src/jobs'];
 const STAGES = ['src/intake', 'src/registry', 'src/record', 'src/sync', 'src/reconcile', 'src/setup'];
 const ALLOWED: Record<string, readonly string[]> = {
   'src/metering': [],
   'src/config': FOUNDATION,
   'src/logging': FOUNDATION,
   'src/errors': FOUNDATION,
-  'src/killbill': FOUNDATION,
-  'src/openstack': FOUNDATION,
-  'src/queues': FOUNDATION,
+  'src/clients/killbill': FOUNDATION,
+  'src/clients/openstack': FOUNDATION,
+  'src/jobs': FOUNDATION,
   'src/intake': BELOW_STAGES,
   'src/registry': BELOW_STAGES,
   'src/record': BELOW_STAGES,
@@ -28,7 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'src/metrics': [...BELOW_STAGES, ...STAGES],
   'src/dashboard': [...BELOW_STAGES, ...STAGES],
 };
-const ENTRY_POINTS = ['src/api', 'src/service', 'src/cli', 'workers'];
+const ENTRY_POINTS = ['src/app', 'workers'];
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
@@ -36,9 +36,14 @@ function sources(dir: string): string[] {
   );
 }
 
-/** `src/sync/x.ts` → `src/sync`; `workers/y.ts` → `workers`. */
+/** `src/sync/x.ts` → `src/sync`; `src/clients/killbill/z.ts` → `src/clients/killbill`; `workers/y.ts` → `workers`. */
 const folderOf = (file: string) =>
-  file.startsWith('workers/') ? 'workers' : file.split('/').slice(0, 2).join('/');
+  file.startsWith('workers/')
+    ? 'workers'
+    : file
+        .split('/')
+        .slice(0, file.startsWith('src/clients/') ? 3 : 2)
+        .join('/');
 
 /** Every relative import (static, dynamic, type-only) of every source file, as folder → folder. */
 function folderImports(): Array<{ file: string; from: string; to: string }> {

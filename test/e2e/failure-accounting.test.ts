@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { Queue } from 'bullmq';
 import { silentLogger } from '../../src/logging/logger.js';
-import { USAGE_QUEUE } from '../../src/queues/queue-names.js';
-import type { UsageJobData } from '../../src/queues/usage-jobs.js';
-import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import { USAGE_QUEUE } from '../../src/jobs/queue-names.js';
+import type { UsageJobData } from '../../src/jobs/usage-jobs.js';
+import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { createUsageWorker } from '../../workers/usage-worker.js';
 import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
 import { FaultProxy } from '../support/fault-proxy.js';

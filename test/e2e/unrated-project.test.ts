@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
-import { reportJson, summarize } from '../../src/cli/sync-command.js';
+import { reportJson, summarize } from '../../src/app/sync-command.js';
 import type { SyncRunReport } from '../../src/sync/usage-sync.js';
 import {
   markRated,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Decimal } from 'decimal.js';
-import { KillBillClient } from '../../src/killbill/killbill-client.js';
+import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
 import {
   allocatePeriodCents,
   billingCycleOf,
@@ -11,7 +11,7 @@ import {
   zoneOffsetMs,
   type UsageTzMode,
 } from '../../src/metering/index.js';
-import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import {
   createTenant,

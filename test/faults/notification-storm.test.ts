@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { expect } from 'chai';
-import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
+import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { runBridge } from '../support/bridge-cli.js';

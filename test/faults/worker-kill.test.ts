@@ -1,7 +1,7 @@
 import { Queue, type Job } from 'bullmq';
 import { expect } from 'chai';
-import { USAGE_QUEUE } from '../../src/queues/queue-names.js';
-import type { UsageJobData } from '../../src/queues/usage-jobs.js';
+import { USAGE_QUEUE } from '../../src/jobs/queue-names.js';
+import type { UsageJobData } from '../../src/jobs/usage-jobs.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { RunningBridge } from '../support/bridge-cli.js';
 import { startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { BatchedAdds } from '../../src/queues/batched-adds.js';
-import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
-import { createRedisConnection, type RedisClient } from '../../src/queues/redis-connection.js';
-import { REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../../src/queues/registry-jobs.js';
+import { BatchedAdds } from '../../src/jobs/batched-adds.js';
+import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
+import { createRedisConnection, type RedisClient } from '../../src/jobs/redis-connection.js';
+import { REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../../src/jobs/registry-jobs.js';
 import { RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { CallbackTokens, callbackTokenKey } from '../../src/intake/callback-token.js';
-import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
+import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
 import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
 import { killBillApi } from '../setup/setup-harness.js';
 import { RedisServer } from '../support/redis-server.js';

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
-import { REGISTRY_QUEUE, USAGE_QUEUE } from '../../src/queues/queue-names.js';
-import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import { REGISTRY_QUEUE, USAGE_QUEUE } from '../../src/jobs/queue-names.js';
+import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { IDLE_REASONS, countIdle } from '../../src/sync/idle-reasons.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { seedRatedUsage, startCloudKitty } from '../support/cloudkitty.js';

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/logger.js';
-import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
-import { OpenStackRequestError } from '../../src/openstack/openstack-request-error.js';
+import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
+import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
 import { freePort } from '../support/wait.js';
 
 const QUERY = {

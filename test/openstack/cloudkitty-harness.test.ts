@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
+import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
 import { seedRatedUsage, startCloudKitty } from '../support/cloudkitty.js';
 
 const HOUR = { begin: new Date('2024-07-01T00:00:00Z'), end: new Date('2024-07-01T01:00:00Z') };

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
-import type { SummaryFilters } from '../../src/openstack/cloudkitty-summary.js';
-import type { OpenStackRequestEvent } from '../../src/openstack/openstack-http.js';
-import { OpenStackRequestError } from '../../src/openstack/openstack-request-error.js';
-import type { Dataframe, RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
+import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
+import type { SummaryFilters } from '../../src/clients/openstack/cloudkitty-summary.js';
+import type { OpenStackRequestEvent } from '../../src/clients/openstack/openstack-http.js';
+import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
+import type { Dataframe, RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
 import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
 
 const DAY = { begin: new Date('2024-03-01T00:00:00Z'), end: new Date('2024-03-02T00:00:00Z') };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
-import { parseCloudKittyTime } from '../../src/openstack/cloudkitty-time.js';
+import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
+import { parseCloudKittyTime } from '../../src/clients/openstack/cloudkitty-time.js';
 import {
   markRated,
   seedRatedUsage,

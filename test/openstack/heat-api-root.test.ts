@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { apiRoot } from '../../src/openstack/heat-client.js';
+import { apiRoot } from '../../src/clients/openstack/heat-client.js';
 
 describe('Heat client: the API root from the catalog’s orchestration URL', () => {
   it('drops the token’s project Keystone put after /v1, whatever the path before it', () => {

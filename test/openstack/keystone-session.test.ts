@@ -2,12 +2,15 @@ import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { createLogger } from '../../src/logging/logger.js';
-import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
-import { KeystoneSession, type KeystoneSessionOptions } from '../../src/openstack/keystone-session.js';
-import { OpenStackAuthError } from '../../src/openstack/openstack-auth-error.js';
-import { OpenStackRequestError } from '../../src/openstack/openstack-request-error.js';
-import { buildDataframes } from '../../src/openstack/rated-usage-dataframes.js';
-import { RatingEndpointNotFoundError } from '../../src/openstack/rating-endpoint-not-found-error.js';
+import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
+import {
+  KeystoneSession,
+  type KeystoneSessionOptions,
+} from '../../src/clients/openstack/keystone-session.js';
+import { OpenStackAuthError } from '../../src/clients/openstack/openstack-auth-error.js';
+import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
+import { buildDataframes } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import { RatingEndpointNotFoundError } from '../../src/clients/openstack/rating-endpoint-not-found-error.js';
 import { startCloudKitty, type CloudKittyInstance, type KeystoneAccess } from '../support/cloudkitty.js';
 import { freePort } from '../support/wait.js';
 import { KeystoneAdmin } from './keystone-admin.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError } from '../../src/config/index.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
-import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { testConfig } from '../support/bridge-config.js';
 import { RedisClusterSetup } from '../support/redis-cluster.js';
 import { runUsageFlow } from './usage-flow.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { createRedisConnection } from '../../src/queues/redis-connection.js';
+import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { MASTER_NAME, RedisSentinelSetup } from '../support/redis-sentinel.js';
 import { waitFor } from '../support/wait.js';
 import { runUsageFlow, type UsageFlowOutcome } from './usage-flow.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Queue, Worker } from 'bullmq';
-import { connectRedisOnce, createRedisConnection } from '../../src/queues/redis-connection.js';
+import { connectRedisOnce, createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { testConfig } from '../support/bridge-config.js';
 import { RedisTlsServer, redisHasTls } from '../support/redis-tls.js';

@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { createLogger, silentLogger } from '../../src/logging/logger.js';
-import { USAGE_JOB_OPTIONS, type UsageJobData } from '../../src/queues/usage-jobs.js';
-import { createBridgeRuntime } from '../../src/service/bridge-runtime.js';
+import { USAGE_JOB_OPTIONS, type UsageJobData } from '../../src/jobs/usage-jobs.js';
+import { createBridgeRuntime } from '../../src/app/bridge-runtime.js';
 import { createUsageWorker } from '../../workers/usage-worker.js';
 import { testConfig } from '../support/bridge-config.js';
 import type { FaultProxy } from '../support/fault-proxy.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { PagedListings } from '../../src/killbill/paged-listings.js';
-import { createTenantClients } from '../../src/killbill/tenant-clients.js';
+import { PagedListings } from '../../src/clients/killbill/paged-listings.js';
+import { createTenantClients } from '../../src/clients/killbill/tenant-clients.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
 import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscription.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/logger.js';
-import { DependencyWatch } from '../../src/service/dependency-watch.js';
+import { DependencyWatch } from '../../src/app/dependency-watch.js';
 
 const URL_WITH_PASSWORD = 'redis://:s3cr3t-pw@10.0.0.5:6379';
 

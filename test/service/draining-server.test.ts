@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Agent, request } from 'node:http';
-import { DrainingServer } from '../../src/service/draining-server.js';
+import { DrainingServer } from '../../src/app/draining-server.js';
 import { waitFor } from '../support/wait.js';
 
 interface Answer {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Agent, request } from 'node:http';
 import type { Job } from 'bullmq';
-import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
-import { REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../../src/queues/registry-jobs.js';
+import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
+import { REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../../src/jobs/registry-jobs.js';
 import { RunningBridge } from '../support/bridge-cli.js';
 import { freePort, waitFor } from '../support/wait.js';
 import { WorkerStack } from '../support/worker-stack.js';

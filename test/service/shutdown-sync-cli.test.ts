@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
-import { USAGE_QUEUE } from '../../src/queues/queue-names.js';
-import type { UsageJobData } from '../../src/queues/usage-jobs.js';
+import { USAGE_QUEUE } from '../../src/jobs/queue-names.js';
+import type { UsageJobData } from '../../src/jobs/usage-jobs.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { RunningBridge } from '../support/bridge-cli.js';
 import { seedRatedUsage } from '../support/cloudkitty.js';

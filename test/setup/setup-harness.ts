@@ -1,10 +1,10 @@
-import { setupSettings } from '../../src/cli/setup-command.js';
+import { setupSettings } from '../../src/app/setup-command.js';
 import axios from 'axios';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTenantClients } from '../../src/killbill/tenant-clients.js';
+import { createTenantClients } from '../../src/clients/killbill/tenant-clients.js';
 import { KillBillSetup } from '../../src/setup/kill-bill-setup.js';
 import type { SetupReport } from '../../src/setup/setup-report.js';
 import { parseSetupInput, type SetupInput } from '../../src/setup/setup-request.js';

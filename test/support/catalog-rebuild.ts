@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
-import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
-import type { RegistryJobData } from '../../src/queues/registry-jobs.js';
+import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
+import type { RegistryJobData } from '../../src/jobs/registry-jobs.js';
 import type { RegistryStore } from '../../src/registry/registry-store.js';
 import type { KillBillTenant } from './killbill-server.js';
 import { waitFor } from './wait.js';

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CloudKittyClient } from '../../src/openstack/cloudkitty-client.js';
-import { KeystoneSession } from '../../src/openstack/keystone-session.js';
-import { buildDataframes, type RatedUsage } from '../../src/openstack/rated-usage-dataframes.js';
+import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
+import { KeystoneSession } from '../../src/clients/openstack/keystone-session.js';
+import { buildDataframes, type RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
 import { registerCleanup } from './root-hooks.js';
 import { freePort } from './wait.js';
 

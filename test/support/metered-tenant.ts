@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Decimal } from 'decimal.js';
-import { KillBillClient } from '../../src/killbill/killbill-client.js';
-import type { RatedUsage } from '../../src/openstack/index.js';
+import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import type { RatedUsage } from '../../src/clients/openstack/index.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { readsFor022 } from './billing-read-shim.js';
 import { FaultProxy } from './fault-proxy.js';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { KillBillClient } from '../../src/killbill/killbill-client.js';
+import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { parseWindowSize, type ScopeStatePolicy } from '../../src/metering/index.js';
-import { CloudKittyClient, type OpenStackRequestEvent } from '../../src/openstack/index.js';
+import { CloudKittyClient, type OpenStackRequestEvent } from '../../src/clients/openstack/index.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';

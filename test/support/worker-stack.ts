@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { KillBillClient } from '../../src/killbill/killbill-client.js';
-import { BRIDGE_QUEUES } from '../../src/queues/queue-names.js';
+import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { BRIDGE_QUEUES } from '../../src/jobs/queue-names.js';
 import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscription.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { seededCloudKittyEnv, startCloudKitty, type CloudKittyInstance } from './cloudkitty.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { reportJson, summarize } from '../../src/cli/sync-command.js';
+import { reportJson, summarize } from '../../src/app/sync-command.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 
 const result = (r: Partial<SubscriptionSyncResult>): SubscriptionSyncResult => ({

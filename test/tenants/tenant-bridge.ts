@@ -1,10 +1,10 @@
 import { Queue, type Worker } from 'bullmq';
 import type { BridgeConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import { REGISTRY_QUEUE } from '../../src/queues/queue-names.js';
-import type { RegistryJobData } from '../../src/queues/registry-jobs.js';
-import { ApiService } from '../../src/service/api-service.js';
-import { createBridgeRuntime, type BridgeRuntime } from '../../src/service/bridge-runtime.js';
+import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
+import type { RegistryJobData } from '../../src/jobs/registry-jobs.js';
+import { ApiService } from '../../src/app/api-service.js';
+import { createBridgeRuntime, type BridgeRuntime } from '../../src/app/bridge-runtime.js';
 import { createRegistryWorker } from '../../workers/registry-worker.js';
 import { testConfig } from '../support/bridge-config.js';
 import type { FaultProxy } from '../support/fault-proxy.js';

@@ -1,6 +1,6 @@
 import express from 'express';
-import type { RedisClient } from '../queues/redis-connection.js';
-import { readinessHandler, type ReadinessCheck } from '../api/readiness.js';
+import type { RedisClient } from '../jobs/redis-connection.js';
+import { readinessHandler, type ReadinessCheck } from '../intake/readiness.js';
 import type { Logger } from '../logging/logger.js';
 import type { BridgeRuntime } from './bridge-runtime.js';
 import type { DependencyWatch } from './dependency-watch.js';

@@ -1,5 +1,5 @@
-import type { BridgeConfig } from '../config/index.js';
-import { parseDuration } from '../config/index.js';
+import type { BridgeConfig } from '../../config/index.js';
+import { parseDuration } from '../../config/index.js';
 import { KillBillClient, type KillBillCall } from './killbill-client.js';
 
 /**

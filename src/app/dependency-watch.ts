@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queues/redis-connection.js';
+import type { RedisClient } from '../jobs/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
 import { DEPENDENCY_LABEL, networkReason, shownUrl, type Dependency } from '../errors/unreachable-error.js';
 

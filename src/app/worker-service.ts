@@ -1,8 +1,8 @@
 import { Queue, type Job, type Worker } from 'bullmq';
 import { parseDuration } from '../config/index.js';
-import { REGISTRY_QUEUE } from '../queues/queue-names.js';
-import type { RegistryJobData } from '../queues/registry-jobs.js';
-import type { UsageJobData } from '../queues/usage-jobs.js';
+import { REGISTRY_QUEUE } from '../jobs/queue-names.js';
+import type { RegistryJobData } from '../jobs/registry-jobs.js';
+import type { UsageJobData } from '../jobs/usage-jobs.js';
 import { createRegistryWorker, scheduleReconciles } from '../../workers/registry-worker.js';
 import { createUsageWorker, scheduleUsageSync } from '../../workers/usage-worker.js';
 import type { BridgeRuntime } from './bridge-runtime.js';

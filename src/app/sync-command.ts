@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, requireCloudKitty, type BridgeConfig, type LoadedConfig } from '../config/index.js';
-import type { DependencyUrls } from '../service/unreachable.js';
+import type { DependencyUrls } from './unreachable.js';
 import { describeIdle, groupIdle, type IdleGroup, type IdleReason } from '../sync/idle-reasons.js';
 import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
@@ -108,10 +108,10 @@ async function syncNow(loaded: LoadedConfig, opts: SyncOptions, from?: Date, to?
   // Loaded here, not at the top: `bridge --help` and the other commands should not pay for them.
   const [{ createBridgeRuntime }, { connectRedisOnce }, { DependencyWatch }, { unreachableOf }] =
     await Promise.all([
-      import('../service/bridge-runtime.js'),
-      import('../queues/redis-connection.js'),
-      import('../service/dependency-watch.js'),
-      import('../service/unreachable.js'),
+      import('./bridge-runtime.js'),
+      import('../jobs/redis-connection.js'),
+      import('./dependency-watch.js'),
+      import('./unreachable.js'),
     ]);
   const logger = startLogger(loaded, 'bridge-sync');
   const watch = new DependencyWatch({

@@ -57,7 +57,7 @@ export function registerCallbackCommand(program: Command): void {
       const { config } = loaded;
       // Loaded here, not at the top, so that `bridge --help` and the other commands do not pay for them.
       const [{ createTenantClients }, { redisOnDemand }] = await Promise.all([
-        import('../killbill/tenant-clients.js'),
+        import('../clients/killbill/tenant-clients.js'),
         import('./redis-once.js'),
       ]);
       const redis = redisOnDemand(config.redis);

@@ -1,5 +1,5 @@
-import { KillBillError } from '../killbill/errors.js';
-import { OpenStackRequestError } from '../openstack/openstack-request-error.js';
+import { KillBillError } from '../clients/killbill/errors.js';
+import { OpenStackRequestError } from '../clients/openstack/openstack-request-error.js';
 import { networkReason, shownUrl, UnreachableError } from '../errors/unreachable-error.js';
 
 interface SystemError {

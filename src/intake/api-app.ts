@@ -1,7 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
-import { createIntakeRouter, intakeErrorHandler } from '../intake/intake-router.js';
-import type { NotificationIntake } from '../intake/notification-intake.js';
+import { createIntakeRouter, intakeErrorHandler } from './intake-router.js';
+import type { NotificationIntake } from './notification-intake.js';
 import { readinessHandler, type ReadinessCheck } from './readiness.js';
 
 export type { ReadinessCheck };

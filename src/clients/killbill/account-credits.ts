@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { AccountApi, CreditApi, type Invoice, type InvoiceItem } from 'killbill';
-import { UnsafeCentsError } from '../metering/errors.js';
+import { UnsafeCentsError } from '../../metering/errors.js';
 import { KillBillError } from './errors.js';
 import type { KillBillClient } from './killbill-client.js';
 

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { BridgeConfig } from '../config/index.js';
-import type { KillBillClient } from '../killbill/killbill-client.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import type { RegistryProblem, SubscriptionEntry } from '../registry/metered-subscription.js';
-import type { RedisClient } from '../queues/redis-connection.js';
+import type { RedisClient } from '../jobs/redis-connection.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
 
@@ -23,10 +23,10 @@ async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise
   // Loaded here, not at the top, so that `bridge --help` and the other commands do not pay for them.
   const [{ connectRedisOnce }, { KillBillError }, { UnreachableError }, { unreachableOf }] =
     await Promise.all([
-      import('../queues/redis-connection.js'),
-      import('../killbill/errors.js'),
+      import('../jobs/redis-connection.js'),
+      import('../clients/killbill/errors.js'),
       import('../errors/unreachable-error.js'),
-      import('../service/unreachable.js'),
+      import('./unreachable.js'),
     ]);
   let redis: RedisClient | undefined;
   try {
@@ -79,7 +79,7 @@ async function tenantOf(clients: Map<string, KillBillClient>, store: RegistrySto
 }
 
 async function sync(config: BridgeConfig, logger: Logger, opts: RegistryOptions): Promise<void> {
-  const { createTenantClients } = await import('../killbill/tenant-clients.js');
+  const { createTenantClients } = await import('../clients/killbill/tenant-clients.js');
   const clients = createTenantClients(config);
   await run(config, async (store) => {
     // A line per account (and per problem) is noise for a person reading counts; the problems are counted

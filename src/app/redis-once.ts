@@ -1,4 +1,4 @@
-import { connectRedisOnce, type RedisClient, type RedisSettings } from '../queues/redis-connection.js';
+import { connectRedisOnce, type RedisClient, type RedisSettings } from '../jobs/redis-connection.js';
 
 /** One connection made on first use, for commands that need Redis only on some paths. */
 export function redisOnDemand(settings: RedisSettings): {

@@ -25,7 +25,7 @@ async function runApi(cmd: Command): Promise<void> {
   const loaded = loadConfigOrExit(configPath(cmd));
   const logger = startLogger(loaded, 'bridge-api');
   const [{ ApiService }, { runServiceProcess }] = await Promise.all([
-    import('../service/api-service.js'),
+    import('./api-service.js'),
     import('./service-process.js'),
   ]);
   const api = new ApiService({ config: loaded.config, logger });
@@ -43,9 +43,9 @@ async function runWorker(cmd: Command): Promise<void> {
     { WorkerHealthServer, workerReadiness },
     { runServiceProcess },
   ] = await Promise.all([
-    import('../service/bridge-runtime.js'),
-    import('../service/worker-service.js'),
-    import('../service/worker-health.js'),
+    import('./bridge-runtime.js'),
+    import('./worker-service.js'),
+    import('./worker-health.js'),
     import('./service-process.js'),
   ]);
   const runtime = createBridgeRuntime(config, logger);
@@ -77,10 +77,10 @@ async function runStart(cmd: Command): Promise<void> {
     { BridgeMetrics },
     { runServiceProcess },
   ] = await Promise.all([
-    import('../service/api-service.js'),
-    import('../service/bridge-runtime.js'),
-    import('../service/worker-service.js'),
-    import('../service/dependency-watch.js'),
+    import('./api-service.js'),
+    import('./bridge-runtime.js'),
+    import('./worker-service.js'),
+    import('./dependency-watch.js'),
     import('../metrics/bridge-metrics.js'),
     import('./service-process.js'),
   ]);

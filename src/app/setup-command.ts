@@ -9,7 +9,7 @@ import { SetupInputError, parseSetupInput, type SetupInput } from '../setup/setu
 import { EXIT_FAILURE, loadConfigOrExit, type GlobalOptions } from './startup.js';
 
 /**
- * The shipped catalog, found from this file: src/cli in a checkout, dist/src/cli once built. Not from the
+ * The shipped catalog, found from this file: src/app in a checkout, dist/src/app once built. Not from the
  * working directory, so `bridge setup` run from anywhere uploads the same file.
  */
 function shippedCatalogPath(): string {
@@ -60,7 +60,7 @@ async function runSetup(opts: SetupOptions, program: Command): Promise<void> {
 
   // Loaded only now: a refused input, `--help` and the other commands do not pay for them.
   const [{ createTenantClients }, { KillBillSetup }, { redisOnDemand }] = await Promise.all([
-    import('../killbill/tenant-clients.js'),
+    import('../clients/killbill/tenant-clients.js'),
     import('../setup/kill-bill-setup.js'),
     import('./redis-once.js'),
   ]);

@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '../logging/logger.js';
+import { silentLogger, type Logger } from '../../logging/logger.js';
 import { OpenStackAuthError } from './openstack-auth-error.js';
 import { OpenStackRequestError } from './openstack-request-error.js';
 

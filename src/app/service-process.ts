@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { parseDuration, type BridgeConfig } from '../config/index.js';
 import type { Logger } from '../logging/logger.js';
-import { shutDown, type StoppablePart } from '../service/graceful-shutdown.js';
+import { shutDown, type StoppablePart } from './graceful-shutdown.js';
 import { EXIT_FAILURE, untilSignal } from './startup.js';
 
 export interface ServiceProcess {

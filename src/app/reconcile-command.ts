@@ -3,7 +3,7 @@ import { ConfigError, parseDuration, requireCloudKitty, type LoadedConfig } from
 import { centsToMoney, parseWindowSize, type Cents } from '../metering/index.js';
 import type { ReconcileLine, ReconcileReport, UnattributedLine } from '../reconcile/reconcile-compare.js';
 import type { Month } from '../reconcile/reconcile-run.js';
-import type { BridgeRuntime } from '../service/bridge-runtime.js';
+import type { BridgeRuntime } from './bridge-runtime.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
 import { formatAmount } from './money.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
@@ -136,10 +136,10 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
   // Loaded here, not at the top: `bridge --help` and the other commands should not pay for them.
   const [runtimeModule, { connectRedisOnce }, { DependencyWatch }, { unreachableOf }, run, store] =
     await Promise.all([
-      import('../service/bridge-runtime.js'),
-      import('../queues/redis-connection.js'),
-      import('../service/dependency-watch.js'),
-      import('../service/unreachable.js'),
+      import('./bridge-runtime.js'),
+      import('../jobs/redis-connection.js'),
+      import('./dependency-watch.js'),
+      import('./unreachable.js'),
       import('../reconcile/reconcile-run.js'),
       import('../reconcile/reconcile-differences.js'),
     ]);

@@ -1,6 +1,6 @@
 import { parseDuration, type BridgeConfig } from '../config/index.js';
-import type { KillBillClient } from '../killbill/killbill-client.js';
-import { createTenantClients } from '../killbill/tenant-clients.js';
+import type { KillBillClient } from '../clients/killbill/killbill-client.js';
+import { createTenantClients } from '../clients/killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { BridgeMetrics } from '../metrics/bridge-metrics.js';
 import { parseWindowSize } from '../metering/index.js';
@@ -10,8 +10,8 @@ import {
   KeystoneSession,
   type EndpointInterface,
   type OpenStackRequestEvent,
-} from '../openstack/index.js';
-import { createRedisConnection, type RedisClient } from '../queues/redis-connection.js';
+} from '../clients/openstack/index.js';
+import { createRedisConnection, type RedisClient } from '../jobs/redis-connection.js';
 import { AccountRegistrar } from '../registry/account-registrar.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { SyncFreshness } from '../sync/sync-freshness.js';
