@@ -1,9 +1,8 @@
-import { parseDuration, type BridgeConfig } from '../config/index.js';
+import type { BridgeConfig } from '../config/index.js';
 import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import { createTenantClients } from '../clients/killbill/tenant-clients.js';
 import type { Logger } from '../logging/logger.js';
 import { BridgeMetrics } from '../metrics/bridge-metrics.js';
-import { parseWindowSize } from '../metering/index.js';
 import {
   CloudKittyClient,
   HeatClient,
@@ -95,7 +94,7 @@ export function createCloudKittyClient(
   session?: KeystoneSession,
 ): CloudKittyClient {
   const http = {
-    timeoutMs: parseDuration(config.cloudkitty.timeout),
+    timeoutMs: config.cloudkitty.timeoutMs,
     logger,
     pageSize: config.cloudkitty.pageSize,
     onRequest: requestHooks(
@@ -172,11 +171,11 @@ export function createBridgeRuntime(
     ledger,
     cloudkitty: createCloudKittyClient(config, logger, watch, metrics, session),
     clients,
-    windowSize: parseWindowSize(config.metering.windowSize),
-    settleDelayMs: parseDuration(config.metering.settleDelay)!,
+    windowSize: config.metering.windowSize,
+    settleDelayMs: config.metering.settleDelayMs,
     scopeState: config.cloudkitty.scopeState,
     horizonPeriods: config.metering.lateHorizonPeriods,
-    lockTtlMs: parseDuration(config.metering.lockTtl),
+    lockTtlMs: config.metering.lockTtlMs,
     rateScale: config.metering.rateScale,
     tzMode: config.killbill.usageTzMode,
     attribution: createStackAttribution(config, logger, redis, session, metrics),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ConfigError, parseDuration, requireCloudKitty, type LoadedConfig } from '../config/index.js';
-import { centsToMoney, parseWindowSize, type Cents } from '../metering/index.js';
+import { ConfigError, requireCloudKitty, type LoadedConfig } from '../config/index.js';
+import { centsToMoney, type Cents } from '../metering/index.js';
 import type { ReconcileLine, ReconcileReport, UnattributedLine } from '../reconcile/reconcile-compare.js';
 import type { Month } from '../reconcile/reconcile-run.js';
 import type { BridgeRuntime } from './bridge-runtime.js';
@@ -107,7 +107,7 @@ async function fix(runtime: BridgeRuntime, report: ReconcileReport, accountId?: 
   const off = report.lines.filter((l) => l.differenceCents !== 0);
   const from = new Date(Math.min(...off.map((l) => Date.parse(l.periodStart))));
   const to = new Date(Math.max(...off.map((l) => Date.parse(l.periodEnd))));
-  const windowMs = parseWindowSize(runtime.config.metering.windowSize).ms;
+  const windowMs = runtime.config.metering.windowSize.ms;
   // `to` is exclusive and aligned down by the sync: round it up so a cancellation's last hour is included.
   const end = new Date(Math.ceil(to.getTime() / windowMs) * windowMs);
   return runtime.usageSync.runOnceReport(
@@ -158,8 +158,8 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
     entries: async (accountId) => (await runtime.usageSync.syncableEntries(accountId)).metered,
     cloudkitty: runtime.usageSync.cloudkitty,
     clients: runtime.clients,
-    windowSize: parseWindowSize(config.metering.windowSize),
-    settleDelayMs: parseDuration(config.metering.settleDelay)!,
+    windowSize: config.metering.windowSize,
+    settleDelayMs: config.metering.settleDelayMs,
     scopeState: config.cloudkitty.scopeState,
     rateScale: config.metering.rateScale,
     tzMode: config.killbill.usageTzMode,

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { parseDuration, type BridgeConfig } from '../config/index.js';
+import type { BridgeConfig } from '../config/index.js';
 import type { Logger } from '../logging/logger.js';
 import { shutDown, type StoppablePart } from './graceful-shutdown.js';
 import { EXIT_FAILURE, untilSignal } from './startup.js';
@@ -48,7 +48,7 @@ export async function runServiceProcess(service: ServiceProcess): Promise<never>
   exitOnNextSignal(logger);
   const code = await shutDown({
     signal,
-    limitMs: parseDuration(service.config.server.shutdownTimeout)!,
+    limitMs: service.config.server.shutdownTimeoutMs,
     logger,
     parts,
     close: service.close,

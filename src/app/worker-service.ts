@@ -1,5 +1,4 @@
 import { Queue, type Job, type Worker } from 'bullmq';
-import { parseDuration } from '../config/index.js';
 import { REGISTRY_QUEUE } from '../jobs/queue-names.js';
 import type { RegistryJobData } from '../jobs/registry-jobs.js';
 import type { UsageJobData } from '../jobs/usage-jobs.js';
@@ -35,21 +34,13 @@ export class WorkerService implements StoppablePart {
     this.queues = [registryQueue, usageQueue];
     for (const w of this.workers) this.runtime.metrics.watchWorker(w);
     this.runtime.metrics.readFrom(redis, prefix);
-    await scheduleReconciles(
-      registryQueue,
-      [...clients.keys()],
-      parseDuration(config.registry.reconcileEvery)!,
-    );
-    await scheduleUsageSync(
-      usageQueue,
-      parseDuration(config.metering.syncEvery)!,
-      parseDuration(config.metering.recheckEvery)!,
-    );
+    await scheduleReconciles(registryQueue, [...clients.keys()], config.registry.reconcileEveryMs);
+    await scheduleUsageSync(usageQueue, config.metering.syncEveryMs, config.metering.recheckEveryMs);
     logger.info(
       {
         event: 'worker.started',
-        syncEvery: config.metering.syncEvery,
-        reconcileEvery: config.registry.reconcileEvery,
+        syncEveryMs: config.metering.syncEveryMs,
+        reconcileEveryMs: config.registry.reconcileEveryMs,
       },
       'workers started',
     );

@@ -1,5 +1,5 @@
 import { describeOrigin, type ConfigProblem, type ValueOrigin } from './config-error.js';
-import type { BridgeConfig } from './schema.js';
+import type { WrittenConfig } from './schema.js';
 
 interface Address {
   host: string;
@@ -36,7 +36,7 @@ function sameAddress(a: Address, b: Address): boolean {
  * A bridge whose Kill Bill URL is its own address calls itself: every Kill Bill call gets the bridge's
  * 404 and the operator sees only "callback failed: 404" forever. Refused here, naming both keys.
  */
-export function addressClashProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
+export function addressClashProblems(c: WrittenConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
   const killbill = addressOf(c.killbill.url);
   if (!killbill) return [];
   const origin = (key: string): ValueOrigin => origins.get(key) ?? { source: 'default' };

@@ -3,7 +3,7 @@ import { schemaLeaves, type LoadedConfig } from './load-config.js';
 import { showValue } from './masking.js';
 
 function valueAt(loaded: LoadedConfig, key: string): unknown {
-  return key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], loaded.config);
+  return key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], loaded.written);
 }
 
 /** The effective configuration as `bridge config check` prints it: one key a line, secrets masked. */

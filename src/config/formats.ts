@@ -1,5 +1,6 @@
 import convict from 'convict';
 import { parseRedisUrl, REDIS_URL_FORMS } from './redis-url.js';
+import type { Milliseconds } from './schema.js';
 
 /**
  * Formats for the schema. Each throws a message that says what was expected, because the loader
@@ -10,10 +11,18 @@ const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses `500ms`, `30s`, `15m`, `2h`, `1d` into milliseconds; undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
+export function parseDuration(text: string): Milliseconds | undefined {
   const m = DURATION.exec(text.trim());
   if (!m) return undefined;
   return Number(m[1]) * DURATION_MS[m[2]!]!;
+}
+
+/** A duration the `duration` or `window-size` format has accepted, in milliseconds. */
+export function validatedDuration(text: string): Milliseconds {
+  const ms = parseDuration(text);
+  // Only reached if a key were read as a duration without the schema validating it as one.
+  if (ms === undefined) throw new Error(`not a validated duration: ${JSON.stringify(text)}`);
+  return ms;
 }
 
 function isHttpUrl(value: string): boolean {
@@ -95,6 +104,8 @@ const FORMATS: convict.Format[] = [
       if (ms === undefined || ms < 60_000 || 86_400_000 % ms !== 0) {
         throw new Error('expected a window size that divides a day, from 1m to 1d (e.g. 1h, 1d)');
       }
+      // Tracking ids carry a window's start to the minute.
+      if (ms % 60_000 !== 0) throw new Error('expected a whole number of minutes, e.g. 15m or 2h');
     },
   },
   {

@@ -13,6 +13,5 @@ export {
   renderConfigTable,
   renderKeyList,
 } from './config-report.js';
-export { parseDuration } from './formats.js';
 export { showValue, MASK } from './masking.js';
-export type { BridgeConfig, TenantCredentials } from './schema.js';
+export type { BridgeConfig, Milliseconds, TenantCredentials, WrittenConfig } from './schema.js';

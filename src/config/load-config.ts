@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import convict from 'convict';
 import { addressClashProblems } from './address-clash.js';
 import { ConfigError, type ConfigProblem, type ValueOrigin } from './config-error.js';
-import { createConfig, schema, SECRET_KEYS, type BridgeConfig } from './schema.js';
+import { createConfig, schema, SECRET_KEYS, type BridgeConfig, type WrittenConfig } from './schema.js';
+import { typedConfig } from './typed-config.js';
 import { readConfigFile } from './yaml-source.js';
 import { redisProblems } from './redis-problems.js';
 import { showValue } from './masking.js';
@@ -25,6 +26,8 @@ export interface LoadConfigOptions {
 
 export interface LoadedConfig {
   config: BridgeConfig;
+  /** The same values as written, durations as text (`'15m'`): what `bridge config check` shows. */
+  written: WrittenConfig;
   /** Where each key's effective value came from. */
   origins: Map<string, ValueOrigin>;
   /** The file read, if any. */
@@ -98,7 +101,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   problems.push(...addressClashProblems(effective, origins));
   problems.push(...redisProblems(effective, origins));
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config: effective, origins, file: file?.path, notices };
+  return { config: typedConfig(effective), written: effective, origins, file: file?.path, notices };
 }
 
 function resolveConfigFile(options: LoadConfigOptions, env: NodeJS.ProcessEnv): { path: string } | undefined {
@@ -110,7 +113,7 @@ function resolveConfigFile(options: LoadConfigOptions, env: NodeJS.ProcessEnv): 
 
 /** Runs convict's per-key format checks and turns its text into one problem per key. */
 function formatProblems(
-  config: convict.Config<BridgeConfig>,
+  config: convict.Config<WrittenConfig>,
   origins: Map<string, ValueOrigin>,
 ): ConfigProblem[] {
   try {
@@ -137,7 +140,7 @@ function formatProblems(
 type OriginOf = (key: string) => ValueOrigin;
 
 // One of the two alone would leave the dashboard off while the operator believes it is protected and on.
-function dashboardProblems(dash: BridgeConfig['dashboard'], origin: OriginOf): ConfigProblem[] {
+function dashboardProblems(dash: WrittenConfig['dashboard'], origin: OriginOf): ConfigProblem[] {
   if ((dash.username === '') === (dash.password === '')) return [];
   const missing = dash.username ? 'dashboard.password' : 'dashboard.username';
   return [
@@ -151,7 +154,7 @@ function dashboardProblems(dash: BridgeConfig['dashboard'], origin: OriginOf): C
 }
 
 // Heat is found only through the Keystone catalog; without it every sync of a clustered project would fail.
-function stackAttributionProblems(c: BridgeConfig, origin: OriginOf): ConfigProblem[] {
+function stackAttributionProblems(c: WrittenConfig, origin: OriginOf): ConfigProblem[] {
   if (c.cloudkitty.stackAttribution !== 'heat' || c.openstack.authUrl) return [];
   return [
     {
@@ -164,7 +167,7 @@ function stackAttributionProblems(c: BridgeConfig, origin: OriginOf): ConfigProb
 }
 
 /** With OS_AUTH_URL set, Keystone needs a whole application credential, or a user, password and project. */
-function keystoneCredentialProblems(os: BridgeConfig['openstack'], origin: OriginOf): ConfigProblem[] {
+function keystoneCredentialProblems(os: WrittenConfig['openstack'], origin: OriginOf): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (!os.authUrl) return problems;
   const appCred = os.applicationCredentialId !== '' || os.applicationCredentialSecret !== '';
@@ -206,7 +209,7 @@ function keystoneCredentialProblems(os: BridgeConfig['openstack'], origin: Origi
   return problems;
 }
 
-function crossFieldProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
+function crossFieldProblems(c: WrittenConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
   const origin: OriginOf = (key) => origins.get(key) ?? { source: 'default' };
   return [
     ...dashboardProblems(c.dashboard, origin),

@@ -1,14 +1,14 @@
 import { accessSync, constants } from 'node:fs';
 import type { ConfigProblem, ValueOrigin } from './config-error.js';
 import { hashTagOf, parseRedisUrl, type RedisTopology } from './redis-url.js';
-import type { BridgeConfig } from './schema.js';
+import type { WrittenConfig } from './schema.js';
 
 /**
  * What the Redis keys say only together. In a Cluster every key of a Lua script or MULTI, and every key
  * of one BullMQ queue, must hash to one slot, or Redis answers CROSSSLOT; a `{tag}` in the prefix puts
  * all the bridge's keys in one slot.
  */
-export function redisProblems(c: BridgeConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
+export function redisProblems(c: WrittenConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
   const origin = (key: string): ValueOrigin => origins.get(key) ?? { source: 'default' };
   let topology: RedisTopology;
   try {

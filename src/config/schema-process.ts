@@ -1,9 +1,9 @@
 import type convict from 'convict';
-import type { BridgeConfig } from './schema.js';
+import type { WrittenConfig } from './schema.js';
 
 /** The settings of the bridge's own processes: its HTTP server, dashboard, worker, logs, sync and registry. */
 export const processSchema: Omit<
-  convict.Schema<BridgeConfig>,
+  convict.Schema<WrittenConfig>,
   'redis' | 'killbill' | 'openstack' | 'cloudkitty'
 > = {
   server: {

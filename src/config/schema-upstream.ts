@@ -1,9 +1,9 @@
 import type convict from 'convict';
-import type { BridgeConfig } from './schema.js';
+import type { WrittenConfig } from './schema.js';
 
 /** The settings of what the bridge talks to: Redis, Kill Bill, Keystone and CloudKitty. */
 export const upstreamSchema: Pick<
-  convict.Schema<BridgeConfig>,
+  convict.Schema<WrittenConfig>,
   'redis' | 'killbill' | 'openstack' | 'cloudkitty'
 > = {
   redis: {

@@ -1,4 +1,5 @@
 import convict from 'convict';
+import type { WindowSize } from '../metering/index.js';
 import { addConfigFormats } from './formats.js';
 import { processSchema } from './schema-process.js';
 import { upstreamSchema } from './schema-upstream.js';
@@ -8,7 +9,14 @@ export interface TenantCredentials {
   apiSecret: string;
 }
 
-export interface BridgeConfig {
+/** A span of time in milliseconds. */
+export type Milliseconds = number;
+
+/**
+ * The configuration as the schema validates it, durations still as written (`'15m'`): what `bridge config
+ * check` prints and the cross-key checks read. The bridge itself uses {@link BridgeConfig}.
+ */
+export interface WrittenConfig {
   redis: { url: string; prefix: string; tlsCaFile: string };
   killbill: {
     url: string;
@@ -68,6 +76,29 @@ export interface BridgeConfig {
   registry: { reconcileEvery: string; concurrency: number; pageSize: number };
 }
 
+/** The configuration the bridge runs with: {@link WrittenConfig} with each duration read once, at load. */
+export interface BridgeConfig {
+  redis: WrittenConfig['redis'];
+  killbill: Omit<WrittenConfig['killbill'], 'timeout'> & { timeoutMs: Milliseconds };
+  openstack: WrittenConfig['openstack'];
+  cloudkitty: Omit<WrittenConfig['cloudkitty'], 'timeout'> & { timeoutMs: Milliseconds };
+  server: Omit<WrittenConfig['server'], 'shutdownTimeout'> & { shutdownTimeoutMs: Milliseconds };
+  dashboard: WrittenConfig['dashboard'];
+  worker: WrittenConfig['worker'];
+  log: WrittenConfig['log'];
+  metering: Omit<
+    WrittenConfig['metering'],
+    'windowSize' | 'settleDelay' | 'syncEvery' | 'recheckEvery' | 'lockTtl'
+  > & {
+    windowSize: WindowSize;
+    settleDelayMs: Milliseconds;
+    syncEveryMs: Milliseconds;
+    recheckEveryMs: Milliseconds;
+    lockTtlMs: Milliseconds;
+  };
+  registry: Omit<WrittenConfig['registry'], 'reconcileEvery'> & { reconcileEveryMs: Milliseconds };
+}
+
 /** Keys whose values are secrets: masked in `bridge config check` and never logged. */
 export const SECRET_KEYS = new Set([
   'killbill.password',
@@ -82,9 +113,9 @@ export const SECRET_KEYS = new Set([
 
 // Every key has doc, format, default and env, so `bridge config check` and the README table can be
 // generated from this one place.
-export const schema: convict.Schema<BridgeConfig> = { ...upstreamSchema, ...processSchema };
+export const schema: convict.Schema<WrittenConfig> = { ...upstreamSchema, ...processSchema };
 
-export function createConfig(): convict.Config<BridgeConfig> {
+export function createConfig(): convict.Config<WrittenConfig> {
   addConfigFormats();
-  return convict<BridgeConfig>(schema);
+  return convict<WrittenConfig>(schema);
 }

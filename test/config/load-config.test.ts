@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, loadConfig, requireCloudKitty } from '../../src/config/index.js';
+import { ConfigError, loadConfig, renderEffectiveConfig, requireCloudKitty } from '../../src/config/index.js';
 
 const fixture = (name: string) => `test/fixtures/config/${name}.yaml`;
 const TOKEN = 'test-callback-token-0123456789';
@@ -162,6 +162,61 @@ describe('configuration: defaults, YAML file, environment', () => {
     );
     expect(unknown!.key).to.equal('cloudkitty.stackAttribution');
     expect(unknown!.message).to.match(/groupby.*heat/);
+  });
+
+  it('reads each duration once, into milliseconds, and still shows it as written', () => {
+    const loaded = loadConfig({
+      searchPath: [],
+      env: {
+        KILLBILL_API_KEY: 'bob',
+        KILLBILL_API_SECRET: 'lazar',
+        KILLBILL_TIMEOUT: '500ms',
+        BRIDGE_SYNC_EVERY: '5m',
+        BRIDGE_SETTLE_DELAY: '90s',
+        BRIDGE_WINDOW_SIZE: '120s',
+      },
+    });
+    const c = loaded.config;
+    expect(c.killbill.timeoutMs).to.equal(500);
+    expect(c.cloudkitty.timeoutMs).to.equal(60_000);
+    expect(c.server.shutdownTimeoutMs).to.equal(30_000);
+    expect(c.metering).to.include({
+      settleDelayMs: 90_000,
+      syncEveryMs: 300_000,
+      recheckEveryMs: 6 * 3_600_000,
+      lockTtlMs: 60_000,
+    });
+    expect(c.metering.windowSize).to.deep.equal({ ms: 120_000, label: '2m' });
+    expect(c.registry.reconcileEveryMs).to.equal(3_600_000);
+    expect(loaded.written.metering).to.include({ syncEvery: '5m', windowSize: '120s', settleDelay: '90s' });
+    const shown = renderEffectiveConfig(loaded);
+    expect(shown).to.include('metering.syncEvery = "5m"  (environment variable BRIDGE_SYNC_EVERY)');
+    expect(shown).to.include('metering.lockTtl = "1m"  (the built-in default');
+    expect(shown).to.include('killbill.timeout = "500ms"');
+  });
+
+  it('names what a duration or a window size should have been', () => {
+    const base = { KILLBILL_API_KEY: 'bob', KILLBILL_API_SECRET: 'lazar' };
+    const problem = (env: Record<string, string>) => {
+      const [p, ...rest] = problemsOf(() => loadConfig({ searchPath: [], env: { ...base, ...env } }));
+      expect(rest).to.deep.equal([]);
+      return p!;
+    };
+    expect(problem({ BRIDGE_LOCK_TTL: '1 minute' })).to.deep.include({
+      key: 'metering.lockTtl',
+      message: 'expected a duration such as 500ms, 30s, 15m, 2h or 1d',
+      origin: { source: 'env', name: 'BRIDGE_LOCK_TTL' },
+      shown: '"1 minute"',
+    });
+    expect(problem({ BRIDGE_WINDOW_SIZE: '7h' })).to.deep.include({
+      key: 'metering.windowSize',
+      message: 'expected a window size that divides a day, from 1m to 1d (e.g. 1h, 1d)',
+    });
+    // 90 s divides a day, but a tracking id cannot name a window that starts between minutes.
+    expect(problem({ BRIDGE_WINDOW_SIZE: '90s' })).to.deep.include({
+      key: 'metering.windowSize',
+      message: 'expected a whole number of minutes, e.g. 15m or 2h',
+    });
   });
 
   it('rejects an unknown key in the file with its line', () => {

@@ -33,8 +33,8 @@ export function reconcileEnv(stack: BridgeStack): Record<string, string> {
     CLOUDKITTY_SCOPE_STATE: cloudkitty.scopeState,
     CLOUDKITTY_PAGE_SIZE: String(cloudkitty.pageSize),
     BRIDGE_CALLBACK_TOKEN: server.callbackToken,
-    BRIDGE_WINDOW_SIZE: metering.windowSize,
-    BRIDGE_SETTLE_DELAY: metering.settleDelay,
+    BRIDGE_WINDOW_SIZE: metering.windowSize.label,
+    BRIDGE_SETTLE_DELAY: `${metering.settleDelayMs}ms`,
     BRIDGE_RATE_SCALE: String(metering.rateScale),
   };
 }

@@ -1,5 +1,4 @@
 import type { BridgeConfig } from '../../config/index.js';
-import { parseDuration } from '../../config/index.js';
 import { KillBillClient, type KillBillCall } from './killbill-client.js';
 
 /**
@@ -23,7 +22,7 @@ export function createTenantClients(
         apiKey: t.apiKey,
         apiSecret: t.apiSecret,
         createdBy: kb.createdBy,
-        timeoutMs: parseDuration(kb.timeout),
+        timeoutMs: kb.timeoutMs,
         onReachability,
         onCall,
       }),
