@@ -1,4 +1,5 @@
-import { CloudKittyClient, type RatedUsage } from '../src/clients/openstack/index.js';
+import { CloudKittyClient } from '../src/clients/openstack/index.js';
+import type { RatedUsage } from '../test/support/rated-usage-dataframes.js';
 import { pullRatedUsage } from '../src/sync/rated-usage-pull.js';
 import { seedRatedUsage, startCloudKitty } from '../test/support/cloudkitty.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { KillBillClient, type KillBillClientOptions } from '../src/clients/killbill/killbill-client.js';
+import type { KillBillClient, KillBillClientOptions } from '../src/clients/killbill/killbill-client.js';
 import { PagedListings } from '../src/clients/killbill/paged-listings.js';
 import { silentLogger } from '../src/logging/logger.js';
 import { AccountRegistrar } from '../src/registry/account-registrar.js';
@@ -8,6 +8,7 @@ import { FIELD } from '../src/registry/metered-subscription.js';
 import { RegistryStore } from '../src/registry/registry-store.js';
 import { createTenant, startKillBill, type KillBillTenant } from '../test/support/killbill-server.js';
 import { RedisServer } from '../test/support/redis-server.js';
+import { SeedingKillBillClient } from '../test/support/seeding-killbill-client.js';
 
 /**
  * `npm run bench` (third part): a registry rebuild (`bridge registry sync`, the worker's `reconcile`) of a
@@ -40,14 +41,14 @@ async function inLanes(count: number, lanes: number, work: (i: number) => Promis
 }
 
 /** N accounts the way an operator makes them: fields, then a subscription; every 10th with its own field. */
-async function populate(kb: KillBillClient): Promise<void> {
+async function populate(kb: SeedingKillBillClient): Promise<void> {
   await kb.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
   let done = 0;
   await inLanes(accounts, 8, async (i) => {
     const accountId = await kb.createAccount({
       name: `bench ${i}`,
       currency: 'USD',
-    } as Parameters<KillBillClient['createAccount']>[0]);
+    } as Parameters<SeedingKillBillClient['createAccount']>[0]);
     await kb.addAccountCustomFields(accountId, [
       { name: FIELD.enabled, value: 'true' },
       { name: FIELD.projectId, value: randomUUID().replace(/-/g, '') },
@@ -108,7 +109,7 @@ function line(name: string, m: Measured, floor: Measured): string {
 async function run(tenant: KillBillTenant, redis: RedisServer): Promise<void> {
   const counter = { calls: 0 };
   const options: KillBillClientOptions = { ...tenant, onCall: () => counter.calls++ };
-  const kb = new KillBillClient({ ...options, createdBy: 'bench-reconcile' });
+  const kb = new SeedingKillBillClient({ ...options, createdBy: 'bench-reconcile' });
   const made = performance.now();
   await populate(kb);
   const madeS = ((performance.now() - made) / 1000).toFixed(0);

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
-import { CloudKittyClient, type RatedUsage } from '../src/clients/openstack/index.js';
+import { CloudKittyClient } from '../src/clients/openstack/index.js';
+import type { RatedUsage } from '../test/support/rated-usage-dataframes.js';
 import { seedRatedUsage, seededCloudKittyEnv, startCloudKitty } from '../test/support/cloudkitty.js';
 import { FaultProxy } from '../test/support/fault-proxy.js';
 import {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type BridgeConfig } from '../src/config/index.js';
-import { KillBillClient } from '../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from '../test/support/seeding-killbill-client.js';
 import { createLogger } from '../src/logging/logger.js';
 import { FIELD } from '../src/registry/metered-subscription.js';
 import { ApiService } from '../src/app/api-service.js';
@@ -141,7 +141,7 @@ interface Bridge extends Reporting {
 
 async function startBridge(config: BridgeConfig): Promise<Bridge> {
   const logger = createLogger({ level: config.log.level, name: 'bridge-demo' });
-  const kb = new KillBillClient(config.killbill);
+  const kb = new SeedingKillBillClient(config.killbill);
 
   say('Setting up Kill Bill: tenant, catalog, push-notification callback');
   detail(`tenant demo: ${(await kb.createTenant()) ? 'created' : 'already there'}`);

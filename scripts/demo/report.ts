@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
 import { BillingReads } from '../../src/clients/killbill/billing-reads.js';
-import type { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import type { SeedingKillBillClient } from '../../test/support/seeding-killbill-client.js';
 import { CloudKittyClient } from '../../src/clients/openstack/index.js';
 import { invoicePreviewLines, type Cluster } from './invoice-preview.js';
 import { formatAmount } from './money.js';
@@ -11,7 +11,7 @@ import { HOUR } from './usage-day.js';
 /** What the report reads: the bridge's configuration and a Kill Bill client on the demo tenant. */
 export interface Reporting {
   config: BridgeConfig;
-  kb: KillBillClient;
+  kb: SeedingKillBillClient;
 }
 
 export interface DemoAccount {

@@ -1,4 +1,4 @@
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../../test/support/rated-usage-dataframes.js';
 
 export const HOUR = 3_600_000;
 

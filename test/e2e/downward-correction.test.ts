@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { accountCredits } from '../../src/clients/killbill/account-credits.js';
 import { KillBillError } from '../../src/clients/killbill/errors.js';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import { formatCreditDescription, parseCreditDescription } from '../../src/metering/index.js';
 import { SubscriptionSyncError, isRetryable } from '../../src/sync/sync-errors.js';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';
 import { FaultProxy } from '../support/fault-proxy.js';
@@ -150,7 +150,7 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
   it('gives a credit, finds it by its description, and a credit Kill Bill refuses (4xx) is not retried', async function () {
     this.timeout(60_000);
     const tenant = await createTenant();
-    const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
+    const kb = new SeedingKillBillClient({ ...tenant, createdBy: 'e2e-test' });
     const accountId = await kb.createAccount({ name: 'credit-probe', currency: 'USD', timeZone: 'UTC' });
     const credits = accountCredits(kb);
     const key = formatCreditDescription(`osb1:${accountId}:20250603T0000Z:1h:r1`, UNITS.instance);

@@ -4,9 +4,9 @@ import type { Worker } from 'bullmq';
 import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
 import type { ScopeStatePolicy } from '../../src/metering/index.js';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { createRedisConnection, type RedisClient } from '../../src/jobs/redis-connection.js';
 import type { RegistryJobData } from '../../src/jobs/registry-jobs.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
@@ -130,7 +130,7 @@ export interface Customer {
  * once the bridge's registry shows both metered. Nothing but Kill Bill's push notifications tells it.
  */
 export async function createCustomers(
-  kb: KillBillClient,
+  kb: SeedingKillBillClient,
   stack: BridgeStack,
   month: Date,
   kbTenant: KillBillTenant,
@@ -254,7 +254,7 @@ export async function setUpTenant(
   const { url, shim } = await killBillFront(server, tenant.url, cleanups);
   const stack = await BridgeStack.start(tenant, await front(url), cloudkitty);
   cleanups.push(() => stack.close());
-  const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
+  const kb = new SeedingKillBillClient({ ...tenant, createdBy: 'e2e-test' });
   const { list, catalogRebuild, reconciled } = await createCustomers(kb, stack, month, tenant);
   return {
     tenant,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
 import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';

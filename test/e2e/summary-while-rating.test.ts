@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
-import { CloudKittyClient, type RatedUsage } from '../../src/clients/openstack/index.js';
+import { CloudKittyClient } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import type { ProjectUsage } from '../../src/sync/rated-usage-pull.js';
 import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
 import { FaultProxy } from '../support/fault-proxy.js';

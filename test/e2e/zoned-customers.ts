@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Decimal } from 'decimal.js';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import {
   allocatePeriodCents,
   billingCycleOf,
@@ -11,7 +11,7 @@ import {
   zoneOffsetMs,
   type UsageTzMode,
 } from '../../src/metering/index.js';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import {
   createTenant,
@@ -78,7 +78,7 @@ export async function startZonedBridge(
   const mode = usageTzModeFor(server.version);
   const stack = await BridgeStack.start(tenant, url, cloudkittyUrl, { KILLBILL_USAGE_TZ_MODE: mode });
   cleanups.push(() => stack.close());
-  const kb = new KillBillClient({ ...tenant, createdBy: 'e2e-test' });
+  const kb = new SeedingKillBillClient({ ...tenant, createdBy: 'e2e-test' });
   await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
   return { tenant, kb, stack, mode };
 }
@@ -103,7 +103,7 @@ export async function putSubscriptionBcd(
  * (the subscription's own bill-cycle day is then set through the API first).
  */
 export async function createZonedCustomer(
-  env: { tenant: KillBillTenant; kb: KillBillClient; stack: BridgeStack },
+  env: { tenant: KillBillTenant; kb: SeedingKillBillClient; stack: BridgeStack },
   o: { tag: string; timeZone: string; start: string; metered: boolean; metrics?: string[] },
   /** `push`: wait until Kill Bill's notifications have told the registry; `none`: the caller rebuilds it. */
   learn: 'push' | 'none' = 'push',

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { Queue, type Worker } from 'bullmq';
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import { createLogger, silentLogger } from '../../src/logging/logger.js';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { BRIDGE_QUEUES } from '../../src/jobs/queue-names.js';
 import { createRedisConnection, type RedisClient } from '../../src/jobs/redis-connection.js';
 import type { RegistryJobData } from '../../src/jobs/registry-jobs.js';
@@ -90,7 +90,7 @@ export class FaultStack {
     readonly server: KillBillServer,
     readonly cloudkitty: CloudKittyInstance,
     readonly tenant: KillBillTenant,
-    readonly kb: KillBillClient,
+    readonly kb: SeedingKillBillClient,
     readonly redis: RedisServer,
     readonly api: ApiService,
     readonly runtime: BridgeRuntime,
@@ -179,7 +179,7 @@ export class FaultStack {
       await worker.close();
       workerConnection.disconnect();
     });
-    const kb = new KillBillClient({ ...tenant, createdBy: 'fault-test' });
+    const kb = new SeedingKillBillClient({ ...tenant, createdBy: 'fault-test' });
     await kb.uploadCatalogXml(readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8'));
     // A catalog change makes the bridge rebuild the registry; that rebuild is let finish before any
     // account exists, so the scenarios learn accounts from notifications only.

@@ -3,10 +3,10 @@ import { Queue } from 'bullmq';
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { ApiService } from '../../src/app/api-service.js';
 import { createBridgeRuntime, type BridgeRuntime } from '../../src/app/bridge-runtime.js';
@@ -42,16 +42,21 @@ export function expectedCents(usage: RatedUsage[], metric: string): number {
 }
 
 /** A Kill Bill client for the test's own calls: straight to the server, so the bridge's metrics never see them. */
-export function directClient(tenant: KillBillTenant): KillBillClient {
-  return new KillBillClient({ ...tenant, createdBy: 'metrics-test' });
+export function directClient(tenant: KillBillTenant): SeedingKillBillClient {
+  return new SeedingKillBillClient({ ...tenant, createdBy: 'metrics-test' });
 }
 
-export async function uploadCatalog(kb: KillBillClient): Promise<void> {
+export async function uploadCatalog(kb: SeedingKillBillClient): Promise<void> {
   await kb.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
 }
 
 /** A UTC account metered on `projectId`, with one subscription from `startDate` (YYYY-MM-DD). */
-export async function meteredAccount(kb: KillBillClient, name: string, projectId: string, startDate: string) {
+export async function meteredAccount(
+  kb: SeedingKillBillClient,
+  name: string,
+  projectId: string,
+  startDate: string,
+) {
   const accountId = await kb.createAccount({ name, currency: 'USD', timeZone: 'UTC', externalKey: name });
   await kb.addAccountCustomFields(accountId, [
     { name: FIELD.enabled, value: 'true' },

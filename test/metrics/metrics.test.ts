@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
 import { REGISTRY_QUEUE, USAGE_QUEUE } from '../../src/jobs/queue-names.js';
 import { createRedisConnection } from '../../src/jobs/redis-connection.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
 import type { SummaryQuery } from '../../src/clients/openstack/cloudkitty-summary.js';
-import type { RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 

@@ -3,7 +3,7 @@ import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.
 import type { SummaryFilters } from '../../src/clients/openstack/cloudkitty-summary.js';
 import type { OpenStackRequestEvent } from '../../src/clients/openstack/openstack-http.js';
 import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
-import type { Dataframe, RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import { postDataframes, type Dataframe, type RatedUsage } from '../support/rated-usage-dataframes.js';
 import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
 
 const DAY = { begin: new Date('2024-03-01T00:00:00Z'), end: new Date('2024-03-02T00:00:00Z') };
@@ -146,9 +146,12 @@ describe('CloudKittyClient: summary against a real CloudKitty 17 (noauth)', func
   });
 
   it('reports a request CloudKitty rejects as a typed error with its message, without retrying', async () => {
+    // The bridge sends CloudKitty nothing it refuses; the seeding POST goes through the same HTTP plumbing.
     const noEnd = { period: { begin: '2024-03-01T00:00:00Z' }, usage: {} } as unknown as Dataframe;
     let error: unknown;
-    await client.addDataframes([noEnd]).catch((e: unknown) => (error = e));
+    await postDataframes({ url: ck.url }, [noEnd], { onRequest: (e) => sent.push(e) }).catch(
+      (e: unknown) => (error = e),
+    );
     expect(error).to.be.instanceOf(OpenStackRequestError);
     const failure = error as OpenStackRequestError;
     expect(failure.status).to.equal(400);

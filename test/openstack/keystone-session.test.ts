@@ -9,7 +9,7 @@ import {
 } from '../../src/clients/openstack/keystone-session.js';
 import { OpenStackAuthError } from '../../src/clients/openstack/openstack-auth-error.js';
 import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
-import { buildDataframes } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import { buildDataframes, postDataframes } from '../support/rated-usage-dataframes.js';
 import { RatingEndpointNotFoundError } from '../../src/clients/openstack/rating-endpoint-not-found-error.js';
 import { startCloudKitty, type CloudKittyInstance, type KeystoneAccess } from '../support/cloudkitty.js';
 import { freePort } from '../support/wait.js';
@@ -47,8 +47,8 @@ describe('KeystoneSession + CloudKittyClient against a real Keystone 22 and Clou
     ck = await startCloudKitty({ auth: 'keystone' });
     ks = ck.keystone as KeystoneAccess;
     admin = await KeystoneAdmin.login(ks);
-    const seeder = new CloudKittyClient({ session: passwordSession(ks) });
-    await seeder.addDataframes(
+    await postDataframes(
+      { session: passwordSession(ks) },
       buildDataframes([{ begin: HOUR.begin, projectId: 'acme', metric: 'instance', price: '0.05' }]),
     );
   });

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { Queue, type Worker } from 'bullmq';
 import { Configuration, SubscriptionApi, apiKey } from 'killbill';
 import type { BridgeConfig } from '../../src/config/index.js';
-import type { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
 import { createTenantClients } from '../../src/clients/killbill/tenant-clients.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
@@ -16,6 +15,7 @@ import { ApiService } from '../../src/app/api-service.js';
 import { createRegistryWorker } from '../../workers/registry-worker.js';
 import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
 import { testConfig } from '../support/bridge-config.js';
+import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
 
@@ -46,7 +46,7 @@ export class RegistryHarness {
     readonly standin: KillBillStandin,
     readonly config: BridgeConfig,
     readonly api: ApiService,
-    readonly kb: KillBillClient,
+    readonly kb: SeedingKillBillClient,
     readonly store: RegistryStore,
     readonly registrar: AccountRegistrar,
     readonly queue: Queue<RegistryJobData>,
@@ -75,7 +75,7 @@ export class RegistryHarness {
       BRIDGE_METRIC_UNITS: JSON.stringify(METRIC_UNITS),
     });
     const clients = createTenantClients(config);
-    const kb = clients.get(TENANT)!;
+    const kb = new SeedingKillBillClient(config.killbill);
     await kb.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
 
     const api = new ApiService({ config, logger: silentLogger, port, host: '127.0.0.1' });
@@ -185,7 +185,7 @@ export class RegistryHarness {
     const accountId = await this.kb.createAccount({
       name: `registry test ${randomUUID().slice(0, 8)}`,
       currency: 'USD',
-    } as Parameters<KillBillClient['createAccount']>[0]);
+    } as Parameters<SeedingKillBillClient['createAccount']>[0]);
     const list = Object.entries(fields).map(([name, value]) => ({ name, value }));
     if (list.length > 0) await this.kb.addAccountCustomFields(accountId, list);
     const subscriptionIds: string[] = [];

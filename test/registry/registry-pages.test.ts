@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import { PagedListings } from '../../src/clients/killbill/paged-listings.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
@@ -30,7 +31,7 @@ const pages = (rows: number, size: number) => Math.max(1, Math.ceil(rows / size)
 describe('registry rebuild from paged listings (real Kill Bill)', function () {
   this.timeout(10 * 60_000); // re-reading each account one by one is slow on a loaded machine
   let tenant: KillBillTenant;
-  let setup: KillBillClient;
+  let setup: SeedingKillBillClient;
   let proxy: FaultProxy;
   let redis: RedisServer;
   const made = { accounts: 0, subscriptions: 0, fields: 0 };
@@ -56,7 +57,7 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
       name: `pages ${randomUUID().slice(0, 8)}`,
       currency: 'USD',
       ...extra,
-    } as Parameters<KillBillClient['createAccount']>[0]);
+    } as Parameters<SeedingKillBillClient['createAccount']>[0]);
     made.accounts++;
     await addFields(accountId, fields, (id, list) => setup.addAccountCustomFields(id, list));
     return accountId;
@@ -80,7 +81,7 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
   before(async function () {
     this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
     tenant = await createTenant();
-    setup = new KillBillClient({ ...tenant, createdBy: 'registry-pages-test' });
+    setup = new SeedingKillBillClient({ ...tenant, createdBy: 'registry-pages-test' });
     await setup.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
     [proxy, redis] = await Promise.all([FaultProxy.start(tenant.url), RedisServer.start()]);
 

@@ -4,9 +4,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
 import { KeystoneSession } from '../../src/clients/openstack/keystone-session.js';
-import { buildDataframes, type RatedUsage } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import { buildDataframes, postDataframes, type RatedUsage } from './rated-usage-dataframes.js';
 import { registerCleanup } from './root-hooks.js';
 import { freePort } from './wait.js';
 
@@ -87,7 +86,7 @@ async function stopAll(): Promise<void> {
  * Re-seeding the same points overwrites them.
  */
 export async function seedRatedUsage(url: string, usage: readonly RatedUsage[]): Promise<void> {
-  await new CloudKittyClient({ url, attempts: 1 }).addDataframes(buildDataframes(usage));
+  await postDataframes({ url }, buildDataframes(usage), { attempts: 1 });
 }
 
 /** {@link seedRatedUsage} into a CloudKitty behind Keystone (`auth: 'keystone'`), as its admin. */
@@ -104,7 +103,7 @@ export async function seedRatedUsageAsAdmin(ks: KeystoneAccess, usage: readonly 
       projectDomainName: ks.projectDomainName,
     },
   });
-  await new CloudKittyClient({ session, attempts: 1 }).addDataframes(buildDataframes(usage));
+  await postDataframes({ session }, buildDataframes(usage), { attempts: 1 });
 }
 
 /**

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Decimal } from 'decimal.js';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import { SeedingKillBillClient } from './seeding-killbill-client.js';
+import type { RatedUsage } from './rated-usage-dataframes.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { readsFor022 } from './billing-read-shim.js';
 import { FaultProxy } from './fault-proxy.js';
@@ -34,12 +34,12 @@ export class MeteredTenant {
   private constructor(
     readonly tenant: KillBillTenant,
     /** The bridge's own client, used here only to set Kill Bill up and read it back. */
-    readonly kb: KillBillClient,
+    readonly kb: SeedingKillBillClient,
   ) {}
 
   static async create(): Promise<MeteredTenant> {
     const tenant = await createTenant();
-    const kb = new KillBillClient({
+    const kb = new SeedingKillBillClient({
       url: tenant.url,
       username: tenant.username,
       password: tenant.password,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from './seeding-killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { parseWindowSize, type ScopeStatePolicy } from '../../src/metering/index.js';
 import { CloudKittyClient, type OpenStackRequestEvent } from '../../src/clients/openstack/index.js';
@@ -25,7 +25,7 @@ export class MeteringStack {
     readonly redis: Redis,
     readonly killbill: KillBillStandin,
     readonly cloudkitty: CloudKittyInstance,
-    readonly kb: KillBillClient,
+    readonly kb: SeedingKillBillClient,
   ) {}
 
   static async start(): Promise<MeteringStack> {
@@ -35,7 +35,7 @@ export class MeteringStack {
       startCloudKitty(),
     ]);
     killbill.createTenant('bob', 'lazar');
-    const kb = new KillBillClient({
+    const kb = new SeedingKillBillClient({
       url: killbill.url,
       username: 'admin',
       password: 'password',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
+import { SeedingKillBillClient } from './seeding-killbill-client.js';
 import { BRIDGE_QUEUES } from '../../src/jobs/queue-names.js';
 import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscription.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
@@ -25,7 +25,7 @@ export class WorkerStack {
     readonly proxy: FaultProxy,
     readonly cloudkitty: CloudKittyInstance,
     /** Straight to Kill Bill, not through the proxy: the test's own setup is never slowed. */
-    readonly kb: KillBillClient,
+    readonly kb: SeedingKillBillClient,
     private readonly connection: Redis,
   ) {}
 
@@ -36,7 +36,7 @@ export class WorkerStack {
       startCloudKitty(),
     ]);
     const proxy = await FaultProxy.start(tenant.url);
-    const kb = new KillBillClient({ ...tenant, url: tenant.url });
+    const kb = new SeedingKillBillClient({ ...tenant, url: tenant.url });
     await kb.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
     const connection = redis.client();
     // The tests stop Redis on purpose; its reconnect errors are expected, not worth a line each.

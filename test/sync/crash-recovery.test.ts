@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { Decimal } from 'decimal.js';
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { MeteringStack } from '../support/metering-stack.js';
 import { seedRatedUsage, seededCloudKittyEnv } from '../support/cloudkitty.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';

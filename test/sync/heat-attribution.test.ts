@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { USAGE_QUEUE } from '../../src/jobs/queue-names.js';
 import type { UsageJobData } from '../../src/jobs/usage-jobs.js';
 import type { ReconcileLine, UnattributedLine } from '../../src/reconcile/reconcile-compare.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { BridgeMetrics } from '../../src/metrics/bridge-metrics.js';
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { createBridgeRuntime, type BridgeRuntime } from '../../src/app/bridge-runtime.js';
 import { testConfig } from '../support/bridge-config.js';

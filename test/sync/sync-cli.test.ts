@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import type { SubscriptionLock } from '../../src/record/usage-ledger.js';
 import { runBridge, type CliRun } from '../support/bridge-cli.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';

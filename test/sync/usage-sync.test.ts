@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { CloudKittyClient } from '../../src/clients/openstack/index.js';
 import { billingPeriodContaining } from '../../src/metering/index.js';
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { cycleOfEntry } from '../../src/sync/metered-entry.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { MeteringStack, METRIC_UNITS } from '../support/metering-stack.js';

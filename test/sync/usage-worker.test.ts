@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Queue } from 'bullmq';
 import { Decimal } from 'decimal.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import type { RatedUsage } from '../../src/clients/openstack/index.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { USAGE_QUEUE } from '../../src/jobs/queue-names.js';
 import type { UsageJobData } from '../../src/jobs/usage-jobs.js';
 import { createBridgeRuntime } from '../../src/app/bridge-runtime.js';

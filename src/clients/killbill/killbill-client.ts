@@ -12,14 +12,13 @@ import {
   type Bundle,
   type CustomField,
   type Invoice,
-  type RolledUpUsage,
   type Subscription,
   type SubscriptionUsageRecord,
 } from 'killbill';
 import type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 import { KillBillError, TRACKING_ID_ALREADY_EXISTS, toKillBillError } from './errors.js';
 
-export type { Account, Bundle, CustomField, Invoice, RolledUpUsage, Subscription, SubscriptionUsageRecord };
+export type { Account, Bundle, CustomField, Invoice, Subscription, SubscriptionUsageRecord };
 export type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 
 /**
@@ -131,16 +130,6 @@ export class KillBillClient {
     return this.read('get account bundles', () => this.accounts.getAccountBundles(accountId));
   }
 
-  getSubscription(subscriptionId: string): Promise<Subscription | null> {
-    return this.read('get subscription', () => this.subscriptions.getSubscription(subscriptionId));
-  }
-
-  getSubscriptionCustomFields(subscriptionId: string): Promise<CustomField[] | null> {
-    return this.read('get subscription custom fields', () =>
-      this.subscriptions.getSubscriptionCustomFields(subscriptionId),
-    );
-  }
-
   /**
    * Records usage. Kill Bill answers 400 code 50000 when it already holds the record's tracking id: that
    * is the earlier attempt having landed, so it counts as recorded, not as an error.
@@ -153,12 +142,6 @@ export class KillBillClient {
       if (err instanceof KillBillError && err.code === TRACKING_ID_ALREADY_EXISTS) return 'already-recorded';
       throw err;
     }
-  }
-
-  /** Usage rolled up per unit over `[startDate, endDate)`. */
-  async getUsage(subscriptionId: string, startDate: string, endDate: string): Promise<RolledUpUsage> {
-    return (await this.call('get usage', () => this.usages.getAllUsage(subscriptionId, startDate, endDate)))
-      .data;
   }
 
   /** The callback URLs Kill Bill holds for the tenant (one at most). */
@@ -202,12 +185,6 @@ export class KillBillClient {
     await this.call('upload catalog', () => this.catalogs.uploadCatalogXml(xml, this.createdBy));
   }
 
-  /** Creates an account; returns its id, read from the Location header. */
-  async createAccount(account: Account): Promise<string> {
-    const res = await this.call('create account', () => this.accounts.createAccount(account, this.createdBy));
-    return idFromLocation(res);
-  }
-
   async addAccountCustomFields(
     accountId: string,
     fields: Array<{ name: string; value: string }>,
@@ -235,12 +212,6 @@ export class KillBillClient {
     );
   }
 
-  async addSubscriptionCustomFields(subscriptionId: string, fields: Array<{ name: string; value: string }>) {
-    await this.call('add subscription custom fields', () =>
-      this.subscriptions.createSubscriptionCustomFields(fields, subscriptionId, this.createdBy),
-    );
-  }
-
   /** Subscribes an account to a plan; `startDate` (YYYY-MM-DD) may lie in the past. Returns the id. */
   async createSubscription(accountId: string, planName: string, startDate?: string, externalKey?: string) {
     const res = await this.call('create subscription', () =>
@@ -253,20 +224,6 @@ export class KillBillClient {
       ),
     );
     return idFromLocation(res);
-  }
-
-  async cancelSubscription(subscriptionId: string): Promise<void> {
-    await this.call('cancel subscription', () =>
-      this.subscriptions.cancelSubscriptionPlan(
-        subscriptionId,
-        this.createdBy,
-        undefined,
-        undefined,
-        undefined,
-        'IMMEDIATE',
-        'IMMEDIATE',
-      ),
-    );
   }
 
   /** Whether Kill Bill has a tenant with this client's API key. Needs only the user's credentials. */

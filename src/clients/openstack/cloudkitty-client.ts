@@ -17,13 +17,10 @@ import {
   type OpenStackHttpResponse,
   type OpenStackRequestEvent,
 } from './openstack-http.js';
-import type { Dataframe } from './rated-usage-dataframes.js';
 
 export type CloudKittyClientOptions = OpenStackHttpOptions & {
   /** Rows per summary request. Default 1000 (CloudKitty's own default is 100; it has no maximum). */
   pageSize?: number;
-  /** Dataframes per `POST /v2/dataframes`. Default 24 (a day of hourly frames). */
-  dataframesPerRequest?: number;
 } & (
     | {
         /** Fixed CloudKitty base URL (CLOUDKITTY_URL), e.g. `http://127.0.0.1:8889`: a noauth CloudKitty. */
@@ -70,14 +67,13 @@ function summaryRowKey<K extends string>(row: SummaryRow<K>, groupby: readonly K
   return JSON.stringify([row.begin.getTime(), row.end.getTime(), ...tags]);
 }
 
-/** CloudKitty v2 API client: rated usage summaries (paged), dataframes, scope states. */
+/** CloudKitty v2 API client: rated usage summaries (paged) and scope states. */
 export class CloudKittyClient {
   private readonly fixedUrl: string | undefined;
   private readonly session: KeystoneSession | undefined;
   private readonly http: OpenStackHttp;
   /** Rows per summary request (`cloudkitty.pageSize`); callers size their time ranges to fit one page. */
   readonly pageSize: number;
-  private readonly dataframesPerRequest: number;
   private requests = 0;
 
   constructor(options: CloudKittyClientOptions) {
@@ -86,7 +82,6 @@ export class CloudKittyClient {
     this.fixedUrl = options.url === undefined ? undefined : baseUrl(options.url, 'CloudKitty url');
     this.session = options.session;
     this.pageSize = positiveInteger(options.pageSize ?? 1000, 'pageSize');
-    this.dataframesPerRequest = positiveInteger(options.dataframesPerRequest ?? 24, 'dataframesPerRequest');
     const onRequest = options.onRequest;
     this.http = new OpenStackHttp({
       ...options,
@@ -206,18 +201,6 @@ export class CloudKittyClient {
   }
 
   /**
-   * `POST /v2/dataframes`, `dataframesPerRequest` frames per request. Posting the same point
-   * (period, metric, tags) again overwrites it, so a retried or repeated seed is harmless.
-   */
-  async addDataframes(dataframes: readonly Dataframe[]): Promise<void> {
-    for (let i = 0; i < dataframes.length; i += this.dataframesPerRequest) {
-      const json = { dataframes: dataframes.slice(i, i + this.dataframesPerRequest) };
-      const { sent, response } = await this.call({ method: 'POST', path: '/v2/dataframes', json });
-      if (response.status !== 204 && response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
-    }
-  }
-
-  /**
    * `GET /v2/scope`: the processing state of every scope (or of `scopeIds`). Only
    * cloudkitty-processor creates scopes; none (CloudKitty's 404) gives an empty list.
    */
@@ -244,10 +227,9 @@ export class CloudKittyClient {
   }
 
   private async call(request: {
-    method: 'GET' | 'POST';
+    method: 'GET';
     path: string;
     query?: URLSearchParams;
-    json?: unknown;
   }): Promise<{ sent: OpenStackHttpRequest; response: OpenStackHttpResponse }> {
     for (let renewed = false; ; renewed = true) {
       const base = this.fixedUrl ?? (await (this.session as KeystoneSession).ratingEndpoint());
@@ -255,7 +237,7 @@ export class CloudKittyClient {
       if (request.query) url.search = request.query.toString();
       const headers: Record<string, string> = {};
       if (this.session) headers['X-Auth-Token'] = await this.session.token();
-      const sent: OpenStackHttpRequest = { method: request.method, url, headers, json: request.json };
+      const sent: OpenStackHttpRequest = { method: request.method, url, headers };
       const response = await this.http.send(sent);
       // A token can die before its expiry (revoked, keys rotated): renew once, then believe the 401.
       if (response.status === 401 && this.session && !renewed) {

@@ -36,9 +36,3 @@ export {
   CatalogEndpointNotFoundError,
   RatingEndpointNotFoundError,
 } from './rating-endpoint-not-found-error.js';
-export {
-  buildDataframes,
-  type Dataframe,
-  type DataframePoint,
-  type RatedUsage,
-} from './rated-usage-dataframes.js';

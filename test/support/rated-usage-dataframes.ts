@@ -1,4 +1,15 @@
-import { formatCloudKittyTime } from './cloudkitty-time.js';
+import { formatCloudKittyTime } from '../../src/clients/openstack/cloudkitty-time.js';
+import type { KeystoneSession } from '../../src/clients/openstack/keystone-session.js';
+import {
+  OpenStackHttp,
+  type OpenStackHttpOptions,
+  type OpenStackHttpRequest,
+} from '../../src/clients/openstack/openstack-http.js';
+
+/*
+ * Rated usage as tests, the bench and the demo seed it into CloudKitty (`POST /v2/dataframes`, which the
+ * bridge never calls: it only reads what cloudkitty-processor rated).
+ */
 
 /** One rated point as `POST /v2/dataframes` takes it. `price` is the price of the whole point. */
 export interface DataframePoint {
@@ -77,4 +88,34 @@ export function buildDataframes(usage: readonly RatedUsage[]): Dataframe[] {
     });
   }
   return [...frames.values()];
+}
+
+/** A day of hourly frames per request. */
+const FRAMES_PER_REQUEST = 24;
+
+/** A CloudKitty without auth by its URL, or one behind Keystone through a session that finds and signs in. */
+export type DataframeTarget = { url: string } | { session: KeystoneSession };
+
+/**
+ * `POST /v2/dataframes`, through the bridge's OpenStack HTTP plumbing, so a seed CloudKitty refuses fails
+ * as an OpenStackRequestError with CloudKitty's message. Posting the same point (period, metric, tags)
+ * again overwrites it, so a retried or repeated seed is harmless.
+ */
+export async function postDataframes(
+  target: DataframeTarget,
+  dataframes: readonly Dataframe[],
+  options: OpenStackHttpOptions = {},
+): Promise<void> {
+  const http = new OpenStackHttp(options);
+  for (let i = 0; i < dataframes.length; i += FRAMES_PER_REQUEST) {
+    const base = 'url' in target ? target.url.replace(/\/+$/, '') : await target.session.ratingEndpoint();
+    const sent: OpenStackHttpRequest = {
+      method: 'POST',
+      url: new URL(`${base}/v2/dataframes`),
+      headers: 'session' in target ? { 'X-Auth-Token': await target.session.token() } : {},
+      json: { dataframes: dataframes.slice(i, i + FRAMES_PER_REQUEST) },
+    };
+    const response = await http.send(sent);
+    if (response.status !== 204 && response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
+  }
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { buildDataframes } from '../../src/clients/openstack/rated-usage-dataframes.js';
+import { buildDataframes } from './rated-usage-dataframes.js';
 
 const H0 = new Date('2024-01-01T00:00:00Z');
 const H1 = new Date('2024-01-01T01:00:00Z');
