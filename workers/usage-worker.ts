@@ -8,9 +8,9 @@ import { projectKey, type RatedRow } from '../src/sync/rated-usage-pull.js';
 import { countIdle } from '../src/sync/idle-reasons.js';
 import type { UsageSync } from '../src/sync/usage-sync.js';
 import { isMetered } from '../src/sync/metered-entry.js';
-import { isRetryable } from '../src/sync/sync-errors.js';
 import { RegistrySnapshots } from '../src/registry/registry-snapshots.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
+import { failureFields, jobFailure } from './job-failure.js';
 
 export interface UsageWorkerOptions {
   connection: RedisClient;
@@ -128,8 +128,7 @@ async function subscription(ctx: UsageJobContext, data: Extract<UsageJobData, { 
     return result;
   } catch (err) {
     // A request Kill Bill refuses will be refused again: fail at once and stay in the failed set.
-    if (!isRetryable(err)) throw new UnrecoverableError((err as Error).message);
-    throw err;
+    throw jobFailure(err);
   }
 }
 
@@ -143,7 +142,7 @@ function logFailures(worker: Worker<UsageJobData>, logger: Logger): void {
         jobId: job?.id,
         data: job?.data,
         attempts: job?.attemptsMade,
-        err: err.message,
+        ...failureFields(err),
       },
       final ? 'usage job failed; kept in the failed set' : 'usage job failed; will retry with backoff',
     );

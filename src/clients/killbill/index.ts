@@ -1,3 +1,4 @@
 export * from './killbill-client.js';
-export * from './errors.js';
+export { KillBillError } from '../../errors/index.js';
+export * from './kill-bill-failures.js';
 export * from './paged-listings.js';
