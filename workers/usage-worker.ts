@@ -127,7 +127,7 @@ async function subscription(ctx: UsageJobContext, data: Extract<UsageJobData, { 
     await usageSync.subscriptionDone(data.tenantApiKey, data.subscriptionId);
     return result;
   } catch (err) {
-    // A request Kill Bill refuses will be refused again: fail at once and stay in the failed set.
+    // What a retry cannot fix (a request Kill Bill refuses) fails at once and stays in the failed set.
     throw jobFailure(err);
   }
 }

@@ -1,4 +1,3 @@
 export * from './killbill-client.js';
-export { KillBillError } from '../../errors/index.js';
 export * from './kill-bill-failures.js';
 export * from './paged-listings.js';
