@@ -1,11 +1,11 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { KillBillError } from '../src/clients/killbill/errors.js';
 import type { Logger } from '../src/logging/logger.js';
 import type { RedisClient } from '../src/jobs/redis-connection.js';
 import { isNetworkError } from '../src/app/unreachable.js';
 import { REGISTRY_QUEUE } from '../src/jobs/queue-names.js';
 import { REGISTRY_JOB_NAMES, REGISTRY_JOB_OPTIONS, type RegistryJobData } from '../src/jobs/registry-jobs.js';
 import type { AccountRegistrar } from '../src/registry/account-registrar.js';
+import { failureFields, jobFailure } from './job-failure.js';
 
 export interface RegistryWorkerOptions {
   connection: RedisClient;
@@ -17,8 +17,9 @@ export interface RegistryWorkerOptions {
 }
 
 /**
- * Takes the intake's account, subscription and custom-field jobs, and the reconciles. A Kill Bill error
- * that a retry cannot fix (a 4xx other than 404) fails the job at once; the rest back off and retry.
+ * Takes the intake's account, subscription and custom-field jobs, and the reconciles. An error that a retry
+ * cannot fix (a Kill Bill 4xx other than 404, a tenant no longer configured) fails the job at once; the rest
+ * back off and retry.
  */
 export function createRegistryWorker(options: RegistryWorkerOptions): Worker<RegistryJobData> {
   const { registrar, logger } = options;
@@ -31,8 +32,7 @@ export function createRegistryWorker(options: RegistryWorkerOptions): Worker<Reg
         const r = await registrar.refreshAccount(data.tenantApiKey, data.accountId);
         return { subscriptions: r.entries.length, problems: r.problems.length };
       } catch (err) {
-        if (err instanceof KillBillError && !err.retryable) throw new UnrecoverableError(err.message);
-        throw err;
+        throw jobFailure(err);
       }
     },
     { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency ?? 4 },
@@ -48,7 +48,7 @@ export function createRegistryWorker(options: RegistryWorkerOptions): Worker<Reg
         jobId: job?.id,
         data: job?.data,
         attempts: job?.attemptsMade,
-        err: err.message,
+        ...failureFields(err),
       },
       final ? 'registry job failed; kept in the failed set' : 'registry job failed; will retry',
     );

@@ -8,9 +8,9 @@ import { projectKey, type RatedRow } from '../src/sync/rated-usage-pull.js';
 import { countIdle } from '../src/sync/idle-reasons.js';
 import type { UsageSync } from '../src/sync/usage-sync.js';
 import { isMetered } from '../src/sync/metered-entry.js';
-import { isRetryable } from '../src/sync/sync-errors.js';
 import { RegistrySnapshots } from '../src/registry/registry-snapshots.js';
 import type { RegistryStore } from '../src/registry/registry-store.js';
+import { failureFields, jobFailure } from './job-failure.js';
 
 export interface UsageWorkerOptions {
   connection: RedisClient;
@@ -127,9 +127,8 @@ async function subscription(ctx: UsageJobContext, data: Extract<UsageJobData, { 
     await usageSync.subscriptionDone(data.tenantApiKey, data.subscriptionId);
     return result;
   } catch (err) {
-    // A request Kill Bill refuses will be refused again: fail at once and stay in the failed set.
-    if (!isRetryable(err)) throw new UnrecoverableError((err as Error).message);
-    throw err;
+    // What a retry cannot fix (a request Kill Bill refuses) fails at once and stays in the failed set.
+    throw jobFailure(err);
   }
 }
 
@@ -143,7 +142,7 @@ function logFailures(worker: Worker<UsageJobData>, logger: Logger): void {
         jobId: job?.id,
         data: job?.data,
         attempts: job?.attemptsMade,
-        err: err.message,
+        ...failureFields(err),
       },
       final ? 'usage job failed; kept in the failed set' : 'usage job failed; will retry with backoff',
     );

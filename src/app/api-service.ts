@@ -16,7 +16,7 @@ import type { RegistryJobData } from '../jobs/registry-jobs.js';
 import { DependencyWatch } from './dependency-watch.js';
 import { DrainingServer } from './draining-server.js';
 import type { StoppablePart } from './graceful-shutdown.js';
-import { shownUrl } from '../errors/unreachable-error.js';
+import { shownUrl } from '../config/masking.js';
 import { isNetworkError } from './unreachable.js';
 
 export interface ApiServiceOptions {

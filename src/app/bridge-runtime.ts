@@ -20,7 +20,7 @@ import { ServerStackMemory } from '../sync/server-stacks.js';
 import { GroupbyAttribution, type StackAttribution } from '../sync/stack-attribution.js';
 import { UsageSync } from '../sync/usage-sync.js';
 import { DependencyWatch } from './dependency-watch.js';
-import { networkReason } from '../errors/unreachable-error.js';
+import { networkReason } from '../errors/index.js';
 
 /** Everything the workers and the sync commands share, built once from the configuration. */
 export interface BridgeRuntime {

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../jobs/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
-import { DEPENDENCY_LABEL, networkReason, shownUrl, type Dependency } from '../errors/unreachable-error.js';
+import { shownUrl } from '../config/masking.js';
+import { DEPENDENCY_LABEL, networkReason, type Dependency } from '../errors/index.js';
 
 interface Outage {
   url: string;

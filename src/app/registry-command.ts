@@ -21,13 +21,11 @@ class CommandFailure extends Error {}
 /** Runs a command body; an unreachable service or a refused Kill Bill call becomes one line and exit 1. */
 async function run(config: BridgeConfig, body: (store: RegistryStore) => Promise<void>): Promise<void> {
   // Loaded here, not at the top, so that `bridge --help` and the other commands do not pay for them.
-  const [{ connectRedisOnce }, { KillBillError }, { UnreachableError }, { unreachableOf }] =
-    await Promise.all([
-      import('../jobs/redis-connection.js'),
-      import('../clients/killbill/errors.js'),
-      import('../errors/unreachable-error.js'),
-      import('./unreachable.js'),
-    ]);
+  const [{ connectRedisOnce }, { KillBillError, UnreachableError }, { unreachableOf }] = await Promise.all([
+    import('../jobs/redis-connection.js'),
+    import('../errors/index.js'),
+    import('./unreachable.js'),
+  ]);
   let redis: RedisClient | undefined;
   try {
     redis = await connectRedisOnce(config.redis);

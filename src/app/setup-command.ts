@@ -5,7 +5,8 @@ import type { BridgeConfig } from '../config/index.js';
 import { CallbackTokens, type TokenRedis } from '../intake/callback-token.js';
 import type { SetupSettings } from '../setup/kill-bill-setup.js';
 import { renderReportJson, renderStep, type SetupReport } from '../setup/setup-report.js';
-import { SetupInputError, parseSetupInput, type SetupInput } from '../setup/setup-request.js';
+import { SetupInputError } from '../errors/index.js';
+import { parseSetupInput, type SetupInput } from '../setup/setup-request.js';
 import { EXIT_FAILURE, loadConfigOrExit, type GlobalOptions } from './startup.js';
 
 /**

@@ -1,6 +1,5 @@
-import { KillBillError } from '../clients/killbill/errors.js';
-import { OpenStackRequestError } from '../clients/openstack/openstack-request-error.js';
-import { networkReason, shownUrl, UnreachableError } from '../errors/unreachable-error.js';
+import { shownUrl } from '../config/masking.js';
+import { KillBillError, networkReason, OpenStackRequestError, UnreachableError } from '../errors/index.js';
 
 interface SystemError {
   code?: unknown;

@@ -6,7 +6,7 @@ import type { BridgeRuntime } from './bridge-runtime.js';
 import type { DependencyWatch } from './dependency-watch.js';
 import { DrainingServer } from './draining-server.js';
 import type { StoppablePart } from './graceful-shutdown.js';
-import { shownUrl } from '../errors/unreachable-error.js';
+import { shownUrl } from '../config/masking.js';
 
 /** A PING that takes longer is as good as no answer for a probe. */
 const PING_TIMEOUT_MS = 2_000;

@@ -1,4 +1,4 @@
-import { describeOrigin, type ConfigProblem, type ValueOrigin } from './config-error.js';
+import { describeOrigin, type ConfigProblem, type ValueOrigin } from '../errors/config-error.js';
 import type { WrittenConfig } from './schema.js';
 
 interface Address {

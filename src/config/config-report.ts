@@ -1,4 +1,4 @@
-import { describeOrigin } from './config-error.js';
+import { describeOrigin } from '../errors/config-error.js';
 import { schemaLeaves, type LoadedConfig } from './load-config.js';
 import { showValue } from './masking.js';
 

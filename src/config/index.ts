@@ -6,7 +6,7 @@ export {
   type LoadedConfig,
   type LoadConfigOptions,
 } from './load-config.js';
-export { ConfigError, describeOrigin, type ConfigProblem, type ValueOrigin } from './config-error.js';
+export { ConfigError, describeOrigin, type ConfigProblem, type ValueOrigin } from '../errors/config-error.js';
 export {
   renderEffectiveConfig,
   effectiveConfigJson,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import convict from 'convict';
 import { addressClashProblems } from './address-clash.js';
-import { ConfigError, type ConfigProblem, type ValueOrigin } from './config-error.js';
+import { ConfigError, type ConfigProblem, type ValueOrigin } from '../errors/config-error.js';
 import { createConfig, schema, SECRET_KEYS, type BridgeConfig, type WrittenConfig } from './schema.js';
 import { typedConfig } from './typed-config.js';
 import { readConfigFile } from './yaml-source.js';

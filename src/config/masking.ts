@@ -3,6 +3,19 @@ import { SECRET_KEYS } from './schema.js';
 
 export const MASK = '********';
 
+/** A URL as it may be shown: its password (a Redis URL may carry one) replaced, no trailing slash. */
+export function shownUrl(url: string): string {
+  // Sentinel and Cluster URLs list several hosts, which WHATWG URLs cannot hold.
+  if (/^rediss?(-sentinel|-cluster)?:\/\//i.test(url)) return maskRedisUrl(url).replace(/\/$/, '');
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(unreadable URL)';
+  }
+}
+
 /** A Redis URL with its passwords replaced; one that cannot be parsed may hide one anywhere, so all of it. */
 function shownRedisUrl(value: string): string {
   try {

@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import type { ConfigProblem, ValueOrigin } from './config-error.js';
+import type { ConfigProblem, ValueOrigin } from '../errors/config-error.js';
 import { hashTagOf, parseRedisUrl, type RedisTopology } from './redis-url.js';
 import type { WrittenConfig } from './schema.js';
 

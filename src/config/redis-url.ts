@@ -1,3 +1,5 @@
+import { RedisUrlError } from '../errors/input-errors.js';
+
 /**
  * `redis.url` names one of three Redis topologies. WHATWG URLs cannot hold a list of hosts, so the
  * Sentinel and Cluster forms are parsed here:
@@ -41,11 +43,6 @@ export type RedisTopology =
 export const SENTINEL_TIMEOUT_MS = 5_000;
 
 export type RedisTopologyKind = RedisTopology['kind'];
-
-/** Why a `redis.url` cannot be used; the message names no secret. */
-export class RedisUrlError extends Error {
-  override readonly name = 'RedisUrlError';
-}
 
 export const REDIS_URL_FORMS =
   'redis://host:6379, rediss://host:6380, redis-sentinel://host1:26379,host2:26379/mymaster ' +

@@ -9,7 +9,7 @@ import {
   type Pair,
   type YAMLError,
 } from 'yaml';
-import type { ConfigProblem, ValueOrigin } from './config-error.js';
+import type { ConfigProblem, ValueOrigin } from '../errors/config-error.js';
 import { suggestKey } from './key-suggestion.js';
 import { syntaxErrorOffset } from './yaml-syntax.js';
 

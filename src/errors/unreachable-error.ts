@@ -1,4 +1,4 @@
-import { maskRedisUrl } from '../config/redis-url.js';
+import { UpstreamError } from './upstream-errors.js';
 
 /** The services the bridge cannot work without, as messages and /readyz name them. */
 export type Dependency = 'redis' | 'killbill' | 'cloudkitty' | 'keystone';
@@ -9,19 +9,6 @@ export const DEPENDENCY_LABEL: Record<Dependency, string> = {
   cloudkitty: 'CloudKitty',
   keystone: 'Keystone',
 };
-
-/** A URL as it may be shown: its password (a Redis URL may carry one) replaced, no trailing slash. */
-export function shownUrl(url: string): string {
-  // Sentinel and Cluster URLs list several hosts, which WHATWG URLs cannot hold.
-  if (/^rediss?(-sentinel|-cluster)?:\/\//i.test(url)) return maskRedisUrl(url).replace(/\/$/, '');
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(unreadable URL)';
-  }
-}
 
 interface SystemError {
   code?: unknown;
@@ -40,9 +27,9 @@ export function networkReason(err: unknown): string {
   return (code ? code[1]! : text).replace(/\/\/[^/@\s]*@/g, '//');
 }
 
-/** A service that gave no answer, said in one line a person can act on. */
-export class UnreachableError extends Error {
-  override readonly name = 'UnreachableError';
+/** A service that gave no answer, said in one line a person can act on. Retryable: it may answer later. */
+export class UnreachableError extends UpstreamError {
+  readonly retryable = true;
 
   constructor(
     readonly dependency: Dependency,

@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { parseRedisUrl } from '../config/redis-url.js';
-import { networkReason, shownUrl, UnreachableError } from '../errors/unreachable-error.js';
+import { shownUrl } from '../config/masking.js';
+import { networkReason, UnreachableError } from '../errors/index.js';
 import { clusterOptions, redisOptions, type RedisBehaviour, type RedisSettings } from './redis-options.js';
 import { releaseFailoverDetectorOnClose } from './sentinel-detector.js';
 

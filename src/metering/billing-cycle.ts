@@ -1,5 +1,5 @@
 import type { BillingCycle, UsageTzMode } from './billing-period.js';
-import { InvalidBillingCycleError } from './errors.js';
+import { InvalidBillingCycleError } from '../errors/metering-errors.js';
 import { zoneOffsetMs } from './time-zone.js';
 
 /** What Kill Bill derives a subscription's usage periods from, as the registry keeps it. */

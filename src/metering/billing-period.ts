@@ -1,4 +1,4 @@
-import { InvalidBillingCycleError, InvalidInstantError } from './errors.js';
+import { InvalidBillingCycleError, InvalidInstantError } from '../errors/metering-errors.js';
 import {
   assertTimeZone,
   daysInMonth,

@@ -1,5 +1,5 @@
 import { Decimal } from 'decimal.js';
-import { InvalidRateError, UnsafeCentsError } from './errors.js';
+import { InvalidRateError, UnsafeCentsError } from '../errors/metering-errors.js';
 
 /**
  * Money in metering is decimal.js, never a JS float. CloudKitty's sums arrive as float text such as

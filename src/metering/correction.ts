@@ -1,5 +1,5 @@
 import { type Cents, type RateInput } from './cents.js';
-import { InvalidPeriodInputError } from './errors.js';
+import { InvalidPeriodInputError } from '../errors/metering-errors.js';
 import { cumulativeTargets } from './period-rounding.js';
 import { type UsageWindow } from './window.js';
 

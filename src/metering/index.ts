@@ -2,7 +2,7 @@
  * Pure metering logic: windows, billing periods, cents and rounding, corrections, tracking ids and the usage
  * records posted to Kill Bill. No I/O here; see docs/amounts-and-windows.md for the reasoning.
  */
-export * from './errors.js';
+export * from '../errors/metering-errors.js';
 export * from './cents.js';
 export * from './period-rounding.js';
 export * from './window.js';

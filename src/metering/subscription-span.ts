@@ -1,4 +1,4 @@
-import { InvalidInstantError } from './errors.js';
+import { InvalidInstantError } from '../errors/metering-errors.js';
 import { assertValidInstant, type UsageWindow } from './window.js';
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidBillingCycleError } from './errors.js';
+import { InvalidBillingCycleError } from '../errors/metering-errors.js';
 import { HOUR_MS } from './window.js';
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidTrackingIdError } from './errors.js';
+import { InvalidTrackingIdError } from '../errors/metering-errors.js';
 import { MINUTE_MS, assertValidInstant, parseWindowSize, type WindowSize } from './window.js';
 
 /**

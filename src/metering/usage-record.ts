@@ -1,6 +1,6 @@
 import { type Cents } from './cents.js';
 import { type UnitType } from './correction.js';
-import { InvalidPeriodInputError, UnsafeCentsError } from './errors.js';
+import { InvalidPeriodInputError, UnsafeCentsError } from '../errors/metering-errors.js';
 import { recordDateFor, type SubscriptionSpan } from './subscription-span.js';
 import { formatTrackingId } from './tracking-id.js';
 import { type UsageWindow, type WindowSize } from './window.js';

@@ -1,4 +1,4 @@
-import { InvalidInstantError, InvalidWindowSizeError } from './errors.js';
+import { InvalidInstantError, InvalidWindowSizeError } from '../errors/metering-errors.js';
 
 /**
  * A usage window: UTC, half-open [start, end). Windows sit on a grid of multiples of the window size counted

@@ -1,6 +1,7 @@
 import { BillingReads, type InvoiceItem } from '../clients/killbill/billing-reads.js';
 import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
+import { TenantNotConfiguredError } from '../errors/index.js';
 import {
   alignWindowStart,
   billingPeriodRelativeTo,
@@ -174,7 +175,7 @@ export class Reconciler {
   ): Promise<PeriodFigures[]> {
     const tenant = targets[0]!.entry.tenantApiKey;
     const kb = this.options.clients.get(tenant);
-    if (!kb) throw new Error(`tenant ${tenant} is not configured`);
+    if (!kb) throw new TenantNotConfiguredError(tenant);
     const reads = new BillingReads(kb);
     const currency = (await kb.getAccount(accountId))?.currency ?? 'USD';
     const invoiced = (await reads.invoices(accountId)).flatMap((i) => i.items ?? []);

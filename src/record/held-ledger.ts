@@ -1,5 +1,5 @@
 import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
-import { SubscriptionBusyError, SubscriptionLockLostError } from './lock-errors.js';
+import { SubscriptionBusyError, SubscriptionLockLostError } from '../errors/index.js';
 
 /** A subscription's ledger read under its lock, and the only way to write it while the lock is this run's. */
 export interface HeldLedger {

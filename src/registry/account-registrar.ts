@@ -1,6 +1,7 @@
 import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import { PagedListings } from '../clients/killbill/paged-listings.js';
 import type { Logger } from '../logging/logger.js';
+import { TenantNotConfiguredError } from '../errors/index.js';
 import { resolveAccount, type AccountResolution, type FieldView } from './account-resolution.js';
 import type { RegistryStore } from './registry-store.js';
 import { TenantReading } from './tenant-reading.js';
@@ -61,7 +62,7 @@ export class AccountRegistrar {
 
   private client(tenant: string): KillBillClient {
     const client = this.options.clients.get(tenant);
-    if (!client) throw new Error(`tenant ${tenant} is not configured`);
+    if (!client) throw new TenantNotConfiguredError(tenant);
     return client;
   }
 

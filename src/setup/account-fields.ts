@@ -1,3 +1,4 @@
+import { FieldConflictError } from '../errors/index.js';
 import { FIELD } from '../registry/metered-subscription.js';
 import type { AccountLink } from './setup-request.js';
 
@@ -15,8 +16,6 @@ export interface FieldChanges {
   /** Further fields of the same name: two values under one name are a conflict for the registry. */
   remove: Array<{ customFieldId: string; name: string; value: string }>;
 }
-
-export class FieldConflictError extends Error {}
 
 function metricSet(value: string): string {
   return [

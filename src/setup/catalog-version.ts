@@ -1,17 +1,10 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { CatalogFileError } from '../errors/index.js';
 
 /** What identifies a catalog version in Kill Bill: the catalog's name and the instant it takes effect. */
 export interface CatalogVersion {
   name: string;
   effectiveDate: Date;
-}
-
-/** A catalog file the bridge will not send to Kill Bill; `message` is one line. */
-export class CatalogFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CatalogFileError';
-  }
 }
 
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true });

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { callbackUrl, ensureCallbackRegistered, maskCallbackUrl } from '../intake/callback-registration.js';
 import type { CallbackTokens } from '../intake/callback-token.js';
-import { KillBillError } from '../clients/killbill/errors.js';
+import { CatalogFileError, FieldConflictError, KillBillError } from '../errors/index.js';
 import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import {
-  FieldConflictError,
   describeFieldChanges,
   hasChanges,
   planFieldChanges,
@@ -13,7 +12,6 @@ import {
   type ExistingField,
 } from './account-fields.js';
 import {
-  CatalogFileError,
   catalogFileVersion,
   catalogVersionsIn,
   describeVersion,

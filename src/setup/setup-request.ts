@@ -1,3 +1,5 @@
+import { SetupInputError } from '../errors/index.js';
+
 /** What `bridge setup` was asked to do, checked before any call to Kill Bill. */
 export interface SetupRequest {
   createTenant: boolean;
@@ -24,17 +26,6 @@ export interface SetupInput {
   account?: string;
   project?: string;
   metrics?: string;
-}
-
-/** Input the command refuses; `step` is the step it would have failed in. */
-export class SetupInputError extends Error {
-  constructor(
-    readonly step: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SetupInputError';
-  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

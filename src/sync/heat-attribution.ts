@@ -1,9 +1,6 @@
 import type { Logger } from '../logging/logger.js';
-import {
-  HeatStackNotFoundError,
-  type CloudKittyClient,
-  type HeatClient,
-} from '../clients/openstack/index.js';
+import type { CloudKittyClient, HeatClient } from '../clients/openstack/index.js';
+import { HeatStackNotFoundError, StackProjectMismatchError } from '../errors/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { projectKey, pullRatedUsage, type ProjectUsage, type RatedRow } from './rated-usage-pull.js';
 import { rowsByStack, type ServerStackMemory } from './server-stacks.js';
@@ -113,7 +110,7 @@ export class HeatAttribution implements StackAttribution {
     }
     const found = await heat.findStack(project, stackId);
     if (projectKey(found.projectId) !== project) {
-      throw new Error(`Heat stack ${stackId} is in project ${found.projectId}, not in ${project}`);
+      throw new StackProjectMismatchError(stackId, found.projectId, project);
     }
     return (await heat.stackServers({ ...found, projectId: project })).map((s) => s.serverId);
   }

@@ -4,6 +4,7 @@ import {
   type SubscriptionSpan,
   type UsageTzMode,
 } from '../metering/index.js';
+import { SyncInvariantError } from '../errors/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 
 /** A registry entry the sync may record: metered, on a project, from a known start. */
@@ -16,8 +17,12 @@ export function isMetered(entry: SubscriptionEntry): entry is MeteredEntry {
 
 /** An entry's billed start; only an entry that was never metered has none, and has nothing to bill. */
 function sinceOf(entry: SubscriptionEntry): string {
-  if (!entry.since)
-    throw new Error(`subscription ${entry.subscriptionId} has no billed start: it is not metered`);
+  if (!entry.since) {
+    const { tenantApiKey: tenant, accountId, subscriptionId } = entry;
+    throw new SyncInvariantError(`subscription ${subscriptionId} has no billed start: it is not metered`, {
+      ids: { tenant, accountId, subscriptionId },
+    });
+  }
   return entry.since;
 }
 

@@ -8,6 +8,7 @@ import {
   type UsageTzMode,
   type WindowSize,
 } from '../metering/index.js';
+import { SyncInvariantError } from '../errors/index.js';
 import type { PendingSend } from '../record/pending-revision.js';
 import type { LedgerWindow } from '../record/usage-ledger.js';
 import type { MeteredEntry } from './metered-entry.js';
@@ -121,7 +122,11 @@ export function pendingRevisions(
       credits: posting.credits,
     };
     const known = writes.get(start) ?? ledger.get(start);
-    if (!known) throw new Error(`planned a revision of window ${start}, which the ledger does not hold`);
+    if (!known) {
+      throw new SyncInvariantError(`planned a revision of window ${start}, which the ledger does not hold`, {
+        ids: { tenant: ctx.entry.tenantApiKey, subscriptionId: ctx.entry.subscriptionId, window: start },
+      });
+    }
     // A window the plan does not write is one behind the period's latest: its rounding state is stale.
     const window = { ...(writes.has(start) ? known : withoutRounding(known)), pending };
     writes.set(start, window);

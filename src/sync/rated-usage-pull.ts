@@ -1,6 +1,7 @@
 import { DEFAULT_RATE_SCALE, quantizeRate, type Money } from '../metering/index.js';
 import type { UsageWindow } from '../metering/index.js';
-import { SummaryUnstableError, type CloudKittyClient } from '../clients/openstack/index.js';
+import type { CloudKittyClient } from '../clients/openstack/index.js';
+import { SummaryUnstableError } from '../errors/index.js';
 
 /** One CloudKitty collect period of one project and metric type (and stack, when asked). */
 export interface RatedRow {

@@ -10,7 +10,7 @@ import type { MeteredEntry } from './metered-entry.js';
 import type { RatedRow } from './rated-usage-pull.js';
 import { planSubscription, type PlannedPeriod, type PlanSettings } from './subscription-plan.js';
 import { SubscriptionTally, type SubscriptionSyncResult } from './subscription-tally.js';
-import { SubscriptionSyncError } from './sync-errors.js';
+import { SubscriptionSyncError, TenantNotConfiguredError } from '../errors/index.js';
 
 export type { SubscriptionSyncResult } from './subscription-tally.js';
 
@@ -63,7 +63,7 @@ export class SubscriptionSync {
     );
     try {
       const kb = clients.get(entry.tenantApiKey);
-      if (!kb) throw new Error(`tenant ${entry.tenantApiKey} is not configured`);
+      if (!kb) throw new TenantNotConfiguredError(entry.tenantApiKey);
       const run: Run = {
         record: { kb, entry, logger, observer: tally },
         held,
@@ -89,7 +89,9 @@ export class SubscriptionSync {
       );
       return result;
     } catch (err) {
-      throw new SubscriptionSyncError(entry.tenantApiKey, tally.result(), err);
+      throw new SubscriptionSyncError(entry.tenantApiKey, tally.result(), err, {
+        accountId: entry.accountId,
+      });
     } finally {
       await held.stop();
     }

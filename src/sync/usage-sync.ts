@@ -11,7 +11,7 @@ import { projectKey, type ProjectUsage, type RatedRow } from './rated-usage-pull
 import { GroupbyAttribution, type StackAttribution } from './stack-attribution.js';
 import { SubscriptionSync, type SubscriptionSyncResult, type SyncTarget } from './subscription-sync.js';
 import type { UsageLedger } from '../record/usage-ledger.js';
-import { SubscriptionSyncError } from './sync-errors.js';
+import { errorIds, SubscriptionSyncError } from '../errors/index.js';
 import { unattributedUsage, type UnattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
 import type { SyncObserver } from './sync-observer.js';
@@ -269,7 +269,7 @@ export class UsageSync {
     const { subscriptionId, tenantApiKey, accountId } = target.entry;
     const r: SubscriptionSyncResult =
       err instanceof SubscriptionSyncError
-        ? err.result
+        ? (err as SubscriptionSyncError<SubscriptionSyncResult>).result
         : {
             subscriptionId,
             records: 0,
@@ -281,6 +281,7 @@ export class UsageSync {
     this.options.logger.error(
       {
         event: 'sync.subscription_failed',
+        ...errorIds(err),
         tenant: tenantApiKey,
         accountId,
         subscriptionId,

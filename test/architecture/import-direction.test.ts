@@ -6,16 +6,17 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 // docs/architecture.md's table: what each folder may import besides itself.
-const DOMAIN = ['src/metering'];
-const FOUNDATION = [...DOMAIN, 'src/config', 'src/logging', 'src/errors'];
+const ERRORS = ['src/errors'];
+const DOMAIN = [...ERRORS, 'src/metering'];
+const FOUNDATION = [...DOMAIN, 'src/config', 'src/logging'];
 const CLIENTS = ['src/clients/killbill', 'src/clients/openstack'];
 const BELOW_STAGES = [...FOUNDATION, ...CLIENTS, 'src/jobs'];
 const STAGES = ['src/intake', 'src/registry', 'src/record', 'src/sync', 'src/reconcile', 'src/setup'];
 const ALLOWED: Record<string, readonly string[]> = {
-  'src/metering': [],
+  'src/errors': [],
+  'src/metering': ERRORS,
   'src/config': FOUNDATION,
   'src/logging': FOUNDATION,
-  'src/errors': FOUNDATION,
   'src/clients/killbill': FOUNDATION,
   'src/clients/openstack': FOUNDATION,
   'src/jobs': FOUNDATION,
@@ -59,7 +60,7 @@ function folderImports(): Array<{ file: string; from: string; to: string }> {
   return found;
 }
 
-describe('architecture: imports go one way (docs/architecture.md)', () => {
+describe('architecture: imports go one way, errors in one place (docs/architecture.md)', () => {
   const imports = folderImports();
 
   it('reads the imports of every folder it has a rule for', () => {
@@ -75,6 +76,19 @@ describe('architecture: imports go one way (docs/architecture.md)', () => {
       .filter((i) => !ENTRY_POINTS.includes(i.from) && !ALLOWED[i.from]!.includes(i.to))
       .map((i) => `${i.file} imports ${i.to}`);
     expect(against).to.deep.equal([]);
+  });
+
+  it('every exported error class is in src/errors', () => {
+    const elsewhere = [...sources('src'), ...sources('workers')]
+      .filter((file) => !file.startsWith('src/errors/'))
+      .flatMap((file) =>
+        [
+          ...readFileSync(join(ROOT, file), 'utf8').matchAll(
+            /^export (?:abstract )?class (\w+) extends \w*Error\b/gm,
+          ),
+        ].map((m) => `${file}: ${m[1]}`),
+      );
+    expect(elsewhere).to.deep.equal([]);
   });
 
   it('no cycle between folders outside the entry points', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError, loadConfig, showValue } from '../../src/config/index.js';
 import { hashTagOf, maskRedisUrl, parseRedisUrl } from '../../src/config/redis-url.js';
-import { shownUrl } from '../../src/errors/unreachable-error.js';
+import { shownUrl } from '../../src/config/masking.js';
 
 const TOKEN = 'test-callback-token-0123456789';
 

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
 import { accountCredits } from '../../src/clients/killbill/account-credits.js';
-import { KillBillError } from '../../src/clients/killbill/errors.js';
 import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
 import { formatCreditDescription, parseCreditDescription } from '../../src/metering/index.js';
-import { SubscriptionSyncError, isRetryable } from '../../src/sync/sync-errors.js';
+import { KillBillError, SubscriptionSyncError, isRetryable } from '../../src/errors/index.js';
 import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Decimal } from 'decimal.js';
-import { KillBillError } from '../../src/clients/killbill/errors.js';
+import { KillBillError } from '../../src/errors/index.js';
 import { buildUsageRecord, parseWindowSize } from '../../src/metering/index.js';
 import type { SubscriptionSyncResult } from '../../src/sync/subscription-sync.js';
 import { startCloudKitty, seedRatedUsage, type CloudKittyInstance } from '../support/cloudkitty.js';

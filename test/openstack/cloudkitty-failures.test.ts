@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/logger.js';
 import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
-import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
+import { OpenStackRequestError } from '../../src/errors/index.js';
 import { freePort } from '../support/wait.js';
 
 const QUERY = {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
 import type { SummaryFilters } from '../../src/clients/openstack/cloudkitty-summary.js';
 import type { OpenStackRequestEvent } from '../../src/clients/openstack/openstack-http.js';
-import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
+import { OpenStackRequestError } from '../../src/errors/index.js';
 import { postDataframes, type Dataframe, type RatedUsage } from '../support/rated-usage-dataframes.js';
 import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
 

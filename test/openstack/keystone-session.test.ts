@@ -7,10 +7,12 @@ import {
   KeystoneSession,
   type KeystoneSessionOptions,
 } from '../../src/clients/openstack/keystone-session.js';
-import { OpenStackAuthError } from '../../src/clients/openstack/openstack-auth-error.js';
-import { OpenStackRequestError } from '../../src/clients/openstack/openstack-request-error.js';
 import { buildDataframes, postDataframes } from '../support/rated-usage-dataframes.js';
-import { RatingEndpointNotFoundError } from '../../src/clients/openstack/rating-endpoint-not-found-error.js';
+import {
+  OpenStackAuthError,
+  OpenStackRequestError,
+  RatingEndpointNotFoundError,
+} from '../../src/errors/index.js';
 import { startCloudKitty, type CloudKittyInstance, type KeystoneAccess } from '../support/cloudkitty.js';
 import { freePort } from '../support/wait.js';
 import { KeystoneAdmin } from './keystone-admin.js';

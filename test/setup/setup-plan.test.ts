@@ -3,7 +3,8 @@ import { FIELD } from '../../src/registry/metered-subscription.js';
 import { planFieldChanges, wantedFields } from '../../src/setup/account-fields.js';
 import { catalogFileVersion, catalogVersionsIn, sameVersion } from '../../src/setup/catalog-version.js';
 import { renderReportJson, renderStep } from '../../src/setup/setup-report.js';
-import { SetupInputError, parseSetupInput } from '../../src/setup/setup-request.js';
+import { SetupInputError } from '../../src/errors/index.js';
+import { parseSetupInput } from '../../src/setup/setup-request.js';
 
 const UNITS = { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' };
 const ACCOUNT = '3f1c2b7e-1d2a-4c5b-9e8f-0a1b2c3d4e5f';

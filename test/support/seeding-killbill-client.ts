@@ -6,11 +6,8 @@ import {
   type RolledUpUsage,
   type Subscription,
 } from 'killbill';
-import {
-  KillBillClient,
-  KillBillError,
-  type KillBillClientOptions,
-} from '../../src/clients/killbill/index.js';
+import { KillBillClient, type KillBillClientOptions } from '../../src/clients/killbill/index.js';
+import { KillBillError } from '../../src/errors/index.js';
 
 /**
  * The bridge's Kill Bill client plus what only tests, the bench and the demo do to a tenant: create

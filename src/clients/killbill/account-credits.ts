@@ -1,7 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { AccountApi, CreditApi, type Invoice, type InvoiceItem } from 'killbill';
-import { UnsafeCentsError } from '../../metering/errors.js';
-import { KillBillError } from './errors.js';
+import { KillBillError, UnsafeCentsError } from '../../errors/index.js';
 import type { KillBillClient } from './killbill-client.js';
 
 /** One account credit as Kill Bill holds it: `cents` > 0 is the money given back. */

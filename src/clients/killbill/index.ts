@@ -1,3 +1,3 @@
 export * from './killbill-client.js';
-export * from './errors.js';
+export * from './kill-bill-failures.js';
 export * from './paged-listings.js';

@@ -16,7 +16,8 @@ import {
   type SubscriptionUsageRecord,
 } from 'killbill';
 import type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
-import { KillBillError, TRACKING_ID_ALREADY_EXISTS, toKillBillError } from './errors.js';
+import { KillBillError } from '../../errors/index.js';
+import { TRACKING_ID_ALREADY_EXISTS, toKillBillError } from './kill-bill-failures.js';
 
 export type { Account, Bundle, CustomField, Invoice, Subscription, SubscriptionUsageRecord };
 export type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';

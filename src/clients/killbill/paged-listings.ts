@@ -1,6 +1,6 @@
 import type { AxiosResponse } from 'axios';
 import { BundleApi, CustomFieldApi, type Account, type Bundle, type CustomField } from 'killbill';
-import { KillBillError } from './errors.js';
+import { KillBillError } from '../../errors/index.js';
 import type { KillBillClient } from './killbill-client.js';
 
 /** Rows per page when none is asked for: 10,000 accounts then cost tens of calls, not tens of thousands. */

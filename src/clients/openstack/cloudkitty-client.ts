@@ -17,6 +17,7 @@ import {
   type OpenStackHttpResponse,
   type OpenStackRequestEvent,
 } from './openstack-http.js';
+import { SummaryUnstableError } from '../../errors/index.js';
 
 export type CloudKittyClientOptions = OpenStackHttpOptions & {
   /** Rows per summary request. Default 1000 (CloudKitty's own default is 100; it has no maximum). */
@@ -50,15 +51,6 @@ const NO_RESOURCE = /^No resource found/;
 const FINGERPRINT_FIELDS = 'COUNT(price) AS n, SUM(qty) AS qty, SUM(price) AS rate';
 /** Passes over a moving summary before giving up; each restart means CloudKitty rated meanwhile. */
 const MAX_SUMMARY_RESTARTS = 5;
-
-/** The summary changed under every pass: CloudKitty is rating faster than one pull reads. Retryable. */
-export class SummaryUnstableError extends Error {
-  readonly retryable = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'SummaryUnstableError';
-  }
-}
 
 /** What identifies a summary row: its period and its groupby values. */
 function summaryRowKey<K extends string>(row: SummaryRow<K>, groupby: readonly K[]): string {

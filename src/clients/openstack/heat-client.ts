@@ -6,7 +6,7 @@ import {
   type OpenStackHttpRequest,
   type OpenStackHttpResponse,
 } from './openstack-http.js';
-import { OpenStackRequestError } from './openstack-request-error.js';
+import { HeatStackNotFoundError } from '../../errors/index.js';
 
 /** Heat's type of a Nova server resource; its physical id is the server id CloudKitty groups by as `id`. */
 export const NOVA_SERVER = 'OS::Nova::Server';
@@ -35,11 +35,6 @@ export interface HeatResource {
   physicalId: string;
   /** `resource_status`, e.g. `CREATE_COMPLETE`. */
   status: string;
-}
-
-/** Heat answered 404 for a stack: it has none by that id (and name) in that project, not even deleted. */
-export class HeatStackNotFoundError extends OpenStackRequestError {
-  override readonly name: string = 'HeatStackNotFoundError';
 }
 
 export type HeatClientOptions = OpenStackHttpOptions & {

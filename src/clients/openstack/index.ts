@@ -1,9 +1,4 @@
-export {
-  CloudKittyClient,
-  SummaryUnstableError,
-  type CloudKittyClientOptions,
-  type ScopeState,
-} from './cloudkitty-client.js';
+export { CloudKittyClient, type CloudKittyClientOptions, type ScopeState } from './cloudkitty-client.js';
 export {
   encodeFilters,
   type SummaryFilters,
@@ -23,16 +18,9 @@ export {
   apiRoot,
   EVERY_NESTED_LEVEL,
   HeatClient,
-  HeatStackNotFoundError,
   NOVA_SERVER,
   type HeatClientOptions,
   type HeatResource,
   type StackAddress,
 } from './heat-client.js';
-export { OpenStackAuthError } from './openstack-auth-error.js';
 export { type OpenStackHttpOptions, type OpenStackRequestEvent } from './openstack-http.js';
-export { OpenStackRequestError } from './openstack-request-error.js';
-export {
-  CatalogEndpointNotFoundError,
-  RatingEndpointNotFoundError,
-} from './rating-endpoint-not-found-error.js';

@@ -4,11 +4,11 @@ import {
   type OpenStackHttpOptions,
   type OpenStackHttpRequest,
 } from './openstack-http.js';
-import { OpenStackRequestError } from './openstack-request-error.js';
 import {
   CatalogEndpointNotFoundError,
+  OpenStackRequestError,
   RatingEndpointNotFoundError,
-} from './rating-endpoint-not-found-error.js';
+} from '../../errors/index.js';
 
 /**
  * Password authentication, project-scoped (an unscoped token has no catalog). Give the user by id,

@@ -1,6 +1,5 @@
 import { silentLogger, type Logger } from '../../logging/logger.js';
-import { OpenStackAuthError } from './openstack-auth-error.js';
-import { OpenStackRequestError } from './openstack-request-error.js';
+import { OpenStackAuthError, OpenStackRequestError } from '../../errors/index.js';
 
 /** One HTTP attempt, as reported to `onRequest` (tests count them; operators may export them as metrics). */
 export interface OpenStackRequestEvent {

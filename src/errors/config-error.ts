@@ -1,3 +1,5 @@
+import { InputError } from './input-errors.js';
+
 /** Where a configuration value came from, so an error can send the operator to the right place. */
 export type ValueOrigin =
   | { source: 'default'; env?: string }
@@ -33,12 +35,11 @@ export function describeOrigin(origin: ValueOrigin): string {
 }
 
 /** Every problem found in the configuration at once; the process exits 2 before anything starts. */
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   readonly problems: ConfigProblem[];
 
   constructor(problems: ConfigProblem[]) {
     super(ConfigError.format(problems));
-    this.name = 'ConfigError';
     this.problems = problems;
   }
 

@@ -1,13 +1,12 @@
+import { BridgeError } from './bridge-error.js';
+
 /**
- * Named errors for invalid metering input. They are thrown only for programming or configuration errors
- * (a bad window size, a rate that is not a number); the sync should not catch them to carry on, because
- * carrying on would record wrong money.
+ * Invalid metering input, against the rules of `src/metering`. They are thrown only for programming or
+ * configuration errors (a bad window size, a rate that is not a number); the sync should not catch them to
+ * carry on, because carrying on would record wrong money. Not retryable: the same input fails the same way.
  */
-export class MeteringInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
+export class MeteringInputError extends BridgeError {
+  readonly retryable = false;
 }
 
 /** The window size is not a whole number of minutes that divides a day. */

@@ -1,35 +1,5 @@
 import { isAxiosError } from 'axios';
-
-/**
- * A Kill Bill call that failed. `retryable` is true when trying again later may succeed (the server is
- * down, busy or answered 5xx); false when the request itself is wrong and a retry would fail the same way.
- */
-export class KillBillError extends Error {
-  readonly operation: string;
-  readonly status: number | undefined;
-  /** Kill Bill's ErrorCode number from the BillingException JSON, when it sent one. */
-  readonly code: number | null;
-  readonly retryable: boolean;
-  /** Why Kill Bill gave no answer at all (`ECONNREFUSED`, `ETIMEDOUT`, …); undefined when it answered. */
-  readonly noAnswer: string | undefined;
-
-  constructor(
-    operation: string,
-    message: string,
-    status: number | undefined,
-    code: number | null,
-    retryable: boolean,
-    noAnswer?: string,
-  ) {
-    super(`Kill Bill ${operation} failed: ${message}`);
-    this.name = 'KillBillError';
-    this.operation = operation;
-    this.status = status;
-    this.code = code;
-    this.retryable = retryable;
-    this.noAnswer = noAnswer;
-  }
-}
+import { KillBillError } from '../../errors/index.js';
 
 /** Kill Bill's answer to a usage record whose tracking id it already has (contract §3.1). */
 export const TRACKING_ID_ALREADY_EXISTS = 50000;
