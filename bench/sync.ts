@@ -38,7 +38,11 @@ interface Measured {
 
 /** `bridge ARGS` under GNU time: its wall time, CPU (user + system) and peak RSS. */
 function measuredBridge(args: string[], env: Record<string, string>): Promise<Measured> {
-  const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %U %S %M', process.execPath, BRIDGE, ...args], {
+  // BENCH_SYNC_PROFILE=DIR writes a V8 CPU profile of each bridge run there (open it in Chrome's DevTools).
+  const dir = process.env.BENCH_SYNC_PROFILE;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const node = [process.execPath, ...profile, BRIDGE, ...args];
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %U %S %M', ...node], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -103,6 +107,8 @@ async function main(): Promise<void> {
       tenant.meteredAccount(`bench${i}`, p, startDay, 'instance,vcpus'),
     );
     const { usage, cents } = ratedHour(projects, hour);
+    // CloudKitty outlives a run (earlier benches' projects are still rated): only this run's rows count.
+    await ck.reset();
     await seedRatedUsage(ck.url, usage);
     console.log(
       `\nsync bench: ${N} subscriptions × 2 units, 1 rated hour each (set up in ${s(performance.now() - t0)})`,
