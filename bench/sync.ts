@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
 import { CloudKittyClient, type RatedUsage } from '../src/clients/openstack/index.js';
@@ -25,7 +26,16 @@ import { bestBareRate } from './sync-floor.js';
 const N = Number(process.env.BENCH_SYNC_SUBSCRIPTIONS ?? 1000);
 const SETUP_CONCURRENCY = 16;
 const UNITS = ['openstack-billed-instance', 'openstack-billed-vcpus'];
-const BRIDGE = fileURLToPath(new URL('../bin/bridge.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// The bridge as it ships, compiled: under tsx every run would also pay for compiling TypeScript. In `.tmp/`
+// (gitignored), not `dist/`, which bin/bridge.js would prefer over the sources everywhere else.
+const BUILT = join(ROOT, '.tmp', 'bench-dist');
+const BRIDGE = join(BUILT, 'src', 'app', 'main.js');
+
+function buildBridge(): void {
+  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+  execFileSync(tsc, ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILT], { stdio: 'inherit' });
+}
 
 interface Measured {
   code: number | null;
@@ -91,6 +101,7 @@ function ratedHour(projects: readonly string[], begin: Date) {
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
+  buildBridge();
   const [kb, tenant, ck, redis] = await Promise.all([
     killBillForBridge(),
     MeteredTenant.create(),
