@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
 import { CloudKittyClient } from '../src/clients/openstack/index.js';
@@ -26,7 +27,16 @@ import { bestBareRate } from './sync-floor.js';
 const N = Number(process.env.BENCH_SYNC_SUBSCRIPTIONS ?? 1000);
 const SETUP_CONCURRENCY = 16;
 const UNITS = ['openstack-billed-instance', 'openstack-billed-vcpus'];
-const BRIDGE = fileURLToPath(new URL('../bin/bridge.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// The bridge as it ships, compiled: under tsx every run would also pay for compiling TypeScript. In `.tmp/`
+// (gitignored), not `dist/`, which bin/bridge.js would prefer over the sources everywhere else.
+const BUILT = join(ROOT, '.tmp', 'bench-dist');
+const BRIDGE = join(BUILT, 'src', 'app', 'main.js');
+
+function buildBridge(): void {
+  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+  execFileSync(tsc, ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILT], { stdio: 'inherit' });
+}
 
 interface Measured {
   code: number | null;
@@ -39,7 +49,11 @@ interface Measured {
 
 /** `bridge ARGS` under GNU time: its wall time, CPU (user + system) and peak RSS. */
 function measuredBridge(args: string[], env: Record<string, string>): Promise<Measured> {
-  const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %U %S %M', process.execPath, BRIDGE, ...args], {
+  // BENCH_SYNC_PROFILE=DIR writes a V8 CPU profile of each bridge run there (open it in Chrome's DevTools).
+  const dir = process.env.BENCH_SYNC_PROFILE;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const node = [process.execPath, ...profile, BRIDGE, ...args];
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %U %S %M', ...node], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -88,6 +102,7 @@ function ratedHour(projects: readonly string[], begin: Date) {
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
+  buildBridge();
   const [kb, tenant, ck, redis] = await Promise.all([
     killBillForBridge(),
     MeteredTenant.create(),
@@ -104,6 +119,8 @@ async function main(): Promise<void> {
       tenant.meteredAccount(`bench${i}`, p, startDay, 'instance,vcpus'),
     );
     const { usage, cents } = ratedHour(projects, hour);
+    // CloudKitty outlives a run (earlier benches' projects are still rated): only this run's rows count.
+    await ck.reset();
     await seedRatedUsage(ck.url, usage);
     console.log(
       `\nsync bench: ${N} subscriptions × 2 units, 1 rated hour each (set up in ${s(performance.now() - t0)})`,

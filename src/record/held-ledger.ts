@@ -1,10 +1,13 @@
-import type { LedgerWindow, UsageLedger } from './usage-ledger.js';
+import type { LeanRead, LedgerWindow, UsageLedger } from './usage-ledger.js';
 import { SubscriptionBusyError, SubscriptionLockLostError } from '../errors/index.js';
 
 /** A subscription's ledger read under its lock, and the only way to write it while the lock is this run's. */
 export interface HeldLedger {
-  /** The ledger as read with the lock. */
+  /** The ledger as read with the lock: whole, or only the windows a {@link LeanRead} named. */
   windows: ReadonlyMap<string, LedgerWindow>;
+  whole: boolean;
+  /** The whole ledger, read again while the lock is held. */
+  readWhole(): Promise<Map<string, LedgerWindow>>;
   /** Throws once a renewal found the lock gone: nothing more may be sent. */
   assertHeld(): void;
   /**
@@ -21,7 +24,7 @@ export interface HeldLedger {
 }
 
 /**
- * Takes the subscription's lock and reads its ledger in one round trip, and keeps the lock alive every third
+ * Takes the subscription's lock and reads its ledger (whole, or as `lean` allows) in one round trip, and keeps the lock alive every third
  * of its TTL. Waiting a little over one TTL lets a run go ahead after a crashed one's lock lapses.
  */
 export async function holdLedger(
@@ -29,11 +32,12 @@ export async function holdLedger(
   tenant: string,
   subscriptionId: string,
   ttl: number,
+  lean?: LeanRead,
 ): Promise<HeldLedger> {
   const waitMs = ttl + 1_000;
-  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs);
+  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs, lean);
   if (!held) throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
-  const { lock, windows } = held;
+  const { lock, windows, whole } = held;
   let lost = false;
   const renew = setInterval(
     () =>
@@ -45,6 +49,8 @@ export async function holdLedger(
   );
   return {
     windows,
+    whole,
+    readWhole: () => ledger.windows(tenant, subscriptionId),
     assertHeld: () => {
       if (lost) throw new SubscriptionLockLostError(tenant, subscriptionId);
     },

@@ -59,16 +59,39 @@ export interface GivenCredit {
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 const EXTEND_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-// KEYS: lock, windows, watermarks. ARGV: token, subscription, watermark ('' = leave), release ('1'), then
-// start/json pairs. Nothing is written unless the lock is still this run's.
+// KEYS: lock, windows, watermarks, settled. ARGV: token, subscription, watermark ('' = leave), release ('1'),
+// then start/json pairs. Nothing is written unless the lock is still this run's. A release with a watermark
+// ends a run that confirmed everything it wrote: the ledger is then settled at that watermark (nothing
+// pending, no window from it on), which lets the next run read only the windows it needs.
 const COMMIT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
+if #ARGV > 4 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+  redis.call('HDEL', KEYS[4], ARGV[2])
+end
 if ARGV[3] ~= '' then
   local current = redis.call('HGET', KEYS[3], ARGV[2])
   if not current or current < ARGV[3] then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
 end
-if ARGV[4] == '1' then redis.call('DEL', KEYS[1]) end
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[1])
+  if ARGV[3] ~= '' and redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[3] then
+    redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+  else
+    redis.call('HDEL', KEYS[4], ARGV[2])
+  end
+end
 return 1`;
+// KEYS: lock, windows, settled. ARGV: token, ttl, subscription, from, then the window starts to read when the
+// ledger is settled at `from`. Returns false (busy), {1, json|false…} (those windows) or {0, start, json…} (all).
+const LOCK_AND_READ = `if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
+if #ARGV > 4 and redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[4] then
+  local found = redis.call('HMGET', KEYS[2], unpack(ARGV, 5))
+  table.insert(found, 1, 1)
+  return found
+end
+local all = redis.call('HGETALL', KEYS[2])
+table.insert(all, 1, 0)
+return all`;
 
 /** A held subscription lock: kept alive while the sync runs, gone by itself if the process dies. */
 export interface SubscriptionLock {
@@ -90,6 +113,16 @@ export interface SubscriptionLock {
 export interface LockedLedger {
   lock: SubscriptionLock;
   windows: Map<string, LedgerWindow>;
+  /** False when only the windows asked for in a {@link LeanRead} were read. */
+  whole: boolean;
+}
+
+/** The few windows a run needs when the ledger is settled where the run starts. */
+export interface LeanRead {
+  /** The run's first window start (ISO): the watermark the ledger must be settled at. */
+  from: string;
+  /** The window starts (ISO) to read. */
+  starts: readonly string[];
 }
 
 /** Per-subscription usage ledger and watermarks in Redis. */
@@ -105,15 +138,25 @@ export class UsageLedger {
   private watermarkKey(tenant: string) {
     return `${this.prefix}:watermark:${tenant}`;
   }
+  /** Per subscription, the watermark at which its ledger was left settled by a run that ended there. */
+  private settledKey(tenant: string) {
+    return `${this.prefix}:settled:${tenant}`;
+  }
 
   async windows(tenant: string, sub: string): Promise<Map<string, LedgerWindow>> {
     return parse(await this.redis.hgetall(this.windowsKey(tenant, sub)));
   }
 
+  /** Writes planned windows (revisions pending among them): the ledger is no longer settled until a run ends. */
   async saveWindows(tenant: string, sub: string, windows: Map<string, LedgerWindow>): Promise<void> {
     if (windows.size === 0) return;
     const args = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
-    await this.redis.hset(this.windowsKey(tenant, sub), ...args);
+    const replies = await this.redis
+      .multi()
+      .hdel(this.settledKey(tenant), sub)
+      .hset(this.windowsKey(tenant, sub), ...args)
+      .exec();
+    for (const [err] of replies ?? []) if (err) throw err;
   }
 
   /** End (ISO) of the last closed window processed for the subscription, if any. */
@@ -152,22 +195,33 @@ export class UsageLedger {
     return (await this.lockAndRead(tenant, sub, ttlMs, waitMs))?.lock ?? null;
   }
 
-  /** {@link lock}, and the subscription's ledger read in the same MULTI once the lock is taken. */
-  async lockAndRead(tenant: string, sub: string, ttlMs: number, waitMs = 0): Promise<LockedLedger | null> {
+  /**
+   * {@link lock}, and the subscription's ledger read in the same call once the lock is taken. With `lean`,
+   * only the windows starting at `lean.starts` are read when the ledger is settled at `lean.from` (the last run
+   * confirmed everything it wrote and ended there); otherwise, and without `lean`, the whole ledger.
+   */
+  async lockAndRead(
+    tenant: string,
+    sub: string,
+    ttlMs: number,
+    waitMs = 0,
+    lean?: LeanRead,
+  ): Promise<LockedLedger | null> {
     const key = this.lockKey(tenant, sub);
     const token = randomUUID();
     const deadline = Date.now() + waitMs;
+    const keys = [key, this.windowsKey(tenant, sub), this.settledKey(tenant)];
+    const args = [token, String(ttlMs), sub, lean?.from ?? '', ...(lean?.starts ?? [])];
     for (;;) {
-      const replies = await this.redis
-        .multi()
-        .set(key, token, 'PX', ttlMs, 'NX')
-        .hgetall(this.windowsKey(tenant, sub))
-        .exec();
-      const [taken, raw] = (replies ?? []).map(([err, value]) => {
-        if (err) throw err;
-        return value;
-      });
-      if (taken === 'OK') return { lock: this.heldLock(tenant, sub, token, ttlMs), windows: parse(raw) };
+      const reply = (await this.redis.eval(LOCK_AND_READ, keys.length, ...keys, ...args)) as Array<
+        number | string | null
+      > | null;
+      if (reply) {
+        const [mode, ...values] = reply;
+        const lock = this.heldLock(tenant, sub, token, ttlMs);
+        if (mode === 1 && lean) return { lock, windows: parseSome(lean.starts, values), whole: false };
+        return { lock, windows: parse(pairsOf(values)), whole: true };
+      }
       const left = deadline - Date.now();
       if (left <= 0) return null;
       // The holder's remaining TTL bounds the wait for a dead one; a live one releases sooner.
@@ -182,7 +236,7 @@ export class UsageLedger {
       extend: async () => (await this.redis.eval(EXTEND_LOCK, 1, key, token, String(ttlMs))) === 1,
       commit: async (windows, options = {}) => {
         const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
-        const keys = [key, this.windowsKey(tenant, sub), this.watermarkKey(tenant)];
+        const keys = [key, this.windowsKey(tenant, sub), this.watermarkKey(tenant), this.settledKey(tenant)];
         const args = [token, sub, options.watermark ?? '', options.release ? '1' : '0', ...pairs];
         return (await this.redis.eval(COMMIT, keys.length, ...keys, ...args)) === 1;
       },
@@ -195,6 +249,24 @@ export class UsageLedger {
   lockKey(tenant: string, sub: string): string {
     return `${this.prefix}:lock:${tenant}:${sub}`;
   }
+}
+
+function pairsOf(values: ReadonlyArray<number | string | null>): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < values.length; i += 2) fields[String(values[i])] = String(values[i + 1]);
+  return fields;
+}
+
+function parseSome(
+  starts: readonly string[],
+  values: ReadonlyArray<number | string | null>,
+): Map<string, LedgerWindow> {
+  const found = new Map<string, LedgerWindow>();
+  starts.forEach((start, i) => {
+    const json = values[i];
+    if (typeof json === 'string') found.set(start, JSON.parse(json) as LedgerWindow);
+  });
+  return found;
 }
 
 function parse(raw: unknown): Map<string, LedgerWindow> {

@@ -1,9 +1,12 @@
 import {
   alignWindowStart,
+  billingPeriodContaining,
   billingWindowsBetween,
   continuePeriodRecords,
   isWithinLateUsageHorizon,
   windowOverlapsSpan,
+  type BillingPeriod,
+  type WindowSize,
 } from '../metering/index.js';
 import type { LedgerRounding, LedgerWindow } from '../record/usage-ledger.js';
 import {
@@ -15,6 +18,7 @@ import {
   type PlannedPeriod,
   type PlanSettings,
 } from './planned-period.js';
+import { cycleOfEntry, type MeteredEntry } from './metered-entry.js';
 import { ratesForWindows } from './rated-usage-pull.js';
 
 /**
@@ -51,6 +55,31 @@ export function continuePeriod(ctx: PeriodContext, settings: PlanSettings): Plan
   return { period, writes, sends, corrections, lateDifferences: null, whole: false };
 }
 
+/** Inside a period only its start can cut a grid cell: the window before `from` starts a cell earlier, or there. */
+function windowStartBefore(from: Date, period: BillingPeriod, size: WindowSize): string {
+  return iso(new Date(Math.max(from.getTime() - size.ms, period.start.getTime())));
+}
+
+/** Beyond this many fresh windows (a backfill, a long outage) a run reads the whole ledger anyway. */
+const LEAN_WINDOWS = 48;
+
+/**
+ * The ledger windows a run that continues every period reads: the window before `from` (it keeps the
+ * rounding state) and the fresh ones (expected absent; read so that one present stops the continuation).
+ * Null when the run is long enough that it reads the whole ledger.
+ */
+export function continuationStarts(
+  target: { entry: MeteredEntry; from: Date; to: Date },
+  settings: PlanSettings,
+): string[] | null {
+  const { entry, from, to } = target;
+  const size = settings.windowSize;
+  if (from >= to || (to.getTime() - from.getTime()) / size.ms > LEAN_WINDOWS) return null;
+  const cycle = cycleOfEntry(entry, settings.tzMode ?? 'FIXED');
+  const fresh = billingWindowsBetween(from, to, size, cycle).map((w) => iso(w.start));
+  return [windowStartBefore(from, billingPeriodContaining(from, cycle), size), ...fresh];
+}
+
 /**
  * The window that ends at `from` in the same period, when the ledger has it settled with the period's
  * rounding state: the latest window of the period, as only the latest keeps the state.
@@ -63,9 +92,7 @@ function stateBefore(
   const size = settings.windowSize;
   const begin = period.start > span.start ? period.start : span.start;
   if (from <= begin || alignWindowStart(from, size).getTime() !== from.getTime()) return null;
-  // Inside a period only its start can cut a grid cell: the window before `from` starts a cell earlier, or there.
-  const cell = from.getTime() - size.ms;
-  const start = iso(new Date(Math.max(cell, period.start.getTime())));
+  const start = windowStartBefore(from, period, size);
   const window = ctx.ledger.get(start);
   const rounding = window?.rounding;
   if (!window || !rounding || window.pending || window.end !== iso(from)) return null;

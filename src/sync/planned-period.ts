@@ -43,6 +43,11 @@ export interface SubscriptionPlanInput {
    * one left pending takes no shortcut.
    */
   wholePeriods?: boolean;
+  /**
+   * The ledger holds only the windows `continuationStarts` (period-continuation.ts) names (the last run settled it at `from`):
+   * enough to continue a period, not to plan one whole.
+   */
+  partialLedger?: boolean;
 }
 
 /** One billing period's part of a plan, carried out in this order: writes, then sends, then the late report. */

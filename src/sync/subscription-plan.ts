@@ -29,6 +29,13 @@ import { ratesForWindows } from './rated-usage-pull.js';
 export type { PlannedPeriod, PlanSettings, SubscriptionPlanInput } from './planned-period.js';
 
 /**
+ * How a plan ended: every period planned, or stopped at a period that cannot continue its rounding state
+ * while the ledger given was partial; the caller then plans again on the whole ledger. Planning again what
+ * was carried out already sends nothing: those windows are in the ledger, confirmed.
+ */
+export type PlanEnd = 'done' | 'whole-ledger-needed';
+
+/**
  * Plans one subscription's records. A period's cents are rounded cumulatively over its windows, so a period
  * is planned whole, from its first billed window, unless its only fresh windows follow the latest one in the
  * ledger and that one keeps a settled rounding state: then the plan continues from the state and costs the
@@ -39,20 +46,23 @@ export type { PlannedPeriod, PlanSettings, SubscriptionPlanInput } from './plann
 export function* planSubscription(
   input: SubscriptionPlanInput,
   settings: PlanSettings,
-): Generator<PlannedPeriod> {
+): Generator<PlannedPeriod, PlanEnd> {
   const { entry, from, to } = input;
   const cycle = cycleOfEntry(entry, settings.tzMode ?? 'FIXED');
   const span = spanOf(entry);
   const spanEnd = span.end && span.end < to ? span.end : to;
-  if (spanEnd <= span.start || from >= to) return;
+  if (spanEnd <= span.start || from >= to) return 'done';
   let periodStart = billingPeriodContaining(from, cycle).start;
   while (periodStart < to) {
     const period = billingPeriodContaining(periodStart, cycle);
     periodStart = period.end;
     const ctx = { ...input, cycle, span, period };
-    const planned = continuePeriod(ctx, settings) ?? planPeriod(ctx, settings);
+    const continued = continuePeriod(ctx, settings);
+    if (!continued && input.partialLedger) return 'whole-ledger-needed';
+    const planned = continued ?? planPeriod(ctx, settings);
     if (planned) yield planned;
   }
+  return 'done';
 }
 
 function planPeriod(ctx: PeriodContext, settings: PlanSettings): PlannedPeriod | null {

@@ -8,7 +8,13 @@ import type { RecordObserver } from '../record/record-observer.js';
 import type { LedgerWindow, UsageLedger } from '../record/usage-ledger.js';
 import type { MeteredEntry } from './metered-entry.js';
 import type { RatedRow } from './rated-usage-pull.js';
-import { planSubscription, type PlannedPeriod, type PlanSettings } from './subscription-plan.js';
+import { continuationStarts } from './period-continuation.js';
+import {
+  planSubscription,
+  type PlannedPeriod,
+  type PlanSettings,
+  type SubscriptionPlanInput,
+} from './subscription-plan.js';
 import { SubscriptionTally, type SubscriptionSyncResult } from './subscription-tally.js';
 import { SubscriptionSyncError, TenantNotConfiguredError } from '../errors/index.js';
 
@@ -55,11 +61,13 @@ export class SubscriptionSync {
     const { logger, ledger, clients } = this.options;
     const { entry } = target;
     const tally = new SubscriptionTally(entry.subscriptionId, this.options.observer);
+    const starts = continuationStarts(target, this.options);
     const held = await holdLedger(
       ledger,
       entry.tenantApiKey,
       entry.subscriptionId,
       this.options.lockTtlMs ?? 60_000,
+      starts ? { from: target.from.toISOString(), starts } : undefined,
     );
     try {
       const kb = clients.get(entry.tenantApiKey);
@@ -77,9 +85,7 @@ export class SubscriptionSync {
         resumed = true;
         await this.send(run, { start, window, pending: window.pending, resumed: true });
       }
-      const input = { ...target, ledger: run.known, rows, now, wholePeriods: resumed };
-      const plan = planSubscription(input, this.options);
-      for (const period of plan) await this.carryOut(run, period);
+      await this.planAndCarryOut(run, { ...target, rows, now, wholePeriods: resumed });
       held.assertHeld();
       await held.commit(new Map(), { watermark: target.to.toISOString(), release: true });
       const result = tally.result();
@@ -95,6 +101,21 @@ export class SubscriptionSync {
     } finally {
       await held.stop();
     }
+  }
+
+  /**
+   * Plans and carries out each period in turn; a plan made on a partial ledger that needs the whole one is made
+   * again on it (what was carried out by then is in the ledger, confirmed, and sends nothing again).
+   */
+  private async planAndCarryOut(run: Run, input: Omit<SubscriptionPlanInput, 'ledger'>): Promise<void> {
+    const partialLedger = !run.held.whole;
+    const plan = planSubscription({ ...input, ledger: run.known, partialLedger }, this.options);
+    let step = plan.next();
+    for (; !step.done; step = plan.next()) await this.carryOut(run, step.value);
+    if (step.value !== 'whole-ledger-needed') return;
+    run.known = await run.held.readWhole();
+    for (const planned of planSubscription({ ...input, ledger: run.known }, this.options))
+      await this.carryOut(run, planned);
   }
 
   /** One billing period of the plan: its windows written (revisions pending), then sent, then its late report. */

@@ -60,4 +60,56 @@ describe('usage ledger: a lock read with its ledger, and writes only while it is
     expect(await ledger.lockAndRead('bob', 's2', 10_000, 0), 'busy').to.equal(null);
     await current.lock.release();
   });
+
+  it('a run that ended settled lets the next one from there read only the windows it names', async () => {
+    const [w1, w2, w3] = ['2025-01-01T00:00:00.000Z', '2025-01-01T01:00:00.000Z', '2025-01-01T02:00:00.000Z'];
+    const run = (await ledger.lockAndRead('bob', 's3', 10_000))!;
+    await ledger.saveWindows(
+      'bob',
+      's3',
+      new Map([
+        [w1, window(1)],
+        [w2, window(2)],
+      ]),
+    );
+    expect(await run.lock.commit(new Map(), { watermark: w3, release: true })).to.be.true;
+
+    const lean = { from: w3, starts: [w2, w3] };
+    const next = (await ledger.lockAndRead('bob', 's3', 10_000, 0, lean))!;
+    expect(next.whole).to.equal(false);
+    expect(Object.fromEntries(next.windows), 'w2 only: w1 not asked, w3 not there').to.deep.equal({
+      [w2]: window(2),
+    });
+    await next.lock.release();
+
+    const elsewhere = (await ledger.lockAndRead('bob', 's3', 10_000, 0, { from: w2, starts: [w2] }))!;
+    expect(elsewhere.whole, 'settled at another watermark: the whole ledger').to.equal(true);
+    expect(elsewhere.windows.size).to.equal(2);
+    await elsewhere.lock.release();
+  });
+
+  it('writing windows unsettles the ledger until a run ends; a lost lock never settles it', async () => {
+    const [w1, w2] = ['2025-01-01T00:00:00.000Z', '2025-01-01T01:00:00.000Z'];
+    const lean = { from: w2, starts: [w1] };
+    const first = (await ledger.lockAndRead('bob', 's4', 10_000))!;
+    expect(await first.lock.commit(new Map(), { watermark: w2, release: true })).to.be.true;
+    expect((await ledger.lockAndRead('bob', 's4', 10_000, 0, lean))!.whole, 'settled').to.equal(false);
+    await redis.del(ledger.lockKey('bob', 's4'));
+
+    // An interrupted run: its window written as pending, nothing more.
+    const pending = { ...window(5), pending: { revision: 0, cents: {}, record: null } };
+    const crashed = (await ledger.lockAndRead('bob', 's4', 100, 0, lean))!;
+    await ledger.saveWindows('bob', 's4', new Map([[w1, pending]]));
+    await waitFor('the lock lapsed', async () => (await redis.exists(ledger.lockKey('bob', 's4'))) === 0);
+    const after = (await ledger.lockAndRead('bob', 's4', 10_000, 0, lean))!;
+    expect(after.whole, 'the pending window is read with the whole ledger').to.equal(true);
+    expect(after.windows.get(w1)?.pending).to.deep.equal(pending.pending);
+    // The crashed run's late end changes nothing: its lock is gone.
+    expect(await crashed.lock.commit(new Map(), { watermark: w2, release: true })).to.be.false;
+    expect(await after.lock.commit(new Map([[w1, window(5)]]), { watermark: w2, release: true })).to.be.true;
+    const settled = (await ledger.lockAndRead('bob', 's4', 10_000, 0, lean))!;
+    expect(settled.whole).to.equal(false);
+    expect(Object.fromEntries(settled.windows)).to.deep.equal({ [w1]: window(5) });
+    await settled.lock.release();
+  });
 });

@@ -36,6 +36,11 @@ const TYPES = ['instance', 'vcpus'];
 export class SimulatedSubscription {
   readonly ledger = new Map<string, LedgerWindow>();
   watermark: Date | null = null;
+  /**
+   * The watermark a run that confirmed everything it wrote ended at (UsageLedger's `settled`): any write
+   * since clears it. Lets the next run from there read only the windows it needs.
+   */
+  settledAt: Date | null = null;
   /** CloudKitty's current rate per hour (its collect period) and metric type; absent = no data. */
   private readonly rated = new Map<number, Record<string, string>>();
   now: Date;
@@ -148,6 +153,7 @@ export class SimulatedSubscription {
     for (const [start, window] of this.ledger) {
       if (!window.pending) continue;
       resumed = true;
+      this.settledAt = null;
       this.ledger.set(start, confirmed(window, window.pending));
     }
     return resumed;
@@ -161,6 +167,7 @@ export class SimulatedSubscription {
     let sent = 0;
     for (const period of periods) {
       if (sent >= crashAfter) return false;
+      if (period.writes.size > 0) this.settledAt = null;
       for (const [start, w] of period.writes) this.ledger.set(start, w);
       for (const send of period.sends) {
         if (sent++ >= crashAfter) return false;
@@ -168,6 +175,7 @@ export class SimulatedSubscription {
       }
     }
     if (!this.watermark || this.watermark < to) this.watermark = to;
+    this.settledAt = this.watermark.getTime() === to.getTime() ? to : null;
     return true;
   }
 
@@ -191,6 +199,8 @@ export class SimulatedSubscription {
 
   /** The ledger as a version before the rounding state left it. */
   forgetRoundingStates(): void {
+    // A version before the settled marker neither reads nor clears it: going back to one deletes it.
+    this.settledAt = null;
     for (const [start, window] of this.ledger) {
       const { rounding: _dropped, ...rest } = window;
       this.ledger.set(start, rest);
