@@ -55,7 +55,7 @@ export class SubscriptionSyncError<R extends SyncedSoFar = SyncedSoFar> extends 
   readonly retryable: boolean;
   readonly result: R & { error: string };
 
-  constructor(tenant: string, result: R, cause: unknown, ids: Pick<ErrorIds, 'accountId'> = {}) {
+  constructor(tenant: string, result: R, cause: unknown, ids: Pick<ErrorIds, 'accountId' | 'window'> = {}) {
     const message = cause instanceof Error ? cause.message : String(cause);
     super(`sync of subscription ${result.subscriptionId} (tenant ${tenant}) failed: ${message}`, {
       cause,

@@ -97,6 +97,7 @@ export class SubscriptionSync {
     } catch (err) {
       throw new SubscriptionSyncError(entry.tenantApiKey, tally.result(), err, {
         accountId: entry.accountId,
+        window: tally.sending,
       });
     } finally {
       await held.stop();
@@ -149,9 +150,11 @@ export class SubscriptionSync {
   /** Sends one pending revision while the lock is held; confirmed at once, not batched, so a crash resends only it. */
   private async send(run: Run, send: PendingSend): Promise<void> {
     run.held.assertHeld();
+    run.tally.sending = send.start;
     const confirmed = await sendPending(run.record, send, (start, window) =>
       run.held.commit(new Map([[start, window]])),
     );
+    run.tally.sending = undefined;
     run.known.set(send.start, confirmed);
   }
 }

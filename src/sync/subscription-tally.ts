@@ -28,6 +28,8 @@ export class SubscriptionTally implements RecordObserver {
   credits = 0;
   alreadyCredited = 0;
   creditedCents = 0;
+  /** The window (start, ISO) whose revision is being sent, if any: a failure then names it. */
+  sending: string | undefined;
 
   constructor(
     private readonly subscriptionId: string,
