@@ -1,9 +1,10 @@
 /**
- * Progress on a terminal as one redrawn bar; elsewhere (CI, logs, pipes) one plain line per step, since
+ * Progress on a terminal as one redrawn bar; elsewhere (CI, logs, pipes) a plain line now and then, since
  * carriage returns make a mess of files.
  */
 export class ProgressBar {
   private readonly tty: boolean;
+  private lastTenth = -1;
 
   constructor(
     private readonly label: string,
@@ -14,6 +15,10 @@ export class ProgressBar {
 
   update(done: number, total: number, note = ''): void {
     if (!this.tty) {
+      // A line per tenth of the way and per failure, not per step: 10,000 subscriptions are not 10,000 lines.
+      const tenth = total === 0 ? 10 : Math.floor((done * 10) / total);
+      if (tenth === this.lastTenth && done < total && !note) return;
+      this.lastTenth = tenth;
       this.out.write(`${this.label}: ${done}/${total}${note ? ` ${note}` : ''}\n`);
       return;
     }
