@@ -4,7 +4,7 @@ import type { PushNotification } from './push-notifications.js';
 import type { StandinContext } from './standin-context.js';
 
 /**
- * The test-only control surface, kept off Kill Bill's paths: delivery switches and failure injection,
+ * The test-only control surface, kept off Kill Bill's paths: stopping delivery,
  * API latency and 500 faults, the notification log, and a state reset. Reachable in-process
  * (`standin.control`) and over HTTP under /__standin.
  */
@@ -21,22 +21,9 @@ export class StandinControl {
 
   constructor(private readonly ctx: StandinContext) {}
 
-  /** Holds every push attempt (first ones and retries) until resumeDelivery(). */
+  /** Holds every push attempt (first ones and retries) from now on: a bridge that hears nothing. */
   stopDelivery(): void {
     this.ctx.push.stop();
-  }
-
-  resumeDelivery(): void {
-    this.ctx.push.resume();
-  }
-
-  /** The next `count` delivery attempts fail as if the callback had answered 500, without calling it. */
-  failNextDeliveries(count: number): void {
-    this.ctx.push.failNext(count);
-  }
-
-  setRetrySchedule(schedule: string | number[]): void {
-    this.ctx.push.setRetrySchedule(schedule);
   }
 
   /** Delay before every Kill Bill API answer (not the control surface). */
@@ -100,23 +87,6 @@ export class StandinControl {
     });
     router.post('/__standin/delivery/stop', (_req, res) => {
       this.stopDelivery();
-      res.status(204).end();
-    });
-    router.post('/__standin/delivery/resume', (_req, res) => {
-      this.resumeDelivery();
-      res.status(204).end();
-    });
-    router.post('/__standin/delivery/fail', (req, res) => {
-      this.failNextDeliveries(count(req));
-      res.status(204).end();
-    });
-    router.post('/__standin/delivery/retries', (req, res) => {
-      const { schedule } = (req.body ?? {}) as { schedule?: string | number[] };
-      if (schedule === undefined) {
-        res.status(400).json({ message: 'schedule is required' });
-        return;
-      }
-      this.setRetrySchedule(schedule);
       res.status(204).end();
     });
     router.post('/__standin/api/latency', (req, res) => {

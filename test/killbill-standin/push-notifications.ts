@@ -36,7 +36,7 @@ export interface DeliveryAttempt {
   at: Date;
   /** HTTP status when the callback answered. */
   status?: number;
-  /** Why no usable answer came: timeout, connection error, or an injected failure. */
+  /** Why no usable answer came: timeout or connection error. */
   error?: string;
 }
 
@@ -74,18 +74,13 @@ export class PushNotificationQueue {
   /** First attempts go out one at a time per tenant, in event order, as the bus handler does. */
   private readonly tenantChains = new Map<string, Promise<void>>();
   private stopped = false;
-  private failuresToInject = 0;
   private closed = false;
 
   constructor(
-    private retryScheduleMs: number[],
+    private readonly retryScheduleMs: number[],
     private readonly deliveryTimeoutMs: number,
     private readonly logger: Logger,
   ) {}
-
-  setRetrySchedule(schedule: string | number[]): void {
-    this.retryScheduleMs = parseRetrySchedule(schedule);
-  }
 
   post(tenantId: string, url: string | null, body: NotificationJson): void {
     if (!url || this.closed) return;
@@ -112,23 +107,10 @@ export class PushNotificationQueue {
     this.stopped = true;
   }
 
-  resume(): void {
-    this.stopped = false;
-    for (const n of this.notifications) {
-      if (n.state === 'pending' && n.nextAttemptAt && n.nextAttemptAt.getTime() <= Date.now())
-        void this.attempt(n);
-    }
-  }
-
-  failNext(count: number): void {
-    this.failuresToInject = count;
-  }
-
   reset(): void {
     this.clearTimers();
     this.notifications.length = 0;
     this.tenantChains.clear();
-    this.failuresToInject = 0;
     this.stopped = false;
   }
 
@@ -145,16 +127,10 @@ export class PushNotificationQueue {
 
   private async attempt(n: PushNotification): Promise<void> {
     if (this.closed || n.state !== 'pending') return;
-    // While stopped the notification stays due; resume() sends it.
+    // While stopped the notification stays due, and is never sent.
     if (this.stopped) return;
     n.nextAttemptAt = null;
-    let outcome: DeliveryAttempt;
-    if (this.failuresToInject > 0) {
-      this.failuresToInject--;
-      outcome = { at: new Date(), status: 500, error: 'injected failure' };
-    } else {
-      outcome = await this.send(n);
-    }
+    const outcome = await this.send(n);
     if (this.closed) return;
     n.attempts.push(outcome);
     const ok =

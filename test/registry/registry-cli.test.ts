@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { freePort } from '../support/wait.js';
-import { METRIC_UNITS, RegistryHarness, TENANT, projectId } from './registry-harness.js';
+import { METRIC_UNITS, RegistryHarness, projectId } from './registry-harness.js';
 
 const BRIDGE = fileURLToPath(new URL('../../bin/bridge.js', import.meta.url));
 
@@ -20,7 +20,7 @@ function bridge(args: string[], env: Record<string, string>): Promise<Run> {
     execFile(
       process.execPath,
       [BRIDGE, ...args],
-      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 20_000 },
+      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -33,17 +33,20 @@ interface ShowJson {
   problems: Array<Record<string, unknown>>;
 }
 
-describe('bridge registry sync|show (the real CLI)', function () {
-  this.timeout(30_000);
+describe('bridge registry sync|show (the real CLI, real Kill Bill)', function () {
+  this.timeout(3 * 60_000);
   let h: RegistryHarness;
   let env: Record<string, string>;
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
     h = await RegistryHarness.start();
     env = {
       REDIS_URL: h.redis.url,
-      KILLBILL_URL: h.standin.url,
-      KILLBILL_API_KEY: TENANT,
-      KILLBILL_API_SECRET: 'lazar',
+      KILLBILL_URL: h.tenant.url,
+      KILLBILL_USERNAME: h.tenant.username,
+      KILLBILL_PASSWORD: h.tenant.password,
+      KILLBILL_API_KEY: h.apiKey,
+      KILLBILL_API_SECRET: h.tenant.apiSecret,
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
       // The configuration refuses to load without a way to CloudKitty, even for commands that never call it.
       CLOUDKITTY_URL: 'http://127.0.0.1:9',
@@ -72,11 +75,13 @@ describe('bridge registry sync|show (the real CLI)', function () {
     expect(run.stderr).to.equal('');
     expect(run.code).to.equal(0);
     const shown = JSON.parse(run.stdout) as ShowJson;
-    expect(shown.tenants).to.deep.equal([{ tenant: TENANT, lastReconcile: null, accounts: 4 }]);
+    // The only reconcile so far: the rebuild Kill Bill's notice of the catalog upload asked for.
+    const lastReconcile = new Date(h.catalogRebuild.at).toISOString();
+    expect(shown.tenants).to.deep.equal([{ tenant: h.apiKey, lastReconcile, accounts: 4 }]);
     const since = (await h.entry(metered.subscriptionId))!.since;
     expect(shown.metered).to.have.length(1);
     expect(shown.metered[0]).to.deep.include({
-      tenant: TENANT,
+      tenant: h.apiKey,
       accountId: metered.accountId,
       subscriptionId: metered.subscriptionId,
       projectId: metered.project,
@@ -96,7 +101,7 @@ describe('bridge registry sync|show (the real CLI)', function () {
       reasons: [`${FIELD.enabled} must be true or false`],
     });
     expect(shown.problems).to.deep.include({
-      tenant: TENANT,
+      tenant: h.apiKey,
       accountId: bad.accountId,
       subscriptionId: bad.subscriptionIds[0],
       field: FIELD.enabled,
@@ -129,17 +134,17 @@ describe('bridge registry sync|show (the real CLI)', function () {
     expect(one.stderr).to.equal('');
     expect(one.code).to.equal(0);
     expect(one.stdout).to.match(
-      new RegExp(`^tenant ${TENANT}: 1 account\\(s\\), 1 metered, 0 not metered`, 'm'),
+      new RegExp(`^tenant ${h.apiKey}: 1 account\\(s\\), 1 metered, 0 not metered`, 'm'),
     );
     expect((await h.entry(subscriptionId))!.projectId).to.equal(moved);
 
     const all = await bridge(['registry', 'sync'], env);
     expect(all.code).to.equal(0);
-    const accounts = (await h.store.accountIds(TENANT)).length;
+    const accounts = (await h.store.accountIds(h.apiKey)).length;
     expect(all.stdout).to.match(
-      new RegExp(`^tenant ${TENANT}: ${accounts} account\\(s\\), \\d+ metered, `, 'm'),
+      new RegExp(`^tenant ${h.apiKey}: ${accounts} account\\(s\\), \\d+ metered, `, 'm'),
     );
-    expect((await h.store.lastReconcile(TENANT))!.accounts).to.equal(accounts);
+    expect((await h.store.lastReconcile(h.apiKey))!.accounts).to.equal(accounts);
   });
 
   it('exits 1 with a one-line reason when Redis or Kill Bill cannot be reached', async () => {

@@ -2,9 +2,11 @@ import { expect } from 'chai';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { RegistryHarness, projectId } from './registry-harness.js';
 
-describe('registry end to end: two subscriptions on one project', () => {
+describe('registry end to end: two subscriptions on one project (real Kill Bill)', function () {
+  this.timeout(3 * 60_000);
   let h: RegistryHarness;
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
     h = await RegistryHarness.start();
   });
   after(async () => {
@@ -57,9 +59,13 @@ describe('registry end to end: two subscriptions on one project', () => {
 
   it('spans decide: a replacement after the cancellations is metered, the past overlap stays a conflict until fixed', async () => {
     const project = projectId();
+    // Started days ago: Kill Bill 0.22 dates a span by the day, so two subscriptions started and cancelled
+    // today would span nothing and overlap nowhere.
+    const weekAgo = new Date(Date.now() - 7 * 24 * 3_600_000).toISOString().slice(0, 10);
     const { accountId, subscriptionIds } = await h.createAccount(
       { [FIELD.enabled]: 'true', [FIELD.projectId]: project },
       2,
+      weekAgo,
     );
     const [old, parallel] = subscriptionIds as [string, string];
     await h.waitForEntry('in conflict', parallel, (x) => x.status === 'conflict');

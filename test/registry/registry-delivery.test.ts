@@ -8,12 +8,15 @@ import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscr
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { waitFor } from '../support/wait.js';
-import { RegistryHarness, TENANT, projectId } from './registry-harness.js';
+import type { PushNotification } from './push-deliveries.js';
+import { RegistryHarness, projectId } from './registry-harness.js';
 
-describe('registry end to end: late, repeated, reordered and lost notifications', () => {
+describe('registry end to end: late, repeated, reordered and lost notifications (real Kill Bill)', function () {
+  this.timeout(3 * 60_000);
   let h: RegistryHarness;
-  before(async () => {
-    h = await RegistryHarness.start([400, 400]);
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
+    h = await RegistryHarness.start();
   });
   after(async () => {
     await h?.close();
@@ -30,9 +33,9 @@ describe('registry end to end: late, repeated, reordered and lost notifications'
         metricUnits: h.config.metering.metricUnits,
         logger: silentLogger,
       });
-      await registrar.refreshAccount(TENANT, accountId);
+      await registrar.refreshAccount(h.apiKey, accountId);
       // Conflicts are marked within this one account only; every test here uses projects of its own.
-      return await store.entries(TENANT);
+      return await store.entries(h.apiKey);
     } finally {
       connection.disconnect();
     }
@@ -50,12 +53,13 @@ describe('registry end to end: late, repeated, reordered and lost notifications'
     await h.waitForEntry('metered', subscriptionId, (x) => x.status === 'metered');
     await h.settled();
     const before = await h.entriesOf(accountId);
-    const creation = h.standin.control
-      .notifications()
-      .find((n) => n.body.eventType === 'CUSTOM_FIELD_CREATION' && n.body.accountId === accountId);
+    const creation = h.pushes
+      .of((n) => n.eventType === 'CUSTOM_FIELD_CREATION' && n.accountId === accountId)
+      .find((d) => d.outcome === 200);
     expect(creation, 'Kill Bill notified the field creation').to.exist;
 
-    const body = JSON.stringify(creation!.body);
+    // Sent exactly as Kill Bill sent it: at-least-once delivery repeats a body as it is.
+    const body = creation!.body;
     const answers = await Promise.all([postToIntake(body), postToIntake(body), postToIntake(body)]);
     expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200]);
     await h.settled();
@@ -67,28 +71,36 @@ describe('registry end to end: late, repeated, reordered and lost notifications'
     const { accountId, subscriptionId } = await h.meteredAccount();
     await h.waitForEntry('metered', subscriptionId, (x) => x.status === 'metered');
     await h.settled();
-    const sent = h.standin.control.notifications().length;
+    const ofField = (eventType: string) => (n: PushNotification) =>
+      n.eventType === eventType && n.accountId === accountId && n.objectType === 'CUSTOM_FIELD';
+    const deleted = await h.accountFieldId(accountId, FIELD.projectId);
+    const deletion = (n: PushNotification) => ofField('CUSTOM_FIELD_DELETION')(n) && n.objectId === deleted;
+    let created = '';
+    const creation = (n: PushNotification) => ofField('CUSTOM_FIELD_CREATION')(n) && n.objectId === created;
 
-    // The deletion's first delivery fails, so Kill Bill retries it after the creation went out.
-    h.standin.control.failNextDeliveries(1);
-    await h.kb.removeAccountCustomFields(accountId, [await h.accountFieldId(accountId, FIELD.projectId)]);
+    // The deletion's first delivery fails, so Kill Bill retries it; the retry reaches the bridge after the
+    // creation (Kill Bill's retry is 1 s later, and the proxy holds it until then should the bus lag).
+    h.pushes.failFirst(deletion, creation);
+    await h.kb.removeAccountCustomFields(accountId, [deleted]);
     const moved = projectId();
     await h.kb.addAccountCustomFields(accountId, [{ name: FIELD.projectId, value: moved }]);
+    created = await h.accountFieldId(accountId, FIELD.projectId);
 
-    const [deletion, creation] = h.standin.control.notifications().slice(sent);
-    expect([deletion?.body.eventType, creation?.body.eventType]).to.deep.equal([
-      'CUSTOM_FIELD_DELETION',
-      'CUSTOM_FIELD_CREATION',
-    ]);
     await h.waitForEntry('metered on the new project', subscriptionId, (x) => x.projectId === moved);
-    const retried = await waitFor('Kill Bill delivered the deletion on its retry', () =>
-      h.standin.control.notifications().find((n) => n.id === deletion!.id && n.state === 'delivered'),
+    const retried = await waitFor(
+      'Kill Bill delivered the deletion on its retry',
+      () => {
+        const attempts = h.pushes.of(deletion);
+        return attempts.some((d) => d.outcome === 200) ? attempts : undefined;
+      },
+      { timeoutMs: 60_000 },
     );
     await h.settled();
 
-    const delivered = h.standin.control.notifications().find((n) => n.id === creation!.id)!;
-    expect(retried.attempts).to.have.length(2);
-    expect(retried.attempts[1]!.at.getTime()).to.be.greaterThan(delivered.attempts[0]!.at.getTime());
+    const [delivered] = h.pushes.of(creation);
+    expect(retried.map((d) => d.outcome)).to.deep.equal([503, 200]);
+    expect(retried[0]!.at).to.be.lessThan(delivered!.at);
+    expect(retried[1]!.at).to.be.greaterThan(delivered!.at);
     expect(await h.entry(subscriptionId)).to.deep.include({ status: 'metered', projectId: moved });
     expect(await h.entriesOf(accountId)).to.deep.equal(await freshReading(accountId));
   });
@@ -97,13 +109,20 @@ describe('registry end to end: late, repeated, reordered and lost notifications'
     const kept = await h.meteredAccount();
     await h.waitForEntry('metered', kept.subscriptionId, (x) => x.status === 'metered');
     await h.settled();
-    h.stopDelivery();
+    const seen = h.pushes.all().length;
+    // The callback refuses everything: Kill Bill retries each push on its schedule, then gives up on it.
+    h.pushes.stop();
+    let unseenAccount = '';
     try {
       const unseen = await h.meteredAccount();
+      unseenAccount = unseen.accountId;
       await h.kb.removeAccountCustomFields(kept.accountId, [
         await h.accountFieldId(kept.accountId, FIELD.enabled),
       ]);
       await h.settled();
+      const refused = h.pushes.all().slice(seen);
+      expect(refused.map((d) => d.notification.accountId)).to.include(unseen.accountId);
+      expect(refused.every((d) => d.outcome === 503)).to.equal(true);
       expect(await h.entry(unseen.subscriptionId), 'no notification reached the bridge').to.equal(undefined);
       expect((await h.entry(kept.subscriptionId))!.status).to.equal('metered');
 
@@ -118,16 +137,20 @@ describe('registry end to end: late, repeated, reordered and lost notifications'
       });
       expect(await h.entriesOf(unseen.accountId)).to.deep.equal(await freshReading(unseen.accountId));
     } finally {
-      // The held notifications then arrive late; re-reading makes them harmless.
-      h.resumeDelivery();
+      // Retries Kill Bill still has to make then arrive late; re-reading makes them harmless. (The stand-in
+      // held every notification until resumed; the real Kill Bill drops one after its last retry.)
+      h.pushes.resume();
       await h.settled();
     }
+    const creation = (n: PushNotification) =>
+      n.eventType === 'ACCOUNT_CREATION' && n.objectId === unseenAccount;
+    expect(h.pushes.of(creation).length, 'Kill Bill retried the refused push').to.be.greaterThan(1);
     expect((await h.entry(kept.subscriptionId))!.status).to.equal('not-metered');
   });
 
   it('the reconcile reads every page of accounts (more than 100)', async function () {
-    this.timeout(30_000);
-    h.stopDelivery(); // only the reconcile can find them
+    this.timeout(10 * 60_000); // 110 accounts made on a real Kill Bill
+    h.pushes.stop(); // only the reconcile can find them
     const created: Array<{ subscriptionId: string; project: string }> = [];
     for (let batch = 0; batch < 11; batch++) {
       created.push(...(await Promise.all(Array.from({ length: 10 }, () => h.meteredAccount()))));
@@ -138,10 +161,10 @@ describe('registry end to end: late, repeated, reordered and lost notifications'
     expect(accounts.length, 'more than one page of 100').to.be.greaterThan(110);
 
     await h.reconcileThroughQueue();
-    const entries = new Map((await h.store.entries(TENANT)).map((e) => [e.subscriptionId, e]));
+    const entries = new Map((await h.store.entries(h.apiKey)).map((e) => [e.subscriptionId, e]));
     const missing = created.filter((c) => entries.get(c.subscriptionId)?.projectId !== c.project);
     expect(missing, 'subscriptions the reconcile did not meter').to.deep.equal([]);
-    expect((await h.store.lastReconcile(TENANT))!.accounts).to.equal(accounts.length);
-    expect((await h.store.accountIds(TENANT)).length).to.equal(accounts.length);
+    expect((await h.store.lastReconcile(h.apiKey))!.accounts).to.equal(accounts.length);
+    expect((await h.store.accountIds(h.apiKey)).length).to.equal(accounts.length);
   });
 });

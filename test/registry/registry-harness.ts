@@ -13,13 +13,21 @@ import { FIELD, type SubscriptionEntry } from '../../src/registry/metered-subscr
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { ApiService } from '../../src/app/api-service.js';
 import { createRegistryWorker } from '../../workers/registry-worker.js';
-import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
 import { testConfig } from '../support/bridge-config.js';
 import { SeedingKillBillClient } from '../support/seeding-killbill-client.js';
+import { catalogRebuildSettled } from '../support/catalog-rebuild.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import {
+  createTenant,
+  startKillBill,
+  tenantHeaders,
+  waitForQueues,
+  type KillBillTenant,
+} from '../support/killbill-server.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
+import { PushDeliveries, pushRetries } from './push-deliveries.js';
 
-export const TENANT = 'bob';
 export const PLAN = 'openstack-standard-monthly';
 /** `ram` maps to a unit the catalog does not declare, so a subscription asking for it shows why not. */
 export const METRIC_UNITS = {
@@ -28,59 +36,75 @@ export const METRIC_UNITS = {
   ram: 'openstack-billed-ram',
 };
 const CATALOG = new URL('../../catalog/catalog.xml', import.meta.url);
+/** Kill Bill is real and shared by the run: its bus, its pushes and the worker take their time. */
+const SETTLE_MS = 60_000;
 
 /** A fresh Keystone project id (32 hex digits), so tests never collide on a project. */
 export const projectId = (): string => randomUUID().replace(/-/g, '');
 
 /**
- * The registry end to end: a real Redis, the Kill Bill stand-in with the bridge's catalog, the intake
- * API whose callback the stand-in calls, and a real BullMQ registry worker. Tests change Kill Bill and
+ * The registry end to end: a real Redis, a tenant of the REAL Kill Bill (test/support/killbill-server.ts)
+ * with the bridge's catalog, the intake API whose callback Kill Bill calls (through a fault proxy that sees
+ * every push, see {@link PushDeliveries}), and a real BullMQ registry worker. Tests change Kill Bill and
  * wait for the registry, the way an operator's change reaches it in production.
  */
 export class RegistryHarness {
-  private stopped = false;
   private readonly subscriptionApi: SubscriptionApi;
 
   private constructor(
     readonly redis: RedisServer,
-    readonly standin: KillBillStandin,
+    readonly tenant: KillBillTenant,
+    readonly pushes: PushDeliveries,
     readonly config: BridgeConfig,
     readonly api: ApiService,
     readonly kb: SeedingKillBillClient,
     readonly store: RegistryStore,
-    readonly registrar: AccountRegistrar,
     readonly queue: Queue<RegistryJobData>,
+    /** The registry rebuild the catalog upload of start() asked for (its only reconcile so far). */
+    readonly catalogRebuild: { at: number; accounts: number },
     private readonly worker: Worker<RegistryJobData>,
     private readonly connections: RedisClient[],
   ) {
-    const kbConfig = new Configuration({
-      basePath: standin.url,
-      username: 'admin',
-      password: 'password',
-      apiKey: apiKey(TENANT, config.killbill.apiSecret),
-    });
-    this.subscriptionApi = new SubscriptionApi(kbConfig);
+    this.subscriptionApi = new SubscriptionApi(
+      new Configuration({
+        basePath: tenant.url,
+        username: tenant.username,
+        password: tenant.password,
+        apiKey: apiKey(tenant.apiKey, tenant.apiSecret),
+      }),
+    );
   }
 
-  /** `retrySchedule`: the stand-in's push retry delays in ms (Kill Bill's are minutes to days). */
-  static async start(retrySchedule: number[] = [300, 300, 300]): Promise<RegistryHarness> {
-    const redis = await RedisServer.start();
-    const standin = await startKillBillStandin({ retrySchedule });
-    standin.createTenant(TENANT, 'lazar');
+  /** The tenant's API key: what the registry is keyed by. */
+  get apiKey(): string {
+    return this.tenant.apiKey;
+  }
+
+  static async start(): Promise<RegistryHarness> {
+    const [redis, server] = await Promise.all([RedisServer.start(), startKillBill()]);
+    // The server's default catalog until the upload below: no empty catalog of its own to announce late.
+    const tenant = await createTenant({ useGlobalDefault: true });
     const port = await freePort();
+    const intake = await FaultProxy.start(`http://127.0.0.1:${port}`);
     const config = testConfig({
       REDIS_URL: redis.url,
-      KILLBILL_URL: standin.url,
-      BRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      KILLBILL_URL: tenant.url,
+      KILLBILL_USERNAME: tenant.username,
+      KILLBILL_PASSWORD: tenant.password,
+      KILLBILL_API_KEY: tenant.apiKey,
+      KILLBILL_API_SECRET: tenant.apiSecret,
+      BRIDGE_PUBLIC_URL: intake.url,
+      BRIDGE_REGISTER_CALLBACK: 'true',
       BRIDGE_METRIC_UNITS: JSON.stringify(METRIC_UNITS),
     });
     const clients = createTenantClients(config);
     const kb = new SeedingKillBillClient(config.killbill);
-    await kb.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
 
     const api = new ApiService({ config, logger: silentLogger, port, host: '127.0.0.1' });
     await api.start();
-    await waitFor('the intake has registered its callback with Kill Bill', () => api.callbacksRegistered);
+    await waitFor('the intake has registered its callback with Kill Bill', () => api.callbacksRegistered, {
+      timeoutMs: 30_000,
+    });
 
     const storeConnection = redis.client();
     const workerConnection = createRedisConnection(redis.url, 'worker');
@@ -103,7 +127,11 @@ export class RegistryHarness {
       connection: queueConnection,
       prefix: config.redis.prefix,
     });
-    return new RegistryHarness(redis, standin, config, api, kb, store, registrar, queue, worker, [
+    // The upload is announced to the bridge, which rebuilds the (empty) registry: let that finish first.
+    await kb.uploadCatalogXml(readFileSync(CATALOG, 'utf8'));
+    const rebuild = await catalogRebuildSettled(tenant, redis.url, config.redis.prefix, store);
+    const pushes = new PushDeliveries(intake, pushRetries(server));
+    return new RegistryHarness(redis, tenant, pushes, config, api, kb, store, queue, rebuild, worker, [
       storeConnection,
       workerConnection,
       queueConnection,
@@ -111,41 +139,43 @@ export class RegistryHarness {
   }
 
   async close(): Promise<void> {
+    // The server is shared by the run: it is told to stop pushing to a callback that goes away.
+    await fetch(`${this.tenant.url}/1.0/kb/tenants/registerNotificationCallback`, {
+      method: 'DELETE',
+      headers: tenantHeaders(this.tenant),
+    }).catch(() => undefined);
     await this.worker.close();
     await this.queue.close();
     await this.api.stop();
-    await this.standin.close();
+    await this.pushes.proxy.close();
     for (const c of this.connections) c.disconnect();
     await this.redis.close();
   }
 
-  /** Kill Bill holds its notifications (first sends and retries) until resumeDelivery(). */
-  stopDelivery(): void {
-    this.stopped = true;
-    this.standin.control.stopDelivery();
-  }
-
-  resumeDelivery(): void {
-    this.stopped = false;
-    this.standin.control.resumeDelivery();
+  /** True once Kill Bill has processed the tenant's bus events and notifications due now. */
+  async killBillIdle(): Promise<boolean> {
+    return waitForQueues(this.tenant, 1).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
-   * Waits until Kill Bill has delivered (or, while stopped, holds) every notification and the worker has
-   * finished every registry job; a job still failing keeps this waiting, so a broken refresh fails the test.
+   * Waits until Kill Bill has processed everything due, no push is on the wire or (unless deliveries are
+   * stopped) still to be retried, and the worker has finished every registry job; a job still failing
+   * keeps this waiting, so a broken refresh fails the test.
    */
-  async settled(timeoutMs = 10_000): Promise<void> {
+  async settled(timeoutMs = SETTLE_MS): Promise<void> {
     await waitFor(
       'Kill Bill has delivered every notification and the registry worker has run every job',
       async () => {
-        const inFlight = this.standin.control
-          .notifications()
-          .some((n) => n.state === 'pending' && !this.stopped);
-        if (inFlight) return false;
+        if (this.pushes.pending() || !(await this.killBillIdle())) return false;
+        // Asked again: a push Kill Bill made while the queues were read.
+        if (this.pushes.pending()) return false;
         const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
         return Object.values(counts).every((c) => c === 0);
       },
-      { timeoutMs },
+      { timeoutMs, intervalMs: 100 },
     );
     const failed = await this.queue.getJobs(['failed']);
     if (failed.length > 0) throw new Error(`registry job(s) failed: ${failed.map((j) => j.failedReason)}`);
@@ -153,11 +183,11 @@ export class RegistryHarness {
 
   /** The registry's entries for one account (conflicts marked), in a stable order. */
   async entriesOf(accountId: string): Promise<SubscriptionEntry[]> {
-    return (await this.store.entries(TENANT)).filter((e) => e.accountId === accountId);
+    return (await this.store.entries(this.apiKey)).filter((e) => e.accountId === accountId);
   }
 
   async entry(subscriptionId: string): Promise<SubscriptionEntry | undefined> {
-    return this.store.entry(TENANT, subscriptionId);
+    return this.store.entry(this.apiKey, subscriptionId);
   }
 
   /** Waits until the registry's entry for the subscription satisfies `check`, and returns it. */
@@ -165,7 +195,7 @@ export class RegistryHarness {
     what: string,
     subscriptionId: string,
     check: (e: SubscriptionEntry) => boolean,
-    timeoutMs = 10_000,
+    timeoutMs = SETTLE_MS,
   ): Promise<SubscriptionEntry> {
     return waitFor(
       what,
@@ -177,10 +207,14 @@ export class RegistryHarness {
     );
   }
 
-  /** An account, with the given account-level custom fields, and `subscriptions` subscriptions. */
+  /**
+   * An account, with the given account-level custom fields, and `subscriptions` subscriptions, started
+   * today or on `startDate` (YYYY-MM-DD).
+   */
   async createAccount(
     fields: Record<string, string> = {},
     subscriptions = 1,
+    startDate?: string,
   ): Promise<{ accountId: string; subscriptionIds: string[] }> {
     const accountId = await this.kb.createAccount({
       name: `registry test ${randomUUID().slice(0, 8)}`,
@@ -190,7 +224,7 @@ export class RegistryHarness {
     if (list.length > 0) await this.kb.addAccountCustomFields(accountId, list);
     const subscriptionIds: string[] = [];
     for (let i = 0; i < subscriptions; i++) {
-      subscriptionIds.push(await this.kb.createSubscription(accountId, PLAN));
+      subscriptionIds.push(await this.kb.createSubscription(accountId, PLAN, startDate));
     }
     return { accountId, subscriptionIds };
   }
@@ -228,14 +262,18 @@ export class RegistryHarness {
   async reconcileThroughQueue(): Promise<void> {
     const job = await this.queue.add('reconcile', {
       kind: 'reconcile',
-      tenantApiKey: TENANT,
+      tenantApiKey: this.apiKey,
       cause: 'test',
     });
-    await waitFor(`reconcile job ${job.id} has completed`, async () => {
-      const state = await job.getState();
-      if (state === 'failed')
-        throw new Error(`reconcile failed: ${(await this.queue.getJob(job.id!))?.failedReason}`);
-      return state === 'completed';
-    });
+    await waitFor(
+      `reconcile job ${job.id} has completed`,
+      async () => {
+        const state = await job.getState();
+        if (state === 'failed')
+          throw new Error(`reconcile failed: ${(await this.queue.getJob(job.id!))?.failedReason}`);
+        return state === 'completed';
+      },
+      { timeoutMs: SETTLE_MS },
+    );
   }
 }

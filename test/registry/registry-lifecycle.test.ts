@@ -3,13 +3,16 @@ import { readFileSync } from 'node:fs';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { scheduleReconciles } from '../../workers/registry-worker.js';
 import { waitFor } from '../support/wait.js';
-import { RegistryHarness, TENANT, projectId } from './registry-harness.js';
+import type { PushNotification } from './push-deliveries.js';
+import { RegistryHarness, projectId } from './registry-harness.js';
 
 const BILLED = { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' };
 
-describe('registry end to end: Kill Bill changes reach the registry', () => {
+describe('registry end to end: Kill Bill changes reach the registry (real Kill Bill)', function () {
+  this.timeout(3 * 60_000);
   let h: RegistryHarness;
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
     h = await RegistryHarness.start();
   });
   after(async () => {
@@ -26,7 +29,7 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
     const sub = (await h.kb.getSubscription(subscriptionId))!;
     const account = (await h.kb.getAccount(accountId))!;
     expect(e).to.deep.include({
-      tenantApiKey: TENANT,
+      tenantApiKey: h.apiKey,
       accountId,
       projectId: project,
       units: BILLED,
@@ -41,7 +44,7 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
     expect(e.unmetered).to.deep.equal([
       { metric: 'ram', reason: "the tenant's catalog has no unit openstack-billed-ram" },
     ]);
-    const record = (await h.store.account(TENANT, accountId))!;
+    const record = (await h.store.account(h.apiKey, accountId))!;
     expect(record.problems).to.deep.equal([
       {
         accountId,
@@ -58,14 +61,23 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
     await h.waitForEntry('metered on the first project', subscriptionId, (x) => x.projectId === project);
     await h.settled();
     try {
-      await scheduleReconciles(h.queue, [TENANT], 300);
-      const first = await waitFor('a first reconcile ran', () => h.store.lastReconcile(TENANT));
+      await scheduleReconciles(h.queue, [h.apiKey], 300);
+      const first = await waitFor(
+        'a first scheduled reconcile ran',
+        async () => {
+          const r = await h.store.lastReconcile(h.apiKey);
+          return r && r.at > h.catalogRebuild.at ? r : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
 
-      const sent = h.standin.control.notifications().length;
+      const ofAccount = (n: PushNotification) => n.accountId === accountId;
+      const sent = h.pushes.of(ofAccount).length;
       const moved = projectId();
       const fieldId = await h.accountFieldId(accountId, FIELD.projectId);
       await h.kb.updateAccountCustomFields(accountId, [{ customFieldId: fieldId, value: moved }]);
-      expect(h.standin.control.notifications(), 'Kill Bill sends nothing for a PUT').to.have.length(sent);
+      await waitFor('Kill Bill processed the change', () => h.killBillIdle());
+      expect(h.pushes.of(ofAccount), 'Kill Bill sends nothing for a PUT').to.have.length(sent);
 
       const e = await h.waitForEntry(
         'the reconcile picked up the new project',
@@ -74,13 +86,17 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
       );
       expect(e.status).to.equal('metered');
       // Healed by a later, scheduled run; it records itself once its last account is read.
-      const last = await waitFor('a later reconcile ran', async () => {
-        const r = await h.store.lastReconcile(TENANT);
-        return r && r.at > first.at ? r : undefined;
-      });
+      const last = await waitFor(
+        'a later reconcile ran',
+        async () => {
+          const r = await h.store.lastReconcile(h.apiKey);
+          return r && r.at > first.at ? r : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
       expect(last.accounts).to.be.at.least(2);
     } finally {
-      await h.queue.removeJobScheduler(`reconcile:${TENANT}`);
+      await h.queue.removeJobScheduler(`reconcile:${h.apiKey}`);
     }
   });
 
@@ -160,7 +176,7 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
     await h.kb.addAccountCustomFields(twoValues.accountId, [{ name: FIELD.projectId, value: projectId() }]);
     await h.settled();
 
-    const problemsOf = async (accountId: string) => (await h.store.account(TENANT, accountId))!.problems;
+    const problemsOf = async (accountId: string) => (await h.store.account(h.apiKey, accountId))!.problems;
     const [badProjectSub] = badProject.subscriptionIds as [string];
     expect(await problemsOf(badProject.accountId)).to.deep.include({
       accountId: badProject.accountId,
@@ -205,7 +221,7 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
     await h.waitForEntry('metered without ram', subscriptionId, (x) => x.status === 'metered');
     await h.settled(); // so that only the catalog's notification can bring the change
     expect((await h.entry(subscriptionId))!.units).to.deep.equal(BILLED);
-    const before = (await h.store.lastReconcile(TENANT))?.at ?? 0;
+    const before = (await h.store.lastReconcile(h.apiKey))?.at ?? 0;
 
     const v2 = readFileSync(new URL('../../catalog/catalog.xml', import.meta.url), 'utf8')
       .replace(
@@ -222,7 +238,8 @@ describe('registry end to end: Kill Bill changes reach the registry', () => {
     // The reconcile marks itself done after its last account, a moment after this one was refreshed.
     await waitFor(
       'the tenant was reconciled',
-      async () => ((await h.store.lastReconcile(TENANT))?.at ?? 0) > before,
+      async () => ((await h.store.lastReconcile(h.apiKey))?.at ?? 0) > before,
+      { timeoutMs: 60_000 },
     );
   });
 });
