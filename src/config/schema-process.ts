@@ -108,9 +108,9 @@ export const processSchema: Omit<
       env: 'BRIDGE_SYNC_EVERY',
     },
     concurrency: {
-      doc: 'Usage jobs run at once by one worker process.',
+      doc: "Usage jobs run at once by one worker process (`bridge sync`: subscriptions at once). Kill Bill's usage calls peak around 16 at once on a 2-core server (BENCHMARKS.md).",
       format: 'positive-int',
-      default: 4,
+      default: 16,
       env: 'BRIDGE_SYNC_CONCURRENCY',
     },
     recheckEvery: {

@@ -39,6 +39,8 @@ export async function holdLedger(
   if (!held) throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
   const { lock, windows, whole } = held;
   let lost = false;
+  // Once a commit has released the lock, stopping asks Redis nothing more: a round trip per subscription.
+  let released = false;
   const renew = setInterval(
     () =>
       void lock.extend().then(
@@ -56,10 +58,11 @@ export async function holdLedger(
     },
     commit: async (written, end) => {
       if (!(await lock.commit(written, end))) throw new SubscriptionLockLostError(tenant, subscriptionId);
+      released = end?.release === true;
     },
     stop: async () => {
       clearInterval(renew);
-      await lock.release().catch(() => {});
+      if (!released) await lock.release().catch(() => {});
     },
   };
 }

@@ -166,7 +166,7 @@ export class UsageSync {
   /** Runs a whole sync in this process, `concurrency` subscriptions at a time. */
   async runOnce(
     req: SyncRunRequest,
-    concurrency = 4,
+    concurrency = 16,
     onProgress?: (done: number, total: number, result: SubscriptionSyncResult) => void,
   ): Promise<SubscriptionSyncResult[]> {
     return (await this.runOnceReport(req, concurrency, onProgress)).results;
@@ -175,7 +175,7 @@ export class UsageSync {
   /** {@link runOnce}, also saying why each subscription that recorded nothing did not. */
   async runOnceReport(
     req: SyncRunRequest,
-    concurrency = 4,
+    concurrency = 16,
     onProgress?: (done: number, total: number, result: SubscriptionSyncResult) => void,
   ): Promise<SyncRunReport> {
     const prepared = await this.prepare(req);
