@@ -10,6 +10,11 @@ import { createTenant, startKillBill, type KillBillTenant } from '../test/suppor
 import { RedisServer } from '../test/support/redis-server.js';
 import { SeedingKillBillClient } from '../test/support/seeding-killbill-client.js';
 
+// Kill Bill as a long run wants it: the C2 JIT (scripts/killbill.sh starts with C1 only, for the tests' quick
+// start-up) and a heap that holds thousands of accounts. Set either to measure another way.
+process.env.KILLBILL_JAVA_OPTS ??= '-XX:TieredStopAtLevel=4';
+process.env.KILLBILL_XMX ??= '1g';
+
 /**
  * `npm run bench` (third part): a registry rebuild (`bridge registry sync`, the worker's `reconcile`) of a
  * tenant of N accounts on the REAL Kill Bill, next to the floor measured in the same run: a bare client

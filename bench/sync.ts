@@ -25,6 +25,10 @@ import { bestBareRate } from './sync-floor.js';
  * unpaged CloudKitty summary of the same rows. The machine is shared and noisy: the ratio is the figure.
  */
 const N = Number(process.env.BENCH_SYNC_SUBSCRIPTIONS ?? 1000);
+// Kill Bill as a long run wants it: the C2 JIT (scripts/killbill.sh starts with C1 only, for the tests' quick
+// start-up) and a heap that holds thousands of accounts. Set either to measure another way.
+process.env.KILLBILL_JAVA_OPTS ??= '-XX:TieredStopAtLevel=4';
+process.env.KILLBILL_XMX ??= '1g';
 const SETUP_CONCURRENCY = 16;
 const UNITS = ['openstack-billed-instance', 'openstack-billed-vcpus'];
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
