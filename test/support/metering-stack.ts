@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { SeedingKillBillClient } from './seeding-killbill-client.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -6,50 +5,74 @@ import { parseWindowSize, type ScopeStatePolicy } from '../../src/metering/index
 import { CloudKittyClient, type OpenStackRequestEvent } from '../../src/clients/openstack/index.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
-import { FIELD } from '../../src/registry/metered-subscription.js';
 import { UsageLedger } from '../../src/record/usage-ledger.js';
 import { UsageSync } from '../../src/sync/usage-sync.js';
-import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
+import type { FaultProxy } from './fault-proxy.js';
+import { dayOf, HOUR, killBillForBridge, MeteredTenant } from './metered-tenant.js';
 import { startCloudKitty, type CloudKittyInstance } from './cloudkitty.js';
 import { RedisServer } from './redis-server.js';
 
 export const METRIC_UNITS = { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' };
 export const PREFIX = 'osb';
 
-/** Redis, the Kill Bill stand-in with tenant bob/lazar and the project catalog, and a real CloudKitty. */
+/**
+ * Redis, a fresh tenant of the REAL Kill Bill (test/support/killbill-server.ts) with the project catalog, and
+ * a real CloudKitty. The bridge, and the tests' reads of what it recorded, reach Kill Bill through `killbill`:
+ * a {@link FaultProxy} that adapts the bridge to the 0.22 war served here and injects latency and failures.
+ */
 export class MeteringStack {
   requests: OpenStackRequestEvent[] = [];
 
   private constructor(
     readonly redisServer: RedisServer,
     readonly redis: Redis,
-    readonly killbill: KillBillStandin,
+    readonly tenant: MeteredTenant,
+    /** In front of the real Kill Bill: the bridge's KILLBILL_URL. */
+    readonly killbill: FaultProxy,
     readonly cloudkitty: CloudKittyInstance,
+    /** The bridge's client for this tenant, through `killbill`. */
     readonly kb: SeedingKillBillClient,
   ) {}
 
   static async start(): Promise<MeteringStack> {
-    const [redisServer, killbill, cloudkitty] = await Promise.all([
+    const [redisServer, tenant, killbill, cloudkitty] = await Promise.all([
       RedisServer.start(),
-      startKillBillStandin({ port: 0 }),
+      MeteredTenant.create(),
+      killBillForBridge(),
       startCloudKitty(),
     ]);
-    killbill.createTenant('bob', 'lazar');
     const kb = new SeedingKillBillClient({
       url: killbill.url,
-      username: 'admin',
-      password: 'password',
-      apiKey: 'bob',
-      apiSecret: 'lazar',
+      username: tenant.tenant.username,
+      password: tenant.tenant.password,
+      ...tenant.credentials,
     });
-    await kb.uploadCatalogXml(readFileSync('catalog/catalog.xml', 'utf8'));
-    return new MeteringStack(redisServer, redisServer.client(), killbill, cloudkitty, kb);
+    return new MeteringStack(redisServer, redisServer.client(), tenant, killbill, cloudkitty, kb);
   }
 
   async close(): Promise<void> {
     this.redis.disconnect();
     await this.killbill.close();
     await this.redisServer.close();
+  }
+
+  /** The tenant's API key: what the registry and the ledger key subscriptions by. */
+  get apiKey(): string {
+    return this.tenant.apiKey;
+  }
+
+  /** Environment for a bridge process or config: this tenant, through `killbill`, and this Redis. */
+  env(): Record<string, string> {
+    return { ...this.tenant.env(), KILLBILL_URL: this.killbill.url, REDIS_URL: this.redisServer.url };
+  }
+
+  /**
+   * The whole UTC days around `[from, to)`, to read recorded usage over: the 0.22 war served here keeps a
+   * record's date only (see killBillForBridge) and reads between dates, the end one excluded, so a range
+   * ending mid-day would leave out that day's records.
+   */
+  usageDays(from: number, to: number): [string, string] {
+    return [dayOf(from), dayOf(to + 24 * HOUR)];
   }
 
   get registry(): RegistryStore {
@@ -62,32 +85,17 @@ export class MeteringStack {
 
   async reconcile(): Promise<void> {
     const registrar = new AccountRegistrar({
-      clients: new Map([['bob', this.kb]]),
+      clients: new Map([[this.apiKey, this.kb]]),
       store: this.registry,
       metricUnits: METRIC_UNITS,
       logger: silentLogger,
     });
-    await registrar.reconcileTenant('bob');
+    await registrar.reconcileTenant(this.apiKey);
   }
 
   /** An account metered for a project, with one subscription started on `startDate` (YYYY-MM-DD). */
-  async meteredAccount(name: string, projectId: string, startDate: string, metrics = 'instance,vcpus') {
-    const accountId = await this.kb.createAccount({
-      name,
-      currency: 'USD',
-      externalKey: `${name}-${projectId}`,
-    });
-    await this.kb.addAccountCustomFields(accountId, [
-      { name: FIELD.enabled, value: 'true' },
-      { name: FIELD.projectId, value: projectId },
-      { name: FIELD.metrics, value: metrics },
-    ]);
-    const subscriptionId = await this.kb.createSubscription(
-      accountId,
-      'openstack-standard-monthly',
-      startDate,
-    );
-    return { accountId, subscriptionId };
+  meteredAccount(name: string, projectId: string, startDate: string, metrics = 'instance,vcpus') {
+    return this.tenant.meteredAccount(name, projectId, startDate, metrics);
   }
 
   /**
@@ -113,7 +121,7 @@ export class MeteringStack {
       registry: this.registry,
       ledger: this.ledger,
       cloudkitty,
-      clients: new Map([['bob', this.kb]]),
+      clients: new Map([[this.apiKey, this.kb]]),
       windowSize: parseWindowSize('1h'),
       settleDelayMs: options.settleDelayMs ?? 2 * 3_600_000,
       scopeState: options.scopeState ?? 'optional',

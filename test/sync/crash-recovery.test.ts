@@ -14,7 +14,8 @@ describe('usage sync: a worker killed mid-run', function () {
   this.timeout(120_000);
   let stack: MeteringStack;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // the shared Kill Bill may have to start first
     stack = await MeteringStack.start();
   });
   after(async () => {
@@ -47,23 +48,17 @@ describe('usage sync: a worker killed mid-run', function () {
     await stack.reconcile();
 
     // Kill Bill answers slowly, so the run is still going when it is killed.
-    stack.killbill.control.setApiLatency(40);
+    stack.killbill.latencyMs = 40;
     const env = {
       ...process.env,
-      REDIS_URL: stack.redisServer.url,
-      KILLBILL_URL: stack.killbill.url,
-      KILLBILL_API_KEY: 'bob',
-      KILLBILL_API_SECRET: 'lazar',
+      ...stack.env(),
       ...seededCloudKittyEnv(stack.cloudkitty.url),
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
       LOG_LEVEL: 'silent',
       BRIDGE_LOCK_TTL: '2s',
     };
     const child = spawn(process.execPath, ['bin/bridge.js', 'sync', '--once'], { env, stdio: 'ignore' });
-    const range = [
-      new Date(seedStart - 48 * HOUR).toISOString(),
-      new Date(seedStart + 49 * HOUR).toISOString(),
-    ] as const;
+    const range = stack.usageDays(seedStart - 48 * HOUR, seedStart + 49 * HOUR);
     const recorded = async () =>
       Number((await stack.kb.getUsage(subscriptionId, ...range)).rolledUpUnits?.[0]?.amount ?? 0);
     await waitFor('the killed run has recorded part of the usage', async () => (await recorded()) > 0, {
@@ -71,14 +66,14 @@ describe('usage sync: a worker killed mid-run', function () {
     });
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    stack.killbill.control.setApiLatency(0);
+    stack.killbill.latencyMs = 0;
     const partial = await recorded();
     const expected = total.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
     expect(partial).to.be.greaterThan(0);
 
     // Restarted at once, while the dead run's lock has not lapsed yet: the new run waits for it to lapse,
     // then finishes the work, resending anything left pending with the same tracking id.
-    expect(await stack.redis.exists(stack.ledger.lockKey('bob', subscriptionId))).to.equal(1);
+    expect(await stack.redis.exists(stack.ledger.lockKey(stack.apiKey, subscriptionId))).to.equal(1);
     const rerun = spawn(process.execPath, ['bin/bridge.js', 'sync', '--once', '--json'], {
       env: { ...env, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'inherit'],

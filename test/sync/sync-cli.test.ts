@@ -38,7 +38,8 @@ describe('bridge sync (the real CLI): one JSON document, logs on stderr, why not
   let busyLock: SubscriptionLock;
   const seedStart = Math.floor(Date.now() / HOUR) * HOUR - 27 * HOUR;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // the shared Kill Bill may have to start first
     stack = await MeteringStack.start();
     await stack.cloudkitty.reset();
     const usage: RatedUsage[] = [];
@@ -60,12 +61,9 @@ describe('bridge sync (the real CLI): one JSON document, logs on stderr, why not
     };
     await stack.reconcile();
     // Another sync holds this one for the whole suite: a run waits one lock TTL for it, then fails it.
-    busyLock = (await stack.ledger.lock('bob', subs.busy, 600_000))!;
+    busyLock = (await stack.ledger.lock(stack.apiKey, subs.busy, 600_000))!;
     env = {
-      REDIS_URL: stack.redisServer.url,
-      KILLBILL_URL: stack.killbill.url,
-      KILLBILL_API_KEY: 'bob',
-      KILLBILL_API_SECRET: 'lazar',
+      ...stack.env(),
       ...seededCloudKittyEnv(stack.cloudkitty.url),
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
       LOG_LEVEL: 'info',

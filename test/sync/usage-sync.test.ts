@@ -36,7 +36,8 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
   const seedStart = Math.floor(now.getTime() / HOUR) * HOUR - 51 * HOUR;
   const seedEnd = seedStart + 48 * HOUR;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // the shared Kill Bill may have to start first
     stack = await MeteringStack.start();
     await stack.cloudkitty.reset();
     await seedRatedUsage(stack.cloudkitty.url, seedHours(seedStart, 48));
@@ -65,7 +66,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     const ck = new CloudKittyClient({ url: stack.cloudkitty.url });
     const out = [];
     for (const s of subs) {
-      const entry = (await stack.registry.entry('bob', s.subscriptionId))!;
+      const entry = (await stack.registry.entry(stack.apiKey, s.subscriptionId))!;
       const cycle = cycleOfEntry(entry, 'FIXED');
       for (let t = seedStart; t < until;) {
         const period = billingPeriodContaining(new Date(t), cycle);
@@ -139,7 +140,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     ]);
     const results = await stack.usageSync().runOnce({ mode: 'new', now });
     expect(results.reduce((a, r) => a + r.records, 0)).to.equal(0);
-    const wm = await stack.ledger.watermark('bob', subs[0]!.subscriptionId);
+    const wm = await stack.ledger.watermark(stack.apiKey, subs[0]!.subscriptionId);
     expect(new Date(wm!).getTime()).to.be.at.most(now.getTime() - 2 * HOUR);
   });
 
@@ -164,7 +165,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     await seedRatedUsage(stack.cloudkitty.url, [
       { begin: new Date(hour), projectId: P2, metric: 'instance', price: '0.333' },
     ]);
-    const before = await stack.ledger.watermark('bob', subs[1]!.subscriptionId);
+    const before = await stack.ledger.watermark(stack.apiKey, subs[1]!.subscriptionId);
     const down = `http://127.0.0.1:${await freePort()}`;
     let failure: unknown;
     await stack
@@ -172,7 +173,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
       .runOnce({ mode: 'new', now: later })
       .catch((e) => (failure = e));
     expect(String(failure)).to.match(/127\.0\.0\.1/);
-    expect(await stack.ledger.watermark('bob', subs[1]!.subscriptionId)).to.equal(before);
+    expect(await stack.ledger.watermark(stack.apiKey, subs[1]!.subscriptionId)).to.equal(before);
     const results = await stack.usageSync().runOnce({ mode: 'new', now: later });
     expect(results.find((r) => r.subscriptionId === subs[1]!.subscriptionId)!.records).to.equal(1);
     // 0.333 on top of the period's running total: 33 or 34 cents, whichever keeps the period exact.
@@ -185,7 +186,7 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     await seedRatedUsage(stack.cloudkitty.url, [
       { begin: new Date(hour), projectId: P1, metric: 'vcpus', price: '0.5' },
     ]);
-    stack.killbill.control.failNextApiCalls('/1.0/kb/usages', 1, 'POST');
+    stack.killbill.failNext(1, { kind: 'status', status: 500 }, { method: 'POST', path: '/1.0/kb/usages' });
     const first = await stack.usageSync().runOnce({ mode: 'new', now: later });
     const mine = (rs: SubscriptionSyncResult[]) =>
       rs.find((r) => r.subscriptionId === subs[0]!.subscriptionId)!;

@@ -19,7 +19,8 @@ describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subsc
   this.timeout(120_000);
   let stack: MeteringStack;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // the shared Kill Bill may have to start first
     stack = await MeteringStack.start();
   });
   after(async () => {
@@ -51,8 +52,7 @@ describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subsc
     await stack.reconcile();
 
     const config = testConfig({
-      REDIS_URL: stack.redisServer.url,
-      KILLBILL_URL: stack.killbill.url,
+      ...stack.env(),
       ...seededCloudKittyEnv(stack.cloudkitty.url),
       BRIDGE_SYNC_EVERY: '1h',
     });
@@ -67,10 +67,7 @@ describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subsc
     try {
       const schedulers = await queue.getJobSchedulers();
       expect(schedulers.map((s) => s.key).sort()).to.deep.equal(['usage-sync:new', 'usage-sync:recheck']);
-      const range = [
-        new Date(start - 24 * HOUR).toISOString(),
-        new Date(start + 48 * HOUR).toISOString(),
-      ] as const;
+      const range = stack.usageDays(start - 24 * HOUR, start + 48 * HOUR);
       const recorded = async (sub: string) =>
         Number((await stack.kb.getUsage(sub, ...range)).rolledUpUnits?.[0]?.amount ?? 0);
       const expected = totals.map((t) => t.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber());
@@ -90,7 +87,7 @@ describe('usage sync as BullMQ jobs: scheduled tick, one pull, one job per subsc
           );
           return subs.every((s) => done.has(s));
         },
-        { timeoutMs: 60_000 },
+        { timeoutMs: 90_000 },
       );
       expect(await queue.getJobCounts('failed')).to.deep.equal({ failed: 0 });
     } finally {
