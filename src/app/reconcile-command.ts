@@ -1,12 +1,20 @@
 import type { Command } from 'commander';
-import { ConfigError, requireCloudKitty, type LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 import { centsToMoney, type Cents } from '../metering/index.js';
 import type { ReconcileLine, ReconcileReport, UnattributedLine } from '../reconcile/reconcile-compare.js';
 import type { Month } from '../reconcile/reconcile-run.js';
 import type { BridgeRuntime } from './bridge-runtime.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
 import { formatAmount } from './money.js';
-import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
+import {
+  EXIT_CONFIG,
+  EXIT_FAILURE,
+  dependencyUrls,
+  loadConfigOrExit,
+  needCloudKitty,
+  startLogger,
+  type GlobalOptions,
+} from './startup.js';
 import { reportJson as syncJson, summarize as syncSummary } from './sync-command.js';
 
 interface ReconcileOptions {
@@ -177,12 +185,7 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
     if (!opts.account) await new store.ReconcileDifferences(redis, config.redis.prefix).save(report.byTenant);
     printReconcile(opts, month, report, fixed);
   } catch (err) {
-    const urls = {
-      redis: config.redis.url,
-      killbill: config.killbill.url,
-      cloudkitty: config.cloudkitty.url,
-    };
-    const why = unreachableOf(err, urls) ?? (err as Error);
+    const why = unreachableOf(err, dependencyUrls(config)) ?? (err as Error);
     process.stderr.write(`bridge: reconcile failed: ${why.message}\n`);
     process.exitCode = EXIT_FAILURE;
   } finally {
@@ -207,13 +210,7 @@ export function registerReconcileCommand(program: Command): void {
     .action(async (opts: ReconcileOptions, cmd: Command) => {
       const month = monthOf(opts.period);
       const loaded = loadConfigOrExit({ config: cmd.optsWithGlobals<GlobalOptions>().config });
-      try {
-        requireCloudKitty(loaded);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`bridge: ${err.message}\n`);
-        process.exit(EXIT_CONFIG);
-      }
+      needCloudKitty(loaded);
       await reconcileNow(loaded, opts, month);
     });
 }

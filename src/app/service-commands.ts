@@ -1,19 +1,8 @@
 import type { Command } from 'commander';
-import { requireCloudKitty, ConfigError } from '../config/index.js';
-import { EXIT_CONFIG, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
+import { loadConfigOrExit, needCloudKitty, startLogger, type GlobalOptions } from './startup.js';
 
 function configPath(cmd: Command): GlobalOptions {
   return { config: cmd.optsWithGlobals<GlobalOptions>().config };
-}
-
-function needCloudKitty(loaded: ReturnType<typeof loadConfigOrExit>): void {
-  try {
-    requireCloudKitty(loaded);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`bridge: ${err.message}\n`);
-    process.exit(EXIT_CONFIG);
-  }
 }
 
 const STOPPING =

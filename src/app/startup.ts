@@ -1,5 +1,12 @@
-import { ConfigError, loadConfig, type LoadedConfig } from '../config/index.js';
+import {
+  ConfigError,
+  loadConfig,
+  requireCloudKitty,
+  type BridgeConfig,
+  type LoadedConfig,
+} from '../config/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import type { DependencyUrls } from './unreachable.js';
 
 /** Exit code for a configuration the bridge refuses to start with. */
 export const EXIT_CONFIG = 2;
@@ -21,6 +28,27 @@ export function loadConfigOrExit(options: GlobalOptions): LoadedConfig {
     }
     throw err;
   }
+}
+
+/** For commands that pull usage: without a CloudKitty to pull from, says so and exits 2 before starting. */
+export function needCloudKitty(loaded: LoadedConfig): void {
+  try {
+    requireCloudKitty(loaded);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`bridge: ${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
+
+/** The services a command depends on, to name the one that was unreachable when it fails. */
+export function dependencyUrls(config: BridgeConfig): DependencyUrls {
+  return {
+    redis: config.redis.url,
+    killbill: config.killbill.url,
+    cloudkitty: config.cloudkitty.url || undefined,
+    keystone: config.openstack.authUrl || undefined,
+  };
 }
 
 /** The process logger, with the notices gathered while the configuration was read. */

@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
-import { ConfigError, requireCloudKitty, type BridgeConfig, type LoadedConfig } from '../config/index.js';
-import type { DependencyUrls } from './unreachable.js';
+import type { LoadedConfig } from '../config/index.js';
 import { describeIdle, groupIdle, type IdleGroup, type IdleReason } from '../sync/idle-reasons.js';
 import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
 import { ProgressBar } from './progress-bar.js';
-import { EXIT_CONFIG, EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
+import {
+  EXIT_CONFIG,
+  EXIT_FAILURE,
+  dependencyUrls,
+  loadConfigOrExit,
+  needCloudKitty,
+  startLogger,
+  type GlobalOptions,
+} from './startup.js';
 
 interface SyncOptions {
   once?: boolean;
@@ -27,15 +34,6 @@ function utcDate(text: string, flag: string): Date {
     process.exit(EXIT_CONFIG);
   }
   return d;
-}
-
-function dependencyUrls(config: BridgeConfig): DependencyUrls {
-  return {
-    redis: config.redis.url,
-    killbill: config.killbill.url,
-    cloudkitty: config.cloudkitty.url || undefined,
-    keystone: config.openstack.authUrl || undefined,
-  };
 }
 
 type Counted = 'records' | 'corrections' | 'alreadyRecorded' | 'lateDifferences';
@@ -174,13 +172,7 @@ export function registerSyncCommand(program: Command): void {
     )
     .action(async (opts: SyncOptions, cmd: Command) => {
       const loaded = loadConfigOrExit({ config: cmd.optsWithGlobals<GlobalOptions>().config });
-      try {
-        requireCloudKitty(loaded);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`bridge: ${err.message}\n`);
-        process.exit(EXIT_CONFIG);
-      }
+      needCloudKitty(loaded);
       const from = opts.from ? utcDate(opts.from, '--from') : undefined;
       const to = opts.to ? utcDate(opts.to, '--to') : undefined;
       if (from && to && from >= to) {
