@@ -19,10 +19,11 @@ import { mochaHooks } from '../test/support/root-hooks.js';
 import { bestBareRate } from './sync-floor.js';
 
 /**
- * `npm run bench` (sync part): `bridge sync` of N metered subscriptions × 2 units, one closed hourly window
- * each, against the real Kill Bill and the real CloudKitty, next to its floor measured in the same run: a bare
- * client posting N usage records of the same shape to the same Kill Bill at its best concurrency, plus one
- * unpaged CloudKitty summary of the same rows. The machine is shared and noisy: the ratio is the figure.
+ * `npm run bench` (sync part): `bridge sync` of N metered subscriptions × 2 units against the real Kill Bill
+ * and the real CloudKitty, first catching up from their start, then one new closed hourly window each (the
+ * steady case), each next to its floor measured in the same run: a bare client posting N usage records of
+ * the same shape to the same Kill Bill at its best concurrency, plus one unpaged CloudKitty summary of the
+ * same rows. The machine is shared and noisy: the ratio is the figure.
  */
 const N = Number(process.env.BENCH_SYNC_SUBSCRIPTIONS ?? 1000);
 // Kill Bill as a long run wants it: the C2 JIT (scripts/killbill.sh starts with C1 only, for the tests' quick
@@ -90,20 +91,79 @@ async function inLanes<T, R>(items: readonly T[], width: number, task: (item: T,
   return out;
 }
 
-/** Each project's rated hour: two metrics priced apart, and the cents each unit must end with. */
-function ratedHour(projects: readonly string[], begin: Date) {
+/**
+ * Each project's rated hours: `first` priced off the cent (two metrics priced apart), `second` in whole cents,
+ * so a subscription's total is round(first) + second whether or not a billing period ends between them.
+ */
+function ratedHours(projects: readonly string[], first: Date, second: Date) {
   const usage: RatedUsage[] = [];
   const cents = projects.map((projectId, i) => {
-    const instance = new Decimal((i % 97) + 1).div(800);
-    const vcpus = new Decimal((i % 89) + 3).div(400);
-    usage.push({ begin, projectId, metric: 'instance', price: instance.toString() });
-    usage.push({ begin, projectId, metric: 'vcpus', price: vcpus.toString() });
-    return [instance, vcpus].map((d) => d.times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber());
+    const offCent = [new Decimal((i % 97) + 1).div(800), new Decimal((i % 89) + 3).div(400)];
+    const whole = [new Decimal((i % 7) + 1).div(100), new Decimal((i % 5) + 2).div(100)];
+    ['instance', 'vcpus'].forEach((metric, m) => {
+      usage.push({ begin: first, projectId, metric, price: offCent[m]!.toString() });
+      usage.push({ begin: second, projectId, metric, price: whole[m]!.toString() });
+    });
+    return offCent.map((d, m) =>
+      d.plus(whole[m]!).times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber(),
+    );
   });
   return { usage, cents };
 }
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+interface SyncRun extends Measured {
+  kbCalls: number;
+  usagePosts: number;
+  ckCalls: number;
+}
+
+/** One `bridge sync` with the windows closed `settleDelay` before now, and the calls it made. */
+async function measuredSync(
+  env: Record<string, string>,
+  settleDelay: string,
+  kb: FaultProxy,
+  ck: FaultProxy,
+): Promise<SyncRun> {
+  const [kbBefore, ckBefore] = [kb.seen().length, ck.seen().length];
+  const run = await measuredBridge(['sync', '--json'], { ...env, BRIDGE_SETTLE_DELAY: settleDelay });
+  if (run.code !== 0) throw new Error(`bridge sync exited ${run.code}: ${run.stderr.slice(-2000)}`);
+  const kbCalls = kb.seen().slice(kbBefore);
+  const usagePosts = kbCalls.filter((r) => r.method === 'POST' && r.path.startsWith('/1.0/kb/usages'));
+  return {
+    ...run,
+    kbCalls: kbCalls.length,
+    usagePosts: usagePosts.length,
+    ckCalls: ck.seen().length - ckBefore,
+  };
+}
+
+/** One unpaged CloudKitty summary of [begin, end): the CloudKitty part of a sync's floor. */
+async function unpagedSummary(url: string, begin: Date, end: Date) {
+  const start = performance.now();
+  const rows = await new CloudKittyClient({ url, pageSize: 10_000_000 }).summary({
+    begin,
+    end,
+    groupby: ['time', 'project_id', 'type'],
+    filters: { type: ['instance', 'vcpus'] },
+  });
+  return { rows: rows.length, ms: performance.now() - start };
+}
+
+function report(label: string, run: SyncRun, floorMs: number): void {
+  console.log(
+    `  ${label.padEnd(21)} ${run.wallS.toFixed(1)} s   ${((run.wallS * 1000) / floorMs).toFixed(2)}× its floor`,
+  );
+  console.log(`    subscriptions/s     ${(N / run.wallS).toFixed(0)}`);
+  console.log(
+    `    CPU / subscription  ${((run.cpuS * 1000) / N).toFixed(2)} ms (user + system, whole process)`,
+  );
+  console.log(`    peak RSS            ${run.peakRssMb.toFixed(0)} MB`);
+  console.log(
+    `    calls               Kill Bill ${run.kbCalls} (usage records ${run.usagePosts}), CloudKitty ${run.ckCalls}`,
+  );
+}
 
 async function main(): Promise<void> {
   buildBridge();
@@ -115,19 +175,22 @@ async function main(): Promise<void> {
   ]);
   const ckProxy = await FaultProxy.start(ck.url);
   try {
-    const hour = new Date(Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR);
-    const startDay = dayOf(hour.getTime() - 24 * HOUR);
+    // Two rated hours: the first sync catches up from the subscriptions' start through `first` (windows
+    // closed 5 h before now), the second is the steady one, one new window (`second`, closed 4 h before now).
+    const top = Math.floor(Date.now() / HOUR) * HOUR;
+    const [first, second] = [new Date(top - 6 * HOUR), new Date(top - 5 * HOUR)];
+    const startDay = dayOf(first.getTime() - 24 * HOUR);
     const projects = Array.from({ length: N }, newProjectId);
     const t0 = performance.now();
     const accounts: MeteredAccount[] = await inLanes(projects, SETUP_CONCURRENCY, (p, i) =>
       tenant.meteredAccount(`bench${i}`, p, startDay, 'instance,vcpus'),
     );
-    const { usage, cents } = ratedHour(projects, hour);
+    const { usage, cents } = ratedHours(projects, first, second);
     // CloudKitty outlives a run (earlier benches' projects are still rated): only this run's rows count.
     await ck.reset();
     await seedRatedUsage(ck.url, usage);
     console.log(
-      `\nsync bench: ${N} subscriptions × 2 units, 1 rated hour each (set up in ${s(performance.now() - t0)})`,
+      `\nsync bench: ${N} subscriptions × 2 units, 2 rated hours each (set up in ${s(performance.now() - t0)})`,
     );
     const env = {
       ...tenant.env(),
@@ -139,14 +202,8 @@ async function main(): Promise<void> {
     const registry = await measuredBridge(['registry', 'sync'], env);
     if (registry.code !== 0)
       throw new Error(`bridge registry sync exited ${registry.code}: ${registry.stderr}`);
-    const kbBefore = kb.seen().length;
-    const sync = await measuredBridge(['sync', '--json'], env);
-    if (sync.code !== 0) throw new Error(`bridge sync exited ${sync.code}: ${sync.stderr.slice(-2000)}`);
-    const kbCalls = kb.seen().slice(kbBefore);
-    const usagePosts = kbCalls.filter(
-      (r) => r.method === 'POST' && r.path.startsWith('/1.0/kb/usages'),
-    ).length;
-    const ckCalls = ckProxy.seen().length;
+    const catchUp = await measuredSync(env, '5h', kb, ckProxy);
+    const steady = await measuredSync(env, '4h', kb, ckProxy);
 
     // One at a time per lane and unit: Kill Bill's usage reads are slow, and a time-out here is no result.
     const read = await inLanes(accounts, 4, async (a) => {
@@ -160,41 +217,26 @@ async function main(): Promise<void> {
     const sample = accounts
       .slice(0, Math.min(N, 400))
       .map((a) => ({ subscriptionId: a.subscriptionId, units: UNITS }));
-    const days = [1, 2, 3, 4].map((k) => dayOf(hour.getTime() + k * 24 * HOUR));
+    const days = [1, 2, 3, 4].map((k) => dayOf(second.getTime() + k * 24 * HOUR));
     const { best, tried } = await bestBareRate(kb.url, tenant.tenant, sample, days, [4, 8, 16, 32]);
     const kbFloorMs = (N / best.perSecond) * 1000;
-    const summaryStart = performance.now();
-    const rows = await new CloudKittyClient({ url: ck.url, pageSize: 10_000_000 }).summary({
-      begin: new Date(`${startDay}T00:00:00Z`),
-      end: new Date(hour.getTime() + HOUR),
-      groupby: ['time', 'project_id', 'type'],
-      filters: { type: ['instance', 'vcpus'] },
-    });
-    const ckFloorMs = performance.now() - summaryStart;
-    const floorMs = kbFloorMs + ckFloorMs;
+    const wholeRange = await unpagedSummary(ck.url, new Date(`${startDay}T00:00:00Z`), second);
+    const newHour = await unpagedSummary(ck.url, second, new Date(second.getTime() + HOUR));
 
     const rate = (r: (typeof tried)[number]) => `${r.concurrency}: ${r.perSecond.toFixed(0)}/s`;
     console.log(
       `  floor: Kill Bill ${tried.map(rate).join(', ')} → best ${best.concurrency}; ${N} records ${s(kbFloorMs)}`,
     );
     console.log(
-      `         + one unpaged CloudKitty summary (${rows.length} rows) ${s(ckFloorMs)} = ${s(floorMs)}`,
+      `         + one unpaged CloudKitty summary: catch-up range ${wholeRange.rows} rows ${s(wholeRange.ms)}, ` +
+        `new hour ${newHour.rows} rows ${s(newHour.ms)}`,
     );
     console.log(
       `  bridge registry sync  ${registry.wallS.toFixed(1)} s, ${registry.peakRssMb.toFixed(0)} MB peak RSS`,
     );
-    console.log(
-      `  bridge sync           ${sync.wallS.toFixed(1)} s   ${((sync.wallS * 1000) / floorMs).toFixed(2)}× the floor`,
-    );
-    console.log(`    subscriptions/s     ${(N / sync.wallS).toFixed(0)}`);
-    console.log(
-      `    CPU / subscription  ${((sync.cpuS * 1000) / N).toFixed(2)} ms (user + system, whole process)`,
-    );
-    console.log(`    peak RSS            ${sync.peakRssMb.toFixed(0)} MB`);
-    console.log(
-      `    calls               Kill Bill ${kbCalls.length} (usage records ${usagePosts}), CloudKitty ${ckCalls}`,
-    );
-    console.log(`    correct to the cent ${N - wrong} of ${N} subscriptions (both units)`);
+    report('bridge sync, catch-up', catchUp, kbFloorMs + wholeRange.ms);
+    report('bridge sync, steady', steady, kbFloorMs + newHour.ms);
+    console.log(`  correct to the cent   ${N - wrong} of ${N} subscriptions (both units, both hours)`);
     if (wrong > 0) process.exitCode = 1;
   } finally {
     await ckProxy.close();
