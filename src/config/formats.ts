@@ -1,6 +1,6 @@
 import convict from 'convict';
 import { parseRedisUrl, REDIS_URL_FORMS } from './redis-url.js';
-import type { Milliseconds } from './schema.js';
+import type { Milliseconds } from './config-types.js';
 
 /**
  * Formats for the schema. Each throws a message that says what was expected, because the loader

@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import type { WrittenConfig } from './schema.js';
+import type { WrittenConfig } from './config-types.js';
 
 /** The settings of the bridge's own processes: its HTTP server, dashboard, worker, logs, sync and registry. */
 export const processSchema: Omit<

@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import type { WrittenConfig } from './schema.js';
+import type { WrittenConfig } from './config-types.js';
 
 /** The settings of what the bridge talks to: Redis, Kill Bill, Keystone and CloudKitty. */
 export const upstreamSchema: Pick<

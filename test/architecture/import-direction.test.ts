@@ -60,6 +60,19 @@ function folderImports(): Array<{ file: string; from: string; to: string }> {
   return found;
 }
 
+/** Every relative import of every source file, file → file (what `npx madge --circular` reads). */
+function fileImports(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of [...sources('src'), ...sources('workers')]) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const targets = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) =>
+      relative(ROOT, normalize(join(ROOT, dirname(file), m[1]!))).replace(/\.js$/, '.ts'),
+    );
+    graph.set(file, targets);
+  }
+  return graph;
+}
+
 describe('architecture: imports go one way, errors in one place (docs/architecture.md)', () => {
   const imports = folderImports();
 
@@ -103,6 +116,21 @@ describe('architecture: imports go one way, errors in one place (docs/architectu
       for (const next of edges.get(node) ?? []) visit(next, [...path, node]);
     };
     for (const start of edges.keys()) visit(start, []);
+    expect(cycles).to.deep.equal([]);
+  });
+
+  it('no import cycle between files, type-only imports included', () => {
+    const graph = fileImports();
+    expect(graph.size).to.be.greaterThan(100);
+    const done = new Set<string>();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (path.includes(file)) return void cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+      if (done.has(file)) return;
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      done.add(file);
+    };
+    for (const file of graph.keys()) visit(file, []);
     expect(cycles).to.deep.equal([]);
   });
 });
