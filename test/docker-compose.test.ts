@@ -425,7 +425,7 @@ describe('Dockerfile', () => {
     expect(hc).to.not.match(/curl|wget/);
     expect(read('docker/healthcheck.mjs')).to.include('/healthz');
     // bin/bridge.js must run the same compiled file the build checks for.
-    expect(read('bin/bridge.js')).to.match(/'dist', 'src', 'cli', 'main\.js'/);
+    expect(read('bin/bridge.js')).to.match(/'dist', 'src', 'app', 'main\.js'/);
     expect((JSON.parse(read('package.json')) as { scripts: Dict }).scripts.build).to.equal(
       'tsc -p tsconfig.build.json',
     );
