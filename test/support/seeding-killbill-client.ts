@@ -7,13 +7,12 @@ import {
   type Subscription,
 } from 'killbill';
 import { KillBillClient, type KillBillClientOptions } from '../../src/clients/killbill/index.js';
-import { KillBillError } from '../../src/errors/index.js';
 
 /**
  * The bridge's Kill Bill client plus what only tests, the bench and the demo do to a tenant: create
  * accounts, mark and cancel subscriptions, read back what was recorded. The bridge never does these, so
  * they live here rather than in src. Calls go through the client's own `call`, so they fail as the
- * bridge's do (a {@link KillBillError}) and count in the same metrics.
+ * bridge's do (a `KillBillError`) and count in the same metrics.
  */
 export class SeedingKillBillClient extends KillBillClient {
   private readonly subscriptionApi: SubscriptionApi;
@@ -40,11 +39,11 @@ export class SeedingKillBillClient extends KillBillClient {
 
   /** Null when Kill Bill has no such subscription. */
   getSubscription(subscriptionId: string): Promise<Subscription | null> {
-    return this.orNull('get subscription', () => this.subscriptionApi.getSubscription(subscriptionId));
+    return this.read('get subscription', () => this.subscriptionApi.getSubscription(subscriptionId));
   }
 
   getSubscriptionCustomFields(subscriptionId: string): Promise<CustomField[] | null> {
-    return this.orNull('get subscription custom fields', () =>
+    return this.read('get subscription custom fields', () =>
       this.subscriptionApi.getSubscriptionCustomFields(subscriptionId),
     );
   }
@@ -69,15 +68,6 @@ export class SeedingKillBillClient extends KillBillClient {
       this.usages.getAllUsage(subscriptionId, startDate, endDate),
     );
     return res.data;
-  }
-
-  private async orNull<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<T | null> {
-    try {
-      return (await this.call(operation, fn)).data;
-    } catch (err) {
-      if (err instanceof KillBillError && err.status === 404) return null;
-      throw err;
-    }
   }
 }
 

@@ -96,7 +96,7 @@ export class KillBillClient {
   }
 
   /** Runs a read; an unknown id (404) is null. */
-  private async read<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<T | null> {
+  protected async read<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<T | null> {
     try {
       return (await this.call(operation, fn)).data;
     } catch (err) {
