@@ -2,6 +2,7 @@ import { CloudKittyClient } from '../src/clients/openstack/index.js';
 import type { RatedUsage } from '../test/support/rated-usage-dataframes.js';
 import { pullRatedUsage } from '../src/sync/rated-usage-pull.js';
 import { seedRatedUsage, startCloudKitty } from '../test/support/cloudkitty.js';
+import { OpenStackRequests } from '../test/support/openstack-requests.js';
 
 /**
  * `npm run bench` (second part): the bridge's CloudKitty pull against the real CloudKitty, next to one unpaged
@@ -48,8 +49,10 @@ async function main(): Promise<void> {
       filters: { type: ['instance', 'vcpus'] },
     };
     const floorClient = new CloudKittyClient({ url: ck.url, pageSize: 10_000_000 });
-    const pulledClient = new CloudKittyClient({ url: ck.url, pageSize });
-    const pagedClient = new CloudKittyClient({ url: ck.url, pageSize });
+    const pulled = new OpenStackRequests();
+    const pulledClient = new CloudKittyClient({ url: ck.url, pageSize, onRequest: pulled.onRequest });
+    const paged = new OpenStackRequests();
+    const pagedClient = new CloudKittyClient({ url: ck.url, pageSize, onRequest: paged.onRequest });
     // Interleaved rounds, best of each: the floor and the bridge's pull; the offset-paged query, being
     // many times slower, once.
     const best = { floor: Infinity, pull: Infinity, paged: Infinity };
@@ -61,10 +64,10 @@ async function main(): Promise<void> {
         pullRatedUsage(pulledClient, { begin, end, metricTypes: ['instance', 'vcpus'] }),
       );
       if (round === 0) {
-        const paged = await timed(() => pagedClient.summary(query));
-        if (paged.value.length !== rows)
-          throw new Error(`paged query returned ${paged.value.length} of ${rows} rows`);
-        best.paged = paged.ms;
+        const once = await timed(() => pagedClient.summary(query));
+        if (once.value.length !== rows)
+          throw new Error(`paged query returned ${once.value.length} of ${rows} rows`);
+        best.paged = once.ms;
       }
       const pulledRows = [...pull.value.values()].reduce((a, r) => a + r.length, 0);
       if (pulledRows !== rows) throw new Error(`the pull returned ${pulledRows} of ${rows} rows`);
@@ -82,9 +85,7 @@ async function main(): Promise<void> {
     console.log(
       `  one query paged by offset (old)   ${s(best.paged)}   ${(best.paged / best.floor).toFixed(2)}× the floor`,
     );
-    console.log(
-      `  requests: pull ${pulledClient.requestCount / 3} per round, paged ${pagedClient.requestCount}`,
-    );
+    console.log(`  requests: pull ${pulled.count / 3} per round, paged ${paged.count}`);
   } finally {
     await ck.stop();
   }

@@ -1,6 +1,5 @@
 import { Decimal } from 'decimal.js';
 import type { BridgeConfig } from '../../src/config/index.js';
-import { BillingReads } from '../../src/clients/killbill/billing-reads.js';
 import type { SeedingKillBillClient } from '../../test/support/seeding-killbill-client.js';
 import { CloudKittyClient } from '../../src/clients/openstack/index.js';
 import { invoicePreviewLines, type Cluster } from './invoice-preview.js';
@@ -73,7 +72,7 @@ export async function previewInvoices(
   say('Kill Bill invoice preview for each account (dry run, nothing stored)');
   const targetDate = new Date(now + 40 * 24 * HOUR).toISOString().slice(0, 10);
   for (const a of accounts) {
-    const invoice = await new BillingReads(kb).upcoming(a.accountId, targetDate);
+    const invoice = await kb.upcomingInvoice(a.accountId, targetDate);
     const subscriptions = [...new Set((invoice?.items ?? []).map((i) => i.subscriptionId ?? ''))];
     const clusters: Record<string, Cluster> = {};
     for (const id of subscriptions.filter(Boolean)) {

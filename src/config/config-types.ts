@@ -1,5 +1,6 @@
 /** The configuration's shapes: as written (validated by the schema) and as the bridge uses it (parsed). */
 import type { WindowSize } from '../metering/index.js';
+import type { RedisTopology } from './redis-url.js';
 
 export interface TenantCredentials {
   apiKey: string;
@@ -75,7 +76,8 @@ export interface WrittenConfig {
 
 /** The configuration the bridge runs with: {@link WrittenConfig} with each duration read once, at load. */
 export interface BridgeConfig {
-  redis: WrittenConfig['redis'];
+  /** `topology` is `url` read once: which Redis, Sentinels or Cluster nodes to connect to. */
+  redis: WrittenConfig['redis'] & { topology: RedisTopology };
   killbill: Omit<WrittenConfig['killbill'], 'timeout'> & { timeoutMs: Milliseconds };
   openstack: WrittenConfig['openstack'];
   cloudkitty: Omit<WrittenConfig['cloudkitty'], 'timeout'> & { timeoutMs: Milliseconds };

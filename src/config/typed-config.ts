@@ -1,9 +1,10 @@
 import { parseWindowSize } from '../metering/index.js';
 import { validatedDuration } from './formats.js';
+import { parseRedisUrl } from './redis-url.js';
 import type { BridgeConfig, WrittenConfig } from './schema.js';
 
 /**
- * Reads each validated duration once, so no use site parses one again: the bridge runs on milliseconds
+ * Reads each validated duration and the Redis URL once, so no use site parses one again: the bridge runs on milliseconds
  * and a window size, while `bridge config check` keeps printing the text that was written.
  */
 export function typedConfig(written: WrittenConfig): BridgeConfig {
@@ -14,6 +15,7 @@ export function typedConfig(written: WrittenConfig): BridgeConfig {
   const { reconcileEvery, ...registry } = written.registry;
   return {
     ...written,
+    redis: { ...written.redis, topology: parseRedisUrl(written.redis.url) },
     killbill: { ...killbill, timeoutMs: validatedDuration(killbillTimeout) },
     cloudkitty: { ...cloudkitty, timeoutMs: validatedDuration(cloudkittyTimeout) },
     server: { ...server, shutdownTimeoutMs: validatedDuration(shutdownTimeout) },

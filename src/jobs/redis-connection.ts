@@ -17,7 +17,7 @@ const settingsOf = (target: string | RedisSettings): RedisSettings =>
 
 function connect(target: string | RedisSettings, behaviour: RedisBehaviour): RedisClient {
   const settings = settingsOf(target);
-  const topology = parseRedisUrl(settings.url);
+  const topology = settings.topology ?? parseRedisUrl(settings.url);
   if (topology.kind === 'cluster') {
     return new Cluster(topology.nodes, clusterOptions(topology, settings, behaviour));
   }

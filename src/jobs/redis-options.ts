@@ -6,6 +6,8 @@ import type { RedisTopology } from '../config/redis-url.js';
 /** `redis.url` and `redis.tlsCaFile`, or a bare URL (no CA file). */
 export interface RedisSettings {
   url: string;
+  /** `url` as the configuration read it at load; read here when missing (a bare URL). */
+  topology?: RedisTopology;
   tlsCaFile?: string;
 }
 

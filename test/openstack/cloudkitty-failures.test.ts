@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
 import { OpenStackRequestError } from '../../src/errors/index.js';
 import { freePort } from '../support/wait.js';
+import { OpenStackRequests } from '../support/openstack-requests.js';
 
 const QUERY = {
   begin: new Date('2024-01-01T00:00:00Z'),
@@ -35,7 +36,8 @@ async function flakyCloudKitty(
 describe('CloudKittyClient: failures', () => {
   it('reports CloudKitty down as a typed error after every attempt, naming the call', async () => {
     const url = `http://127.0.0.1:${await freePort()}`; // nothing listens there
-    const client = new CloudKittyClient({ url, attempts: 3, baseDelayMs: 5 });
+    const sent = new OpenStackRequests();
+    const client = new CloudKittyClient({ url, attempts: 3, baseDelayMs: 5, onRequest: sent.onRequest });
     let error: unknown;
     await client.summary(QUERY).catch((e: unknown) => (error = e));
     expect(error).to.be.instanceOf(OpenStackRequestError);
@@ -46,7 +48,7 @@ describe('CloudKittyClient: failures', () => {
     expect(failure.method).to.equal('GET');
     expect(failure.url.startsWith(`${url}/v2/summary?`)).to.equal(true);
     expect(failure.serverMessage).to.match(/ECONNREFUSED/);
-    expect(client.requestCount).to.equal(3);
+    expect(sent.count).to.equal(3);
   });
 
   it('retries 5xx with growing delays, logs each retry, and succeeds when the server recovers', async () => {
@@ -59,15 +61,17 @@ describe('CloudKittyClient: failures', () => {
       },
     });
     try {
+      const sent = new OpenStackRequests();
       const client = new CloudKittyClient({
         url: flaky.url,
+        onRequest: sent.onRequest,
         attempts: 4,
         baseDelayMs: 20,
         logger: createLogger({ level: 'warn', destination }),
       });
       expect(await client.summary(QUERY)).to.deep.equal([]);
       expect(flaky.hits()).to.equal(3);
-      expect(client.requestCount).to.equal(3);
+      expect(sent.count).to.equal(3);
       const retries = lines.map((l) => JSON.parse(l) as { attempt: number; status: number; delayMs: number });
       expect(retries.map((r) => [r.attempt, r.status])).to.deep.equal([
         [1, 503],
@@ -104,8 +108,10 @@ describe('CloudKittyClient: failures', () => {
     const port = await freePort();
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     try {
+      const sent = new OpenStackRequests();
       const client = new CloudKittyClient({
         url: `http://127.0.0.1:${port}`,
+        onRequest: sent.onRequest,
         attempts: 2,
         baseDelayMs: 1,
         timeoutMs: 150,
@@ -113,7 +119,7 @@ describe('CloudKittyClient: failures', () => {
       let error: unknown;
       await client.summary(QUERY).catch((e: unknown) => (error = e));
       expect((error as OpenStackRequestError).serverMessage).to.equal('timed out after 150 ms');
-      expect(client.requestCount).to.equal(2);
+      expect(sent.count).to.equal(2);
     } finally {
       server.closeAllConnections();
       server.close();

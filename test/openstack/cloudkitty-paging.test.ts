@@ -4,6 +4,7 @@ import type { SummaryQuery } from '../../src/clients/openstack/cloudkitty-summar
 import type { RatedUsage } from '../support/rated-usage-dataframes.js';
 import { seedRatedUsage, startCloudKitty, type CloudKittyInstance } from '../support/cloudkitty.js';
 import { FaultProxy } from '../support/fault-proxy.js';
+import { OpenStackRequests } from '../support/openstack-requests.js';
 
 const PROJECTS = 25;
 const METRICS = ['instance', 'vcpus'];
@@ -48,13 +49,10 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
 
   for (const limit of [7, 10, ROWS, 1000]) {
     it(`reads all ${ROWS} rows with limit ${limit} in ${pullOffsets(ROWS, limit).length} requests`, async () => {
-      const offsets: string[] = [];
-      const client = new CloudKittyClient({
-        url: ck.url,
-        onRequest: (e) => offsets.push(new URL(e.url).searchParams.get('offset') ?? '?'),
-      });
+      const sent = new OpenStackRequests();
+      const client = new CloudKittyClient({ url: ck.url, onRequest: sent.onRequest });
       const rows = await client.summary({ ...query, limit });
-      expect(client.requestCount).to.equal(pullOffsets(ROWS, limit).length);
+      const offsets = sent.events.map((e) => new URL(e.url).searchParams.get('offset') ?? '?');
       expect(offsets).to.deep.equal(pullOffsets(ROWS, limit));
       const expected = Array.from({ length: PROJECTS }, (_, p) =>
         METRICS.map((metric) => `${projectId(p)}/${metric}/${p + 1}.25`),
@@ -64,10 +62,11 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
   }
 
   it('uses the client page size when the query gives no limit', async () => {
-    const client = new CloudKittyClient({ url: ck.url, pageSize: 20 });
+    const sent = new OpenStackRequests();
+    const client = new CloudKittyClient({ url: ck.url, pageSize: 20, onRequest: sent.onRequest });
     const rows = await client.summary(query);
     expect(rows).to.have.length(ROWS);
-    expect(client.requestCount).to.equal(pullOffsets(ROWS, 20).length);
+    expect(sent.count).to.equal(pullOffsets(ROWS, 20).length);
   });
 
   it('a project rated between two page requests is neither counted twice nor lost: the pull starts again', async () => {
@@ -86,7 +85,8 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
       ]);
     };
     try {
-      const client = new CloudKittyClient({ url: proxy.url });
+      const sent = new OpenStackRequests();
+      const client = new CloudKittyClient({ url: proxy.url, onRequest: sent.onRequest });
       const rows = await client.summary({ ...query, limit: 10 });
       const keys = rows.map((r) => `${r.project_id}/${r.type}`);
       expect(new Set(keys).size, 'no row twice').to.equal(keys.length);
@@ -94,7 +94,7 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
       expect(keys).to.include.members([`${newcomer}/instance`, `${newcomer}/vcpus`, 'p024/vcpus']);
       // The first pass (first page, fingerprint, pages 1 and 2) was thrown away once the total moved; the
       // second read everything.
-      expect(client.requestCount).to.equal(4 + pullOffsets(ROWS + 2, 10).length);
+      expect(sent.count).to.equal(4 + pullOffsets(ROWS + 2, 10).length);
     } finally {
       await proxy.close();
       await ck.reset();
@@ -127,7 +127,8 @@ describe('CloudKittyClient: summary paging against a real CloudKitty 17', functi
       await seedRatedUsage(ck.url, [{ ...extra, price: '0.5' }]);
     };
     try {
-      const client = new CloudKittyClient({ url: proxy.url });
+      const sent = new OpenStackRequests();
+      const client = new CloudKittyClient({ url: proxy.url, onRequest: sent.onRequest });
       const rows = await client.summary({ ...query, limit: 10 });
       expect(rated).to.equal(true);
       const unpaged = await new CloudKittyClient({ url: ck.url }).summary({ ...query, limit: 1000 });

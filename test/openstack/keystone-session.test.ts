@@ -16,6 +16,7 @@ import {
 import { startCloudKitty, type CloudKittyInstance, type KeystoneAccess } from '../support/cloudkitty.js';
 import { freePort } from '../support/wait.js';
 import { KeystoneAdmin } from './keystone-admin.js';
+import { OpenStackRequests } from '../support/openstack-requests.js';
 
 const HOUR = { begin: new Date('2024-06-01T00:00:00Z'), end: new Date('2024-06-01T01:00:00Z') };
 const QUERY = { ...HOUR, groupby: ['project_id', 'type'], filters: { type: ['instance'] } } as const;
@@ -56,12 +57,13 @@ describe('KeystoneSession + CloudKittyClient against a real Keystone 22 and Clou
   });
 
   it('authenticates by user and project names, finds the rating endpoint, and reads the summary', async () => {
-    const session = passwordSession(ks);
+    const sent = new OpenStackRequests();
+    const session = passwordSession(ks, { onRequest: sent.onRequest });
     expect(await session.ratingEndpoint()).to.equal(ck.url);
     const client = new CloudKittyClient({ session });
     const rows = await client.summary(QUERY);
     expect(rows.map((r) => [r.project_id, r.type, r.rate])).to.deep.equal([['acme', 'instance', '0.05']]);
-    expect(session.tokensIssued).to.equal(1);
+    expect(sent.tokensIssued).to.equal(1);
   });
 
   it('authenticates by user and project ids', async () => {
@@ -89,34 +91,43 @@ describe('KeystoneSession + CloudKittyClient against a real Keystone 22 and Clou
 
   it('reuses its token, and renews it before it expires', async () => {
     let now = Date.now();
-    const session = passwordSession(ks, { clock: () => now, renewBeforeExpiryMs: 5 * 60_000 });
+    const sent = new OpenStackRequests();
+    const session = passwordSession(ks, {
+      clock: () => now,
+      renewBeforeExpiryMs: 5 * 60_000,
+      onRequest: sent.onRequest,
+    });
     const first = await session.token();
     now += 23 * 3_600_000; // the script's Keystone issues 24-hour tokens
     expect(await session.token()).to.equal(first);
-    expect(session.tokensIssued).to.equal(1);
+    expect(sent.tokensIssued).to.equal(1);
     now += 56 * 60_000; // 4 minutes before expiry: inside the 5-minute margin
     expect(await session.token()).to.not.equal(first);
-    expect(session.tokensIssued).to.equal(2);
+    expect(sent.tokensIssued).to.equal(2);
   });
 
   it('asks once for concurrent callers', async () => {
-    const session = passwordSession(ks);
+    const sent = new OpenStackRequests();
+    const session = passwordSession(ks, { onRequest: sent.onRequest });
     const tokens = await Promise.all([session.token(), session.token(), session.ratingEndpoint()]);
     expect(tokens[0]).to.equal(tokens[1]);
-    expect(session.tokensIssued).to.equal(1);
+    expect(sent.tokensIssued).to.equal(1);
   });
 
   it('renews a token CloudKitty rejects (401) once, and retries the call', async () => {
-    const session = passwordSession(ks);
+    const sent = new OpenStackRequests();
+    const session = passwordSession(ks, { onRequest: sent.onRequest });
     await admin.revokeToken(await session.token());
-    const client = new CloudKittyClient({ session });
+    const toCloudKitty = new OpenStackRequests();
+    const client = new CloudKittyClient({ session, onRequest: toCloudKitty.onRequest });
     expect(await client.summary(QUERY)).to.have.length(1);
-    expect(session.tokensIssued).to.equal(2);
-    expect(client.requestCount).to.equal(2);
+    expect(sent.tokensIssued).to.equal(2);
+    expect(toCloudKitty.count).to.equal(2);
   });
 
   it('gets 401 from CloudKitty without a token, as a typed auth error', async () => {
-    const client = new CloudKittyClient({ url: ck.url });
+    const sent = new OpenStackRequests();
+    const client = new CloudKittyClient({ url: ck.url, onRequest: sent.onRequest });
     let error: unknown;
     await client.summary(QUERY).catch((e: unknown) => (error = e));
     expect(error).to.be.instanceOf(OpenStackAuthError);
@@ -124,7 +135,7 @@ describe('KeystoneSession + CloudKittyClient against a real Keystone 22 and Clou
     expect((error as OpenStackAuthError).serverMessage).to.equal(
       'The request you have made requires authentication.',
     );
-    expect(client.requestCount).to.equal(1);
+    expect(sent.count).to.equal(1);
   });
 
   it('reports wrong credentials as an auth error that carries no secret', async () => {

@@ -3,6 +3,7 @@ import {
   SubscriptionApi,
   type Account,
   type CustomField,
+  type Invoice,
   type RolledUpUsage,
   type Subscription,
 } from 'killbill';
@@ -60,6 +61,19 @@ export class SeedingKillBillClient extends KillBillClient {
         'IMMEDIATE',
       ),
     );
+  }
+
+  /** The account's next invoice as Kill Bill would generate it now (nothing is stored); null when none. */
+  async upcomingInvoice(accountId: string, targetDate?: string): Promise<Invoice | null> {
+    const res = await this.call('preview invoice', () =>
+      this.invoices.generateDryRunInvoice(
+        { dryRunType: 'UPCOMING_INVOICE' },
+        accountId,
+        this.createdBy,
+        targetDate,
+      ),
+    );
+    return res.status === 204 ? null : res.data;
   }
 
   /** Usage rolled up per unit over `[startDate, endDate)`. */

@@ -49,17 +49,4 @@ export class BillingReads {
     );
     return res.status === 204 || !res.data ? null : res.data;
   }
-
-  /** The account's next invoice as Kill Bill would generate it now (nothing is stored); null when none. */
-  async upcoming(accountId: string, targetDate?: string): Promise<Invoice | null> {
-    const res = await this.kb.call('preview invoice', () =>
-      this.kb.invoices.generateDryRunInvoice(
-        { dryRunType: 'UPCOMING_INVOICE' },
-        accountId,
-        this.kb.createdBy,
-        targetDate,
-      ),
-    );
-    return res.status === 204 ? null : res.data;
-  }
 }

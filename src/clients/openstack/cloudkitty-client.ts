@@ -15,7 +15,6 @@ import {
   type OpenStackHttpOptions,
   type OpenStackHttpRequest,
   type OpenStackHttpResponse,
-  type OpenStackRequestEvent,
 } from './openstack-http.js';
 import { SummaryUnstableError } from '../../errors/index.js';
 
@@ -66,7 +65,6 @@ export class CloudKittyClient {
   private readonly http: OpenStackHttp;
   /** Rows per summary request (`cloudkitty.pageSize`); callers size their time ranges to fit one page. */
   readonly pageSize: number;
-  private requests = 0;
 
   constructor(options: CloudKittyClientOptions) {
     if (options.session === undefined && !options.url)
@@ -74,19 +72,7 @@ export class CloudKittyClient {
     this.fixedUrl = options.url === undefined ? undefined : baseUrl(options.url, 'CloudKitty url');
     this.session = options.session;
     this.pageSize = positiveInteger(options.pageSize ?? 1000, 'pageSize');
-    const onRequest = options.onRequest;
-    this.http = new OpenStackHttp({
-      ...options,
-      onRequest: (event: OpenStackRequestEvent) => {
-        this.requests++;
-        onRequest?.(event);
-      },
-    });
-  }
-
-  /** HTTP requests sent to CloudKitty so far, retries included (Keystone requests not counted). */
-  get requestCount(): number {
-    return this.requests;
+    this.http = new OpenStackHttp(options);
   }
 
   /**

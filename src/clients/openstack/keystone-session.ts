@@ -85,7 +85,6 @@ export class KeystoneSession {
   private readonly renewBeforeExpiryMs: number;
   private readonly clock: () => number;
   private readonly http: OpenStackHttp;
-  private issued = 0;
 
   constructor(options: KeystoneSessionOptions) {
     const base = baseUrl(options.authUrl, 'authUrl');
@@ -96,11 +95,6 @@ export class KeystoneSession {
     this.renewBeforeExpiryMs = options.renewBeforeExpiryMs ?? 300_000;
     this.clock = options.clock ?? Date.now;
     this.http = new OpenStackHttp(options);
-  }
-
-  /** How many tokens this session has obtained from Keystone. */
-  get tokensIssued(): number {
-    return this.issued;
   }
 
   /** A valid token, from the cache unless it is missing, about to expire, or invalidated. */
@@ -172,7 +166,6 @@ export class KeystoneSession {
         attempts: response.attempts,
       });
     }
-    this.issued++;
     const issued = { value, expiresAt, catalog: Array.isArray(token.catalog) ? token.catalog : [] };
     this.#current = issued;
     return issued;
