@@ -251,6 +251,54 @@ describe('clusters attributed through a real Heat 19, its servers OS::Heat::None
     }
   });
 
+  it('a wrong stack name falls back to its id; a stack of another project or unknown to Heat records nothing of its project', async () => {
+    const start = Math.floor(Date.now() / HOUR) * HOUR - (HOURS + 3) * HOUR;
+    const startDay = dayOf(start - 24 * HOUR);
+    const [named, borrowing, mistyped] = await Promise.all([
+      cloud.createProject(`named-${start}`),
+      cloud.createProject(`borrowing-${start}`),
+      cloud.createProject(`mistyped-${start}`),
+    ]);
+    const [e, f] = await Promise.all([
+      cloud.createCluster(named, 'cluster-e', 1),
+      cloud.createCluster(borrowing, 'cluster-f', 1),
+    ]);
+    // openstack_stack_name is typed by people: a wrong one must not hide the stack its id names.
+    const eAccount = await tenant.meteredAccount('named', named, startDay);
+    const subE = await tenant.kb.createSubscription(eAccount.accountId, PLAN, startDay);
+    await tenant.kb.addSubscriptionCustomFields(subE, [
+      { name: FIELD.stackId, value: e.stackId },
+      { name: FIELD.stackName, value: 'not-its-name' },
+    ]);
+    // A subscription of project `borrowing` naming cluster e, which is project `named`'s.
+    const fAccount = await tenant.meteredAccount('borrowing', borrowing, startDay);
+    const subBorrowed = await clusterSubscription(fAccount.accountId, startDay, e, false);
+    // A stack id Heat has never had, in a project the bridge never saw it in: a typo, not a purged stack.
+    const gAccount = await tenant.meteredAccount('mistyped', mistyped, startDay);
+    const subUnknown = await tenant.kb.createSubscription(gAccount.accountId, PLAN, startDay);
+    await tenant.kb.addSubscriptionCustomFields(subUnknown, [
+      { name: FIELD.stackId, value: '00000000-0000-4000-8000-000000000000' },
+    ]);
+    const seeded = seed(start, [
+      ['e', named, e.servers],
+      ['f', borrowing, f.servers],
+      ['g', mistyped, ['mistyped-vm-1']],
+    ]);
+    await seedRatedUsageAsAdmin(keystone, seeded.usage);
+    await runtime.registrar.reconcileTenant(tenant.apiKey);
+
+    const report = await runtime.usageSync.runOnceReport({ mode: 'new' });
+    const result = (sub: string) => report.results.find((r) => r.subscriptionId === sub);
+    expect(result(subE)?.error).to.equal(undefined);
+    expect(await tenant.recordedCents(subE, startDay)).to.equal(seeded.cents('e'));
+    // Heat's lookup failed for the whole project: none of its subscriptions records from this pull.
+    for (const sub of [subBorrowed, fAccount.subscriptionId, subUnknown, gAccount.subscriptionId]) {
+      expect(result(sub)?.error, sub).to.be.a('string');
+      expect(await tenant.recordedCents(sub, startDay), sub).to.equal(0);
+    }
+    expect(result(subBorrowed)?.error).to.include(borrowing);
+  });
+
   async function clusterSubscription(accountId: string, day: string, cluster: Cluster, named: boolean) {
     const sub = await tenant.kb.createSubscription(accountId, PLAN, day);
     await tenant.kb.addSubscriptionCustomFields(sub, stackFields(cluster, named));
