@@ -6,8 +6,13 @@ import { Queue } from 'bullmq';
 import request from 'supertest';
 import { CallbackTokens, callbackTokenKey } from '../../src/intake/callback-token.js';
 import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
-import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
-import { killBillApi } from '../setup/setup-harness.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import {
+  createTenant,
+  startKillBill,
+  tenantHeaders,
+  type KillBillTenant,
+} from '../support/killbill-server.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
 
@@ -33,11 +38,11 @@ class BridgeProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(base: Record<string, string>, port?: number): Promise<BridgeProcess> {
-    const at = port ?? (await freePort());
-    const env = { ...base, PORT: String(at), BRIDGE_PUBLIC_URL: `http://127.0.0.1:${at}` };
+  /** `base` sets BRIDGE_PUBLIC_URL: the proxy in front of `port`, which Kill Bill calls. */
+  static async start(base: Record<string, string>, port: number): Promise<BridgeProcess> {
+    const env = { ...base, PORT: String(port) };
     const child = spawn(process.execPath, [BRIDGE, 'api'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    return new BridgeProcess(child, at, env);
+    return new BridgeProcess(child, port, env);
   }
 
   async stop(): Promise<void> {
@@ -62,104 +67,136 @@ const creation = (accountId: string) => ({
   metaData: null,
 });
 
-describe('callback token made by the bridge when none is configured (real processes)', function () {
+describe('callback token made by the bridge when none is configured (real processes, real Kill Bill)', function () {
   this.timeout(60_000);
   let redis: RedisServer;
-  let kb: KillBillStandin;
+  let bob: KillBillTenant;
+  let acme: KillBillTenant;
+  /** In front of the bridge: what Kill Bill pushes, seen on its way in. */
+  let intake: FaultProxy;
   let bridge: BridgeProcess;
   let queue: Queue;
   let env: Record<string, string>;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
     redis = await RedisServer.start();
-    kb = await startKillBillStandin({ retrySchedule: [200, 200, 200] });
-    kb.createTenant('bob', 'lazar');
-    kb.createTenant('acme', 'acme-secret');
+    await startKillBill();
+    // Fresh tenants: the server is shared by the run, and a restarted bridge must find its own callback.
+    [bob, acme] = await Promise.all([createTenant(), createTenant()]);
+    const port = await freePort();
+    intake = await FaultProxy.start(`http://127.0.0.1:${port}`);
     env = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
       REDIS_URL: redis.url,
-      KILLBILL_URL: kb.url,
-      KILLBILL_API_KEY: 'bob',
-      KILLBILL_API_SECRET: 'lazar',
-      KILLBILL_EXTRA_TENANTS: '[{"apiKey":"acme","apiSecret":"acme-secret"}]',
+      KILLBILL_URL: bob.url,
+      KILLBILL_USERNAME: bob.username,
+      KILLBILL_PASSWORD: bob.password,
+      KILLBILL_API_KEY: bob.apiKey,
+      KILLBILL_API_SECRET: bob.apiSecret,
+      KILLBILL_EXTRA_TENANTS: JSON.stringify([{ apiKey: acme.apiKey, apiSecret: acme.apiSecret }]),
+      BRIDGE_PUBLIC_URL: intake.url,
       LOG_LEVEL: 'debug',
     };
-    bridge = await BridgeProcess.start(env);
+    bridge = await BridgeProcess.start(env, port);
     queue = new Queue(REGISTRY_QUEUE, { connection: { url: redis.url }, prefix: 'osb' });
   });
   after(async () => {
+    // The server outlives this suite: it is told to stop pushing to callbacks that go away.
+    for (const tenant of [bob, acme].filter(Boolean)) {
+      await fetch(`${tenant.url}/1.0/kb/tenants/registerNotificationCallback`, {
+        method: 'DELETE',
+        headers: tenantHeaders(tenant),
+      }).catch(() => undefined);
+    }
     await bridge?.stop();
+    await intake?.close();
     await queue?.close();
-    await kb?.close();
     await redis?.close();
   });
 
   /** The callback URL Kill Bill holds for a tenant, once the bridge has registered it. */
-  const registered = (apiKey: string, secret: string) =>
-    waitFor(`the bridge registered the callback of ${apiKey}`, async () => {
-      const res = await killBillApi(kb.url).get('/tenants/registerNotificationCallback', {
-        headers: { 'X-Killbill-ApiKey': apiKey, 'X-Killbill-ApiSecret': secret },
-      });
-      return res.status === 200 ? (res.data as { values?: string[] }).values?.[0] : undefined;
-    });
+  const registered = (tenant: KillBillTenant) =>
+    waitFor(
+      `the bridge registered the callback of ${tenant.apiKey}`,
+      async () => {
+        const res = await fetch(`${tenant.url}/1.0/kb/tenants/registerNotificationCallback`, {
+          headers: tenantHeaders(tenant),
+        });
+        if (res.status !== 200) return undefined;
+        return ((await res.json()) as { values?: string[] }).values?.[0];
+      },
+      { timeoutMs: 30_000 },
+    );
+  const tokenOf = async (tenant: KillBillTenant) =>
+    new URL(await registered(tenant)).searchParams.get('token')!;
 
   it('registers a strong token per tenant, kept in Redis, and Kill Bill’s delivery with it is queued', async () => {
-    const bobUrl = new URL(await registered('bob', 'lazar'));
-    const acmeUrl = new URL(await registered('acme', 'acme-secret'));
-    const bobToken = bobUrl.searchParams.get('token')!;
-    const acmeToken = acmeUrl.searchParams.get('token')!;
+    const bobToken = await tokenOf(bob);
+    const acmeToken = await tokenOf(acme);
     expect(bobToken).to.match(/^[0-9a-f]{48}$/);
     expect(acmeToken)
       .to.match(/^[0-9a-f]{48}$/)
       .and.not.equal(bobToken);
     const store = redis.client();
     try {
-      expect(await store.get(callbackTokenKey('osb', 'bob'))).to.equal(bobToken);
-      expect(await store.get(callbackTokenKey('osb', 'acme'))).to.equal(acmeToken);
+      expect(await store.get(callbackTokenKey('osb', bob.apiKey))).to.equal(bobToken);
+      expect(await store.get(callbackTokenKey('osb', acme.apiKey))).to.equal(acmeToken);
     } finally {
       store.disconnect();
     }
 
-    // Kill Bill (the stand-in) calls the URL it holds when an account is created.
-    const created = await killBillApi(kb.url).post(
-      '/accounts',
-      { name: 'Token test', externalKey: 'token-test', currency: 'USD' },
-      { headers: { 'Content-Type': 'application/json' } },
+    // Kill Bill calls the URL it holds when an account is created.
+    const created = await fetch(`${bob.url}/1.0/kb/accounts`, {
+      method: 'POST',
+      headers: { ...tenantHeaders(bob), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Token test', externalKey: `token-${randomUUID()}`, currency: 'USD' }),
+    });
+    expect(created.status).to.equal(201);
+    const accountId = String(created.headers.get('location')).split('/').pop()!;
+    await waitFor(
+      'the notification is queued',
+      async () =>
+        (await queue.getJobs(['waiting', 'active', 'completed'])).some((j) => j.data.accountId === accountId),
+      { timeoutMs: 30_000 },
     );
-    const accountId = String(created.headers.location).split('/').pop()!;
-    await waitFor('the notification is queued', async () =>
-      (await queue.getJobs(['waiting', 'active', 'completed'])).some((j) => j.data.accountId === accountId),
-    );
+    const delivered = intake
+      .seen({ method: 'POST', path: '/killbill/notifications?' })
+      .filter((r) => r.body.includes(accountId));
+    expect(delivered.map((r) => [r.path, r.outcome])).to.deep.include([
+      `/killbill/notifications?token=${bobToken}`,
+      200,
+    ]);
     expect(bridge.output).not.to.include(bobToken);
     expect(bridge.output).not.to.include(acmeToken);
   });
 
   it('accepts each tenant’s own token and answers 401 to a wrong one, or another tenant’s', async () => {
-    const bobToken = new URL(await registered('bob', 'lazar')).searchParams.get('token')!;
-    const acmeToken = new URL(await registered('acme', 'acme-secret')).searchParams.get('token')!;
+    const bobToken = await tokenOf(bob);
+    const acmeToken = await tokenOf(acme);
     const post = (path: string) => request(bridge.url).post(path).send(creation(randomUUID()));
     await post(`/killbill/notifications?token=${bobToken}`).expect(200);
-    await post(`/killbill/notifications/acme?token=${acmeToken}`).expect(200);
+    await post(`/killbill/notifications/${acme.apiKey}?token=${acmeToken}`).expect(200);
     const wrong = await post(`/killbill/notifications?token=${'0'.repeat(48)}`).expect(401);
     expect(wrong.body).to.deep.equal({ error: 'missing or wrong callback token' });
     await post('/killbill/notifications').expect(401);
     await post(`/killbill/notifications?token=${acmeToken}`).expect(401);
-    await post(`/killbill/notifications/acme?token=${bobToken}`).expect(401);
+    await post(`/killbill/notifications/${acme.apiKey}?token=${bobToken}`).expect(401);
   });
 
   it('keeps the same token when the bridge restarts', async () => {
-    const before = await registered('bob', 'lazar');
+    const before = await registered(bob);
     await bridge.stop();
     bridge = await BridgeProcess.start(env, bridge.port);
     await waitFor('the restarted bridge finds its callback registered', () =>
       bridge.output.includes('callback already registered'),
     );
-    expect(await registered('bob', 'lazar')).to.equal(before);
+    expect(await registered(bob)).to.equal(before);
   });
 
   it('`bridge callback status` shows the tokens by their first characters only', async () => {
-    const bobToken = new URL(await registered('bob', 'lazar')).searchParams.get('token')!;
+    const bobToken = await tokenOf(bob);
     const run = await bridgeCli(['callback', 'status'], bridge.env);
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.include(`?token=${bobToken.slice(0, 4)}…`);
