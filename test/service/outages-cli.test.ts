@@ -1,7 +1,13 @@
 import { expect } from 'chai';
-import { startKillBillStandin, type KillBillStandin } from '../killbill-standin/index.js';
 import { readyz, RunningBridge } from '../support/bridge-cli.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import {
+  createTenant,
+  startKillBill,
+  tenantHeaders,
+  type KillBillTenant,
+} from '../support/killbill-server.js';
 import { RedisServer } from '../support/redis-server.js';
 import { freePort, waitFor } from '../support/wait.js';
 import { seededCloudKittyEnv } from '../support/cloudkitty.js';
@@ -15,15 +21,31 @@ const PASSWORD = 'hunter2hunter2';
 describe('bridge start (the real CLI) with its services down, then back', function () {
   this.timeout(180_000);
   let redis: RedisServer;
-  let killbill: KillBillStandin | undefined;
+  let tenant: KillBillTenant;
+  /**
+   * Where the bridge reaches Kill Bill: the real server is shared by the run and takes half a minute to
+   * start, so it is not the one that comes up late. A proxy in front of it is, at the port the bridge was
+   * given: refused connections until it listens, then the real server's answers.
+   */
+  let killbill: FaultProxy | undefined;
   let bridge: RunningBridge | undefined;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
     redis = await RedisServer.start({ password: PASSWORD });
     await redis.stop();
+    await startKillBill();
+    tenant = await createTenant();
   });
   after(async () => {
     await bridge?.stop();
+    // The server outlives this suite: it is told to stop pushing to a callback that went away.
+    if (tenant) {
+      await fetch(`${tenant.url}/1.0/kb/tenants/registerNotificationCallback`, {
+        method: 'DELETE',
+        headers: tenantHeaders(tenant),
+      }).catch(() => undefined);
+    }
     await killbill?.close();
     await redis?.close();
   });
@@ -36,8 +58,10 @@ describe('bridge start (the real CLI) with its services down, then back', functi
     bridge = RunningBridge.start(['start'], {
       REDIS_URL: redis.url,
       KILLBILL_URL: kbUrl,
-      KILLBILL_API_KEY: 'bob',
-      KILLBILL_API_SECRET: 'lazar',
+      KILLBILL_USERNAME: tenant.username,
+      KILLBILL_PASSWORD: tenant.password,
+      KILLBILL_API_KEY: tenant.apiKey,
+      KILLBILL_API_SECRET: tenant.apiSecret,
       ...seededCloudKittyEnv(ckUrl),
       BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
       PORT: String(apiPort),
@@ -57,7 +81,7 @@ describe('bridge start (the real CLI) with its services down, then back', functi
     expect(down.body.down).to.deep.equal(['redis', 'killbill callback']);
     expect(down.body.checks.redis).to.match(new RegExp(`^Redis at ${shownRedis} is unreachable`));
     expect(down.body.checks['killbill callback']).to.equal(
-      `not registered for tenant(s) bob: Kill Bill at ${kbUrl} is unreachable (ECONNREFUSED)`,
+      `not registered for tenant(s) ${tenant.apiKey}: Kill Bill at ${kbUrl} is unreachable (ECONNREFUSED)`,
     );
 
     // Several reconnects and callback retries later, still one line each and nothing per attempt.
@@ -77,8 +101,7 @@ describe('bridge start (the real CLI) with its services down, then back', functi
       new RegExp(`^CloudKitty at ${ckUrl} is unreachable \\(ECONNREFUSED\\); `),
     );
 
-    killbill = await startKillBillStandin({ port: kbPort });
-    killbill.createTenant('bob', 'lazar');
+    killbill = await FaultProxy.start(tenant.url, kbPort);
     await bridge.waitUntilSaid(
       'Kill Bill is said to be back',
       new RegExp(`^Kill Bill at ${kbUrl} is reachable again`),
