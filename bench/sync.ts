@@ -15,7 +15,7 @@ import {
   type MeteredAccount,
 } from '../test/support/metered-tenant.js';
 import { RedisServer } from '../test/support/redis-server.js';
-import { mochaHooks } from '../test/support/root-hooks.js';
+import { stopSharedServers } from '../test/support/root-hooks.js';
 import { bestBareRate } from './sync-floor.js';
 
 /**
@@ -242,7 +242,7 @@ async function main(): Promise<void> {
     await ckProxy.close();
     await kb.close();
     await redis.close();
-    await mochaHooks.afterAll();
+    await stopSharedServers();
   }
 }
 

@@ -13,9 +13,12 @@ write_heat_config() {
   vhost=$(heat_vhost)
   heat_password=$1
   mkdir -p "$STATE"/heat/{lock,templates,environment.d}
+  # rpc_response_timeout: heat-api waits this long for its one engine worker. The default 60 s was seen to run
+  # out on a loaded machine (four stacks created at once, load 20 on 2 cores): a 500 MessagingTimeout to POST /stacks.
   cat >"$STATE/heat.conf" <<EOF
 [DEFAULT]
 log_dir = $STATE/log
+rpc_response_timeout = 300
 transport_url = $CK_RABBIT_URL/$vhost
 num_engine_workers = 1
 host = bridge-heat-$CK_HEAT_PORT
