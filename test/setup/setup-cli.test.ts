@@ -1,45 +1,39 @@
 import { expect } from 'chai';
-import type { KillBillStandin } from '../killbill-standin/index.js';
-import { TEST_TOKEN } from '../support/bridge-config.js';
 import { freePort } from '../support/wait.js';
 import {
   PROJECT,
-  SECRETS,
+  SetupBench,
   bridgeCli,
   createAccount,
   killBillState,
-  startStandin,
+  secretsOf,
+  type SetupTarget,
   withTempDir,
 } from './setup-harness.js';
 
 /** The command as an operator runs it: `node bin/bridge.js setup …`, settings from the environment. */
-describe('bridge setup (CLI)', function () {
-  // Each run starts a Node process with tsx, about a second.
+describe('bridge setup (CLI, real Kill Bill)', function () {
+  // Each run starts a Node process with tsx, about a second (several under load).
   this.timeout(60_000);
-  let kb: KillBillStandin;
+  let bench: SetupBench;
+  /** Keys of a tenant Kill Bill does not have yet, new per test: `--create-tenant` makes it. */
+  let kb: SetupTarget;
   let env: Record<string, string>;
 
-  before(async () => {
-    kb = await startStandin();
-    env = {
-      KILLBILL_URL: kb.url,
-      KILLBILL_USERNAME: 'admin',
-      KILLBILL_PASSWORD: 'password',
-      KILLBILL_API_KEY: 'bob',
-      KILLBILL_API_SECRET: 'lazar',
-      BRIDGE_CALLBACK_TOKEN: TEST_TOKEN,
-    };
+  before(async function () {
+    this.timeout(10 * 60_000); // a cold Kill Bill takes 30 s and more under load
+    bench = await SetupBench.start();
   });
   after(async () => {
-    await kb?.close();
+    await bench?.close();
   });
   beforeEach(() => {
-    kb.control.reset();
-    kb.control.stopDelivery();
+    kb = bench.newKeys();
+    env = bench.env(kb);
   });
 
   const noSecrets = (run: { stdout: string; stderr: string }) => {
-    for (const secret of SECRETS) expect(run.stdout + run.stderr, secret).not.to.include(secret);
+    for (const secret of secretsOf(kb)) expect(run.stdout + run.stderr, secret).not.to.include(secret);
   };
 
   it('exits 0 and prints one line per step; the second run finds everything already done', async () => {
@@ -47,14 +41,14 @@ describe('bridge setup (CLI)', function () {
       const first = await bridgeCli(['--create-tenant'], env, cwd);
       expect(first.code, first.stdout + first.stderr).to.equal(0);
       expect(first.stdout.trim().split('\n')).to.deep.equal([
-        `✓ Kill Bill: ok (reachable at ${kb.url}, user accepted; tenant "bob" is to be created)`,
-        '✓ tenant: done (created tenant "bob")',
+        `✓ Kill Bill: ok (reachable at ${kb.url}, user accepted; tenant "${kb.apiKey}" is to be created)`,
+        `✓ tenant: done (created tenant "${kb.apiKey}")`,
         '✓ catalog: done (uploaded OpenstackBridge effective 2024-01-01T00:00:00.000Z)',
-        '✓ callback: done (registered http://127.0.0.1:8081/killbill/notifications?token=********)',
+        `✓ callback: done (registered ${bench.publicUrl}/killbill/notifications?token=********)`,
       ]);
       noSecrets(first);
 
-      const accountId = await createAccount(kb.url);
+      const accountId = await createAccount(kb);
       const args = [
         '--create-tenant',
         '--account',
@@ -66,7 +60,7 @@ describe('bridge setup (CLI)', function () {
       ];
       const linked = await bridgeCli(args, env, cwd);
       expect(linked.code, linked.stdout).to.equal(0);
-      const before = await killBillState(kb.url, accountId);
+      const before = await killBillState(kb, accountId);
 
       const again = await bridgeCli([...args, '--json'], env, cwd);
       expect(again.code, again.stdout + again.stderr).to.equal(0);
@@ -83,8 +77,21 @@ describe('bridge setup (CLI)', function () {
         'account fields=already-done',
         'subscription=already-done',
       ]);
-      expect(await killBillState(kb.url, accountId)).to.deep.equal(before);
+      expect(await killBillState(kb, accountId)).to.deep.equal(before);
       noSecrets(again);
+    });
+  });
+
+  it('uploads the catalog of a tenant that has none; --dry-run first says it would', async () => {
+    const tenant = await bench.newTenant();
+    await withTempDir(async (cwd) => {
+      const upload = 'OpenstackBridge effective 2024-01-01T00:00:00.000Z';
+      const dry = await bridgeCli(['--dry-run'], bench.env(tenant), cwd);
+      expect(dry.code, dry.stdout + dry.stderr).to.equal(0);
+      expect(dry.stdout).to.include(`- catalog: would do (upload ${upload})\n`);
+      const run = await bridgeCli([], bench.env(tenant), cwd);
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.stdout).to.include(`✓ catalog: done (uploaded ${upload})\n`);
     });
   });
 
@@ -110,7 +117,7 @@ describe('bridge setup (CLI)', function () {
         noSecrets(run);
       });
     });
-    expect(await killBillState(kb.url)).to.deep.equal({ tenant: 404 });
+    expect(await killBillState(kb)).to.deep.equal({ tenant: 'none' });
   });
 
   it('exits 2 on a configuration problem, before calling Kill Bill', async () => {
@@ -121,6 +128,6 @@ describe('bridge setup (CLI)', function () {
       expect(run.stderr).to.match(/killbill\.apiSecret/);
       expect(run.stdout).to.equal('');
     });
-    expect(await killBillState(kb.url)).to.deep.equal({ tenant: 404 });
+    expect(await killBillState(kb)).to.deep.equal({ tenant: 'none' });
   });
 });

@@ -12,6 +12,34 @@ export const CUSTOM_FIELD_ALREADY_EXISTS = 9000;
  */
 const OTHER_TENANTS_OBJECT = /doesn't belong to tenant/;
 
+/**
+ * Kill Bill 0.22.26's answer to a catalog read at a date for a tenant that has no catalog at all (made
+ * without useGlobalDefault): a 500 whose body is `{"className":"java.lang.IllegalStateException",…,
+ * "message":"No existing versions in the VersionedCatalog catalog for input date …"}`, not a 404. Seen on
+ * 0.22.26 only; what 0.24 answers here is not known, so only this exact answer is read as "no catalog".
+ */
+const NO_CATALOG_VERSION =
+  /^500 \{"className":"java\.lang\.IllegalStateException",.*"message":"No existing versions in the VersionedCatalog catalog for input date /;
+
+/** Whether a catalog read failed only because the tenant has no catalog yet (see {@link NO_CATALOG_VERSION}). */
+export function isNoCatalogYet(err: KillBillError): boolean {
+  return err.status === 500 && NO_CATALOG_VERSION.test(err.message.replace(/^Kill Bill .*? failed: /, ''));
+}
+
+/**
+ * Whether a tenant lookup by API key failed only because Kill Bill has no tenant with that key. Kill Bill
+ * 0.22.26 answers it with a 500 (`{"className":"java.lang.RuntimeException",…,"message":"java.lang.
+ * IllegalStateException: TenantCacheLoader cannot find value for key <key>"}`), not the 404 it documents;
+ * what 0.24 answers is not known, so only this exact answer, naming this key, is read as "no tenant".
+ */
+export function isNoTenantForKey(err: KillBillError, apiKey: string): boolean {
+  const answer = err.message.replace(/^Kill Bill .*? failed: /, '');
+  return (
+    err.status === 500 &&
+    answer === `500 java.lang.IllegalStateException: TenantCacheLoader cannot find value for key ${apiKey}`
+  );
+}
+
 /** Turns an axios failure into a {@link KillBillError} that carries no credentials. */
 export function toKillBillError(operation: string, err: unknown): KillBillError {
   if (err instanceof KillBillError) return err;

@@ -17,7 +17,12 @@ import {
 } from 'killbill';
 import type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 import { KillBillError } from '../../errors/index.js';
-import { TRACKING_ID_ALREADY_EXISTS, toKillBillError } from './kill-bill-failures.js';
+import {
+  TRACKING_ID_ALREADY_EXISTS,
+  isNoCatalogYet,
+  isNoTenantForKey,
+  toKillBillError,
+} from './kill-bill-failures.js';
 
 export type { Account, Bundle, CustomField, Invoice, Subscription, SubscriptionUsageRecord };
 export type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
@@ -229,10 +234,15 @@ export class KillBillClient {
 
   /** Whether Kill Bill has a tenant with this client's API key. Needs only the user's credentials. */
   async tenantExists(): Promise<boolean> {
-    return (await this.read('get tenant', () => this.tenants.getTenantByApiKey(this.apiKey))) !== null;
+    try {
+      return (await this.read('get tenant', () => this.tenants.getTenantByApiKey(this.apiKey))) !== null;
+    } catch (err) {
+      if (err instanceof KillBillError && isNoTenantForKey(err, this.apiKey)) return false;
+      throw err;
+    }
   }
 
-  /** The catalog XML Kill Bill serves for `requestedDate` (ISO), unfiltered; null when no version applies. */
+  /** The catalog XML Kill Bill serves for `requestedDate` (ISO), unfiltered; null when no version applies, or none at all. */
   async getCatalogXmlAt(requestedDate: string): Promise<string | null> {
     const options = { responseType: 'text' as const, headers: { Accept: 'text/xml' } };
     try {
@@ -241,7 +251,8 @@ export class KillBillClient {
       );
       return String(res.data ?? '');
     } catch (err) {
-      if (err instanceof KillBillError && (err.status === 404 || err.status === 400)) return null;
+      if (err instanceof KillBillError && (err.status === 404 || err.status === 400 || isNoCatalogYet(err)))
+        return null;
       throw err;
     }
   }
