@@ -151,6 +151,40 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
     );
   });
 
+  it('ends a listing at its first empty page when Kill Bill names a next offset after every page', async () => {
+    // Kill Bill 0.22.26 answered so for a tenant of 30,000 custom fields (10,000 accounts): no total, and a
+    // next offset even past the end. Reading on until the offset ran out took the bench's rebuild 25 minutes
+    // of empty pages. Here the proxy sends the headers as that server did; the rows stay the real ones.
+    proxy.rewriteAnswerHeaders = (req, headers) => {
+      const url = new URL(req.path, 'http://kb');
+      if (!LISTINGS.includes(url.pathname)) return headers;
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      const {
+        'x-killbill-pagination-totalnbrecords': _total,
+        'x-killbill-pagination-maxnbrecords': _max,
+        ...kept
+      } = headers;
+      return { ...kept, 'x-killbill-pagination-nextoffset': String(offset + limit) };
+    };
+    try {
+      const before = proxy.requests.length;
+      const countless = registrar('countless', 2);
+      const result = await countless.registrar.reconcileTenant(tenant.apiKey);
+      expect(result.accounts).to.equal(made.accounts);
+      expect(await countless.store.entries(tenant.apiKey)).to.deep.equal(
+        await registrar('paged').store.entries(tenant.apiKey),
+      );
+      // One empty page more per listing than when Kill Bill says which page is the last.
+      const onePastEach = (rows: number) => pages(rows, 2) + 1;
+      expect(proxy.requests.length - before).to.equal(
+        1 + onePastEach(made.fields) + onePastEach(made.subscriptions) + onePastEach(made.accounts),
+      );
+    } finally {
+      proxy.rewriteAnswerHeaders = undefined;
+    }
+  });
+
   it('reads the same registry in one call per listing when a page holds the tenant', async () => {
     const paged = registrar('one-page');
     const before = proxy.requests.length;

@@ -59,6 +59,9 @@ export class FaultProxy {
   rewriteBody: ((req: ProxiedRequest) => string | undefined) | undefined;
   /** The path and query to pass on instead of the one received (undefined: unchanged). */
   rewritePath: ((req: ProxiedRequest) => string | undefined) | undefined;
+  /** The answer's headers to send back instead of the server's (as another version or size of it sends them). */
+  rewriteAnswerHeaders:
+    ((req: ProxiedRequest, headers: IncomingHttpHeaders) => IncomingHttpHeaders) | undefined;
   private faults: PlannedFault[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly agent = new Agent({ keepAlive: true });
@@ -194,7 +197,8 @@ export class FaultProxy {
           return;
         }
         seen.outcome = answer.statusCode ?? 0;
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const headers = this.rewriteAnswerHeaders?.(seen, answer.headers) ?? answer.headers;
+        res.writeHead(answer.statusCode ?? 502, headers);
         answer.pipe(res);
       },
     );

@@ -48,6 +48,9 @@ export class PagedListings {
     while (offset !== undefined) {
       const at: number = offset;
       const res = await this.kb.call(operation, () => fetch(at, this.pageSize));
+      // Kill Bill 0.22.26 stops counting a listing past some size (no TotalNbRecords header) and then names
+      // a next offset after every page, the empty ones past the end too: an empty page is the end.
+      if ((res.data ?? []).length === 0) return;
       yield res.data;
       offset = nextOffset(operation, res.headers['x-killbill-pagination-nextoffset'], at);
     }
