@@ -2,7 +2,6 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { accountRoutes } from './accounts.js';
 import { BillingException } from './billing-exception.js';
 import { catalogRoutes } from './catalog.js';
-import type { StandinControl } from './control.js';
 import { customFieldRoutes } from './custom-fields.js';
 import { healthcheckRoutes } from './healthcheck.js';
 import { invoiceRoutes } from './invoices.js';
@@ -46,7 +45,6 @@ function parseJsonBody(req: Request, _res: Response, next: NextFunction): void {
 
 export function createApp(
   ctx: StandinContext,
-  control: StandinControl,
   credentials: { username: string; password: string },
 ): express.Express {
   const app = express();
@@ -55,9 +53,6 @@ export function createApp(
   app.set('query parser', 'extended');
   app.use(express.text({ type: () => true, limit: '50mb' }));
   app.use(parseJsonBody);
-  app.use(control.routes());
-
-  app.use(control.apiFaults);
   app.use(healthcheckRoutes());
   app.use(basicAuthFilter(credentials.username, credentials.password));
   app.use(tenantFilter(ctx.state));
@@ -70,7 +65,7 @@ export function createApp(
   app.use(invoiceRoutes(ctx));
 
   app.use((_req: Request, res: Response) => sendEmpty(res, 404));
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof BillingException) {
       if (err.emptyBody) sendEmpty(res, err.status);
       else sendJson(res, err.status, err.toJson());
@@ -82,7 +77,6 @@ export function createApp(
       sendEmpty(res, status);
       return;
     }
-    ctx.logger.error({ err, method: req.method, path: req.path }, 'stand-in request failed');
     sendJson(res, 500, {
       className: 'java.lang.RuntimeException',
       code: null,

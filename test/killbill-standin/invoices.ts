@@ -157,23 +157,10 @@ function subscriptionItems(
       startDate: interval.start,
       endDate: end,
     };
-    if (ctx.usageDetailMode === 'DETAIL') {
-      for (const d of details) {
-        items.push(
-          itemJson(base, {
-            ...usageFields,
-            amount: d.amount,
-            rate: d.tierPrice,
-            quantity: d.quantity,
-            itemDetails: JSON.stringify(detailJson(d)),
-          }),
-        );
-      }
-    } else {
-      const amount = details.reduce((sum, d) => sum.plus(d.amount), new BigDecimal(0));
-      const itemDetails = `{"tierDetails":[${details.map((d) => toJsonNumbers(detailJson(d))).join(',')}],"amount":${amount.toFixed()}}`;
-      items.push(itemJson(base, { ...usageFields, amount, itemDetails }));
-    }
+    // AGGREGATE, Kill Bill's default item result mode: one item per usage, its tiers in itemDetails.
+    const amount = details.reduce((sum, d) => sum.plus(d.amount), new BigDecimal(0));
+    const itemDetails = `{"tierDetails":[${details.map((d) => toJsonNumbers(detailJson(d))).join(',')}],"amount":${amount.toFixed()}}`;
+    items.push(itemJson(base, { ...usageFields, amount, itemDetails }));
   }
 
   const recurring = phase.recurring;

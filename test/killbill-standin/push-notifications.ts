@@ -1,7 +1,5 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 
 /**
  * Kill Bill's push notifications (PushNotificationListener + PushNotificationRetryService): one POST per
@@ -32,26 +30,16 @@ export interface NotificationJson {
   metaData: string | null;
 }
 
-export interface DeliveryAttempt {
-  at: Date;
-  /** HTTP status when the callback answered. */
-  status?: number;
-  /** Why no usable answer came: timeout or connection error. */
-  error?: string;
-}
-
-export interface PushNotification {
-  id: string;
-  tenantId: string;
+interface PendingNotification {
   url: string;
   body: NotificationJson;
-  state: 'pending' | 'delivered' | 'gave-up';
-  attempts: DeliveryAttempt[];
-  nextAttemptAt: Date | null;
+  /** Failed attempts so far: picks the next delay of the schedule. */
+  failures: number;
 }
 
 export const DEFAULT_RETRY_SCHEDULE = '15m,30m,2h,12h,1d';
-export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000;
+/** Kill Bill's connect and request timeouts. */
+const DELIVERY_TIMEOUT_MS = 15_000;
 
 const TIME_SPAN = /^(\d+)\s*(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -68,88 +56,36 @@ export function parseRetrySchedule(schedule: string | number[]): number[] {
 }
 
 export class PushNotificationQueue {
-  private readonly notifications: PushNotification[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<() => void>();
   /** First attempts go out one at a time per tenant, in event order, as the bus handler does. */
   private readonly tenantChains = new Map<string, Promise<void>>();
-  private stopped = false;
   private closed = false;
 
-  constructor(
-    private readonly retryScheduleMs: number[],
-    private readonly deliveryTimeoutMs: number,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly retryScheduleMs: number[]) {}
 
   post(tenantId: string, url: string | null, body: NotificationJson): void {
     if (!url || this.closed) return;
-    const notification: PushNotification = {
-      id: randomUUID(),
-      tenantId,
-      url,
-      body,
-      state: 'pending',
-      attempts: [],
-      nextAttemptAt: new Date(),
-    };
-    this.notifications.push(notification);
+    const notification: PendingNotification = { url, body, failures: 0 };
     const previous = this.tenantChains.get(tenantId) ?? Promise.resolve();
     const next = previous.then(() => this.attempt(notification));
     this.tenantChains.set(tenantId, next);
   }
 
-  list(): PushNotification[] {
-    return this.notifications.map((n) => ({ ...n, body: { ...n.body }, attempts: [...n.attempts] }));
-  }
-
-  stop(): void {
-    this.stopped = true;
-  }
-
-  reset(): void {
-    this.clearTimers();
-    this.notifications.length = 0;
-    this.tenantChains.clear();
-    this.stopped = false;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
-    this.clearTimers();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     for (const abort of this.inFlight) abort();
   }
 
-  private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-  }
-
-  private async attempt(n: PushNotification): Promise<void> {
-    if (this.closed || n.state !== 'pending') return;
-    // While stopped the notification stays due, and is never sent.
-    if (this.stopped) return;
-    n.nextAttemptAt = null;
-    const outcome = await this.send(n);
+  private async attempt(n: PendingNotification): Promise<void> {
     if (this.closed) return;
-    n.attempts.push(outcome);
-    const ok =
-      outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300 && !outcome.error;
-    if (ok) {
-      n.state = 'delivered';
-      return;
-    }
-    const retry = n.attempts.length - 1;
-    const delay = this.retryScheduleMs[retry];
-    if (delay === undefined) {
-      n.state = 'gave-up';
-      this.logger.warn(
-        { url: n.url, eventType: n.body.eventType },
-        'Max attempt number reached for push notification',
-      );
-      return;
-    }
-    n.nextAttemptAt = new Date(Date.now() + delay);
+    const delivered = await this.send(n);
+    if (this.closed || delivered) return;
+    const delay = this.retryScheduleMs[n.failures++];
+    // After the last delay Kill Bill drops the event.
+    if (delay === undefined) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void this.attempt(n);
@@ -158,23 +94,23 @@ export class PushNotificationQueue {
     this.timers.add(timer);
   }
 
-  private send(n: PushNotification): Promise<DeliveryAttempt> {
-    const at = new Date();
+  /** Whether the callback answered 2xx within the budget; redirects are not followed. */
+  private send(n: PendingNotification): Promise<boolean> {
     const payload = Buffer.from(JSON.stringify(n.body), 'utf8');
     return new Promise((resolve) => {
       let settled = false;
       const cleanups: (() => void)[] = [];
-      const finish = (result: DeliveryAttempt): void => {
+      const finish = (delivered: boolean): void => {
         if (settled) return;
         settled = true;
         for (const cleanup of cleanups) cleanup();
-        resolve(result);
+        resolve(delivered);
       };
       let url: URL;
       try {
         url = new URL(n.url);
       } catch {
-        finish({ at, error: `invalid callback URL ${n.url}` });
+        finish(false);
         return;
       }
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -188,21 +124,19 @@ export class PushNotificationQueue {
       });
       const abort = (): void => {
         req.destroy();
-        finish({ at, error: 'stand-in closed' });
+        finish(false);
       };
       this.inFlight.add(abort);
       cleanups.push(() => this.inFlight.delete(abort));
-      // One budget for connect and answer, like the 15 s connect and request timeouts.
-      const timer = setTimeout(() => {
-        req.destroy();
-        finish({ at, error: `timeout after ${this.deliveryTimeoutMs} ms` });
-      }, this.deliveryTimeoutMs);
+      // One budget for connect and answer.
+      const timer = setTimeout(abort, DELIVERY_TIMEOUT_MS);
       cleanups.push(() => clearTimeout(timer));
       req.on('response', (res) => {
         res.resume();
-        finish({ at, status: res.statusCode ?? 0 });
+        const status = res.statusCode ?? 0;
+        finish(status >= 200 && status < 300);
       });
-      req.on('error', (err) => finish({ at, error: err.message }));
+      req.on('error', () => finish(false));
       req.end(payload);
     });
   }

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { ExtBusEventType, NotificationJson, PushNotificationQueue } from './push-notifications.js';
 import type { KillBillState, TenantRecord } from './state.js';
 
@@ -6,9 +5,6 @@ import type { KillBillState, TenantRecord } from './state.js';
 export interface StandinContext {
   state: KillBillState;
   push: PushNotificationQueue;
-  logger: Logger;
-  /** org.killbill.invoice.item.result.behavior.mode */
-  usageDetailMode: 'AGGREGATE' | 'DETAIL';
   now(): Date;
   /** Runs an effect when a future-dated change takes effect (e.g. a subscription starting later). */
   at(when: Date, effect: () => void): void;

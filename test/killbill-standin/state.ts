@@ -94,15 +94,6 @@ export class KillBillState {
   readonly customFields = new Map<string, CustomFieldRecord>();
   readonly usage: UsageRow[] = [];
 
-  reset(): void {
-    this.tenants.clear();
-    this.accounts.clear();
-    this.bundles.clear();
-    this.subscriptions.clear();
-    this.customFields.clear();
-    this.usage.length = 0;
-  }
-
   tenantByApiKey(apiKey: string): TenantRecord | undefined {
     for (const t of this.tenants.values()) if (t.apiKey === apiKey) return t;
     return undefined;

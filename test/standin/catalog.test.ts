@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import type { AxiosError } from 'axios';
-import { CatalogValidationError, parseCatalogXml } from '../killbill-standin/index.js';
 import {
   CATALOG_XML,
   CREATED_BY,
@@ -66,60 +65,5 @@ describe('Kill Bill stand-in: catalog', () => {
       expect(err.response?.data.className).to.equal('org.killbill.billing.catalog.api.CatalogApiException');
     }
     expect((await t.kb.catalog.getCatalogJson()).data).to.have.length(1);
-  });
-
-  describe('parseCatalogXml', () => {
-    const reasonOf = (xml: string): string => {
-      try {
-        parseCatalogXml(xml);
-      } catch (err) {
-        expect(err).to.be.instanceOf(CatalogValidationError);
-        return (err as CatalogValidationError).reason;
-      }
-      throw new Error('expected the catalog to be refused');
-    };
-
-    it('parses plans, products and usage tiers with exact prices', () => {
-      const catalog = parseCatalogXml(CATALOG_XML);
-      const water = catalog.plans.find((p) => p.name === 'water-monthly')!;
-      expect(water.finalPhase.name).to.equal('water-monthly-evergreen');
-      expect(
-        water.finalPhase.recurring?.prices.map((p) => `${p.currency} ${p.value.toFixed()}`),
-      ).to.deep.equal(['USD 30', 'EUR 27']);
-      const usage = water.finalPhase.usages[0]!;
-      expect(usage).to.deep.include({
-        name: 'water-monthly-usage',
-        tierBlockPolicy: 'ALL_TIERS',
-        billingPeriod: 'MONTHLY',
-        usageType: 'CONSUMABLE',
-      });
-      expect(usage.tiers.map((t) => t.blocks[0]!.maxText)).to.deep.equal(['1000', '-1']);
-      expect(
-        catalog.plans.find((p) => p.name === 'cloud-usage')!.finalPhase.usages[1]!.tierBlockPolicy,
-      ).to.equal('TOP_TIER');
-    });
-
-    it('refuses a unit used in a tieredBlock but not declared in <units>', () => {
-      expect(reasonOf(broken('<unit name="gb-hour"/>', ''))).to.contain("unit 'gb-hour' is not declared");
-    });
-
-    it('refuses a block not priced in every catalog currency', () => {
-      expect(reasonOf(broken('<price><currency>EUR</currency><value>0.45</value></price>', ''))).to.contain(
-        'no price in EUR',
-      );
-    });
-
-    it('refuses a plan that is in no price list, and a plan whose product is not declared', () => {
-      expect(reasonOf(broken('<plan>water-monthly</plan>', ''))).to.contain(
-        'plan water-monthly is not in any price list',
-      );
-      expect(reasonOf(broken('<product>Water</product>', '<product>Juice</product>'))).to.contain(
-        "product 'Juice' is not declared",
-      );
-    });
-
-    it('refuses XML that is not well-formed', () => {
-      expect(reasonOf('<catalog>')).to.match(/not well-formed/);
-    });
   });
 });

@@ -20,6 +20,7 @@ describe('Kill Bill stand-in: usage', () => {
   let h: StandinHarness;
   let t: TestTenant;
   let receiver: CallbackReceiver;
+  let accountId: string;
   let subscriptionId: string;
 
   before(async () => {
@@ -34,7 +35,7 @@ describe('Kill Bill stand-in: usage', () => {
       undefined,
       JSON_CONTENT,
     );
-    const accountId = await createAccount(t.kb);
+    accountId = await createAccount(t.kb);
     subscriptionId = await createSubscription(t.kb, accountId, 'cloud-usage', {
       entitlementDate: '2024-01-01',
     });
@@ -54,7 +55,7 @@ describe('Kill Bill stand-in: usage', () => {
 
   it('records with 201, empty body, no Location, and emits no event', async () => {
     await waitFor('setup events delivered', () => receiver.eventTypes().includes('SUBSCRIPTION_CREATION'));
-    const before = h.standin.control.notifications().length;
+    const before = receiver.received.length;
     const res = await t.kb.usage.recordUsage(
       {
         subscriptionId,
@@ -69,7 +70,14 @@ describe('Kill Bill stand-in: usage', () => {
     expect(res.data).to.equal('');
     expect(res.headers.location).to.equal(undefined);
     expect(res.headers['content-type']).to.equal('application/json');
-    expect(h.standin.control.notifications()).to.have.length(before);
+    // Events go out in order: once a later event has arrived, any from the recording would have too.
+    await t.kb.accounts.createAccountCustomFields(
+      [{ name: 'usage-probe', value: '1' }],
+      accountId,
+      CREATED_BY,
+    );
+    await waitFor('the later event', () => receiver.received.length > before);
+    expect(receiver.eventTypes().slice(before)).to.deep.equal(['CUSTOM_FIELD_CREATION']);
   });
 
   it('keeps decimal amounts exact, from the raw number text', async () => {

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** A push-notification endpoint for tests: records what Kill Bill (or the stand-in) POSTs to it. */
 
 export interface ReceivedCallback {
+  /** When the request arrived, to measure the sender's retry delays. */
+  at: number;
   path: string;
   headers: IncomingHttpHeaders;
   rawBody: string;
@@ -44,6 +46,7 @@ export async function startCallbackReceiver(port = 0, path = '/callback'): Promi
     },
   };
   const server: Server = createServer((req, res) => {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -54,7 +57,7 @@ export async function startCallbackReceiver(port = 0, path = '/callback'): Promi
       } catch {
         body = {};
       }
-      const record: ReceivedCallback = { path: req.url ?? '', headers: req.headers, rawBody, body };
+      const record: ReceivedCallback = { at, path: req.url ?? '', headers: req.headers, rawBody, body };
       receiver.received.push(record);
       const { status, delayMs = 0, headers = {} } = receiver.answer(receiver.received.length, record);
       const timer = setTimeout(() => {
