@@ -1,31 +1,12 @@
 import { expect } from 'chai';
 import { parseWindowSize } from '../../src/metering/index.js';
-import type { MeteredEntry } from '../../src/sync/metered-entry.js';
 import { describeIdle, whyNothingDue, type UnsyncedContext } from '../../src/sync/idle-reasons.js';
+import { meteredEntry } from '../support/metered-entry.js';
 
 const HOUR = 3_600_000;
 const now = new Date('2026-03-10T14:41:00Z');
 
-function entry(over: Partial<MeteredEntry> = {}): MeteredEntry {
-  return {
-    tenantApiKey: 'bob',
-    accountId: 'acc',
-    subscriptionId: 'sub',
-    projectId: 'p',
-    stackId: null,
-    stackName: null,
-    units: { instance: 'openstack-billed-instance' },
-    unmetered: [],
-    since: '2026-03-01T00:00:00.000Z',
-    until: null,
-    billCycleDay: 1,
-    timeZone: 'UTC',
-    referenceTime: null,
-    status: 'metered',
-    reasons: [],
-    ...over,
-  };
-}
+const entry = meteredEntry;
 
 function why(over: Partial<UnsyncedContext>) {
   const r = whyNothingDue({

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { parseWindowSize } from '../../src/metering/index.js';
 import type { LedgerWindow } from '../../src/record/usage-ledger.js';
-import type { MeteredEntry } from '../../src/sync/metered-entry.js';
 import type { RatedRow } from '../../src/sync/rated-usage-pull.js';
 import {
   planSubscription,
@@ -9,6 +8,7 @@ import {
   type PlanSettings,
   type SubscriptionPlanInput,
 } from '../../src/sync/subscription-plan.js';
+import { meteredEntry } from '../support/metered-entry.js';
 
 const HOUR = 3_600_000;
 const UNIT = 'openstack-billed-instance';
@@ -17,23 +17,11 @@ const MARCH = '2026-03-01T00:00:00.000Z';
 const hour = (h: number) => new Date(Date.parse('2026-03-10T00:00:00Z') + h * HOUR);
 const at = (h: number) => hour(h).toISOString();
 
-const entry: MeteredEntry = {
-  tenantApiKey: 'bob',
-  accountId: 'acc',
+const entry = meteredEntry({
   subscriptionId: '5f0f8a1e-1111-4222-8333-966666666666',
-  projectId: 'p',
-  stackId: null,
-  stackName: null,
   units: { instance: UNIT },
-  unmetered: [],
   since: '2026-03-10T00:00:00.000Z',
-  until: null,
-  billCycleDay: 1,
-  timeZone: 'UTC',
-  referenceTime: null,
-  status: 'metered',
-  reasons: [],
-};
+});
 
 /** One instance row per hour from hour `first`. */
 const rows = (first: number, rates: string[]): RatedRow[] =>

@@ -3,6 +3,7 @@ import { meteredStacks } from '../../src/sync/heat-attribution.js';
 import { ownsRow, type RatedRow } from '../../src/sync/rated-usage-pull.js';
 import { rowsByStack } from '../../src/sync/server-stacks.js';
 import type { SubscriptionEntry } from '../../src/registry/metered-subscription.js';
+import { meteredEntry } from '../support/metered-entry.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2025, 1, 1);
@@ -84,21 +85,7 @@ describe('Heat attribution: resource rows become rows by stack (pure)', () => {
 
 describe('Heat attribution: which stacks a pull looks up', () => {
   const entry = (over: Partial<SubscriptionEntry>): SubscriptionEntry => ({
-    tenantApiKey: 'bob',
-    accountId: 'acc',
-    subscriptionId: 'sub',
-    projectId: 'P1',
-    stackId: null,
-    stackName: null,
-    units: { instance: 'openstack-billed-instance' },
-    unmetered: [],
-    since: '2025-01-01T00:00:00.000Z',
-    until: null,
-    billCycleDay: 1,
-    timeZone: 'UTC',
-    referenceTime: null,
-    status: 'metered',
-    reasons: [],
+    ...meteredEntry({ projectId: 'P1', since: '2025-01-01T00:00:00.000Z' }),
     ...over,
   });
   const range = { begin: new Date(T0), end: new Date(T0 + 24 * HOUR) };

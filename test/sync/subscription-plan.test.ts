@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { parseWindowSize } from '../../src/metering/index.js';
 import type { LedgerWindow } from '../../src/record/usage-ledger.js';
-import type { MeteredEntry } from '../../src/sync/metered-entry.js';
 import type { RatedRow } from '../../src/sync/rated-usage-pull.js';
 import {
   planSubscription,
   type PlanSettings,
   type SubscriptionPlanInput,
 } from '../../src/sync/subscription-plan.js';
+import { meteredEntry } from '../support/metered-entry.js';
 
 const HOUR = 3_600_000;
 const SUB = '5f0f8a1e-1111-4222-8333-944444444444';
@@ -16,23 +16,11 @@ const settings: PlanSettings = { windowSize: parseWindowSize('1h'), horizonPerio
 const at = (iso: string) => new Date(iso);
 const hour = (start: string, h: number) => new Date(at(start).getTime() + h * HOUR).toISOString();
 
-const entry: MeteredEntry = {
-  tenantApiKey: 'bob',
-  accountId: 'acc',
+const entry = meteredEntry({
   subscriptionId: SUB,
-  projectId: 'p',
-  stackId: null,
-  stackName: null,
   units: { instance: UNIT },
-  unmetered: [],
   since: '2026-01-01T00:00:00.000Z',
-  until: null,
-  billCycleDay: 1,
-  timeZone: 'UTC',
-  referenceTime: null,
-  status: 'metered',
-  reasons: [],
-};
+});
 
 /** One instance row per hour from `start`, each rated `rates[h]`. */
 const rows = (start: string, rates: string[]): RatedRow[] =>

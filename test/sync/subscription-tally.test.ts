@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { CreditedUsage, RecordedUsage } from '../../src/record/record-observer.js';
-import { isMetered, type MeteredEntry } from '../../src/sync/metered-entry.js';
+import { isMetered } from '../../src/sync/metered-entry.js';
 import { SubscriptionTally } from '../../src/sync/subscription-tally.js';
+import { meteredEntry } from '../support/metered-entry.js';
 
 const usage = (outcome: RecordedUsage['outcome']): RecordedUsage => ({
   tenant: 'bob',
@@ -47,23 +48,7 @@ describe('sync: a run counts what Kill Bill confirmed', () => {
   });
 
   it('syncs only a metered entry with a project and a start', () => {
-    const entry: MeteredEntry = {
-      tenantApiKey: 'bob',
-      accountId: 'acc',
-      subscriptionId: 'sub',
-      projectId: 'p',
-      stackId: null,
-      stackName: null,
-      units: {},
-      unmetered: [],
-      since: '2026-03-01T00:00:00.000Z',
-      until: null,
-      billCycleDay: 1,
-      timeZone: 'UTC',
-      referenceTime: null,
-      status: 'metered',
-      reasons: [],
-    };
+    const entry = meteredEntry({ units: {} });
     expect(isMetered(entry)).to.equal(true);
     expect(isMetered({ ...entry, projectId: null })).to.equal(false);
     expect(isMetered({ ...entry, since: null })).to.equal(false);

@@ -1,28 +1,12 @@
 import { expect } from 'chai';
 import { parseWindowSize } from '../../src/metering/index.js';
-import type { MeteredEntry } from '../../src/sync/metered-entry.js';
 import { syncRange, type SyncRangeSettings } from '../../src/sync/sync-range.js';
+import { meteredEntry } from '../support/metered-entry.js';
 
 const at = (iso: string) => new Date(iso);
 const HOUR = 3_600_000;
 
-const entry: MeteredEntry = {
-  tenantApiKey: 'bob',
-  accountId: 'acc',
-  subscriptionId: 'sub',
-  projectId: 'p',
-  stackId: null,
-  stackName: null,
-  units: { instance: 'openstack-billed-instance' },
-  unmetered: [],
-  since: '2026-03-03T10:20:00.000Z',
-  until: null,
-  billCycleDay: 1,
-  timeZone: 'UTC',
-  referenceTime: null,
-  status: 'metered',
-  reasons: [],
-};
+const entry = meteredEntry({ since: '2026-03-03T10:20:00.000Z' });
 
 const settings: SyncRangeSettings = {
   windowSize: parseWindowSize('1h'),
