@@ -36,8 +36,11 @@ export const METRIC_UNITS = {
   ram: 'openstack-billed-ram',
 };
 const CATALOG = new URL('../../catalog/catalog.xml', import.meta.url);
-/** Kill Bill is real and shared by the run: its bus, its pushes and the worker take their time. */
-const SETTLE_MS = 60_000;
+/**
+ * Kill Bill is real and shared by the run: its bus, its pushes and the worker take their time. 60 s ran out
+ * once late in a whole CI run, when the shared server holds every earlier suite's tenants.
+ */
+const SETTLE_MS = 120_000;
 
 /** A fresh Keystone project id (32 hex digits), so tests never collide on a project. */
 export const projectId = (): string => randomUUID().replace(/-/g, '');
@@ -168,12 +171,17 @@ export class RegistryHarness {
   async settled(timeoutMs = SETTLE_MS): Promise<void> {
     await waitFor(
       'Kill Bill has delivered every notification and the registry worker has run every job',
+      // Each unmet condition throws, so a timeout names the last one that held the wait.
       async () => {
-        if (this.pushes.pending() || !(await this.killBillIdle())) return false;
+        if (this.pushes.pending()) throw new Error('a push is on the wire or due to be retried');
+        if (!(await this.killBillIdle())) throw new Error("Kill Bill's bus or notification queue is busy");
         // Asked again: a push Kill Bill made while the queues were read.
-        if (this.pushes.pending()) return false;
+        if (this.pushes.pending()) throw new Error('Kill Bill pushed while its queues were read');
         const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        return Object.values(counts).every((c) => c === 0);
+        const busy = Object.entries(counts).filter(([, c]) => c > 0);
+        if (busy.length > 0)
+          throw new Error(`registry jobs ${busy.map(([s, c]) => `${s}: ${c}`).join(', ')}`);
+        return true;
       },
       { timeoutMs, intervalMs: 100 },
     );
