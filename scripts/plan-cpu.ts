@@ -13,6 +13,7 @@ import type { RatedRow } from '../src/sync/rated-usage-pull.js';
 import { planSubscription, type PlanSettings } from '../src/sync/subscription-plan.js';
 import { continuationStarts } from '../src/sync/period-continuation.js';
 import { UsageLedger } from '../src/record/usage-ledger.js';
+import { meteredEntry } from '../test/support/metered-entry.js';
 import { RedisServer } from '../test/support/redis-server.js';
 
 const HOUR = 3_600_000;
@@ -21,24 +22,13 @@ const MONTH = Date.parse('2026-03-01T00:00:00Z');
 const settings: PlanSettings = { windowSize: parseWindowSize('1h'), horizonPeriods: 2 };
 
 function entry(i: number): MeteredEntry {
-  const hex = i.toString(16).padStart(12, '0');
-  return {
-    tenantApiKey: 'bob',
+  return meteredEntry({
     accountId: `acc-${i}`,
-    subscriptionId: `5f0f8a1e-1111-4222-8333-${hex}`,
+    subscriptionId: `5f0f8a1e-1111-4222-8333-${i.toString(16).padStart(12, '0')}`,
     projectId: `p${i}`,
-    stackId: null,
-    stackName: null,
     units: { instance: 'openstack-billed-instance', vcpus: 'openstack-billed-vcpus' },
-    unmetered: [],
     since: new Date(MONTH).toISOString(),
-    until: null,
-    billCycleDay: 1,
-    timeZone: 'UTC',
-    referenceTime: null,
-    status: 'metered',
-    reasons: [],
-  };
+  });
 }
 
 function rows(i: number, fromMs: number, hours: number): RatedRow[] {
