@@ -53,12 +53,19 @@ export function toKillBillError(operation: string, err: unknown): KillBillError 
     );
   }
   const status = err.response?.status;
-  if (status === undefined) {
-    // No answer at all: refused, reset, timed out. The request may or may not have been applied.
-    const why = err.code ?? err.message;
-    return new KillBillError(operation, `no answer (${why})`, undefined, null, true, why);
-  }
-  const body = err.response?.data as { message?: unknown; code?: unknown } | string | undefined;
+  // No answer at all: refused, reset, timed out. The request may or may not have been applied.
+  if (status === undefined) return noAnswerFailure(operation, err.code ?? err.message);
+  return answeredFailure(operation, status, err.response?.data);
+}
+
+/** Kill Bill gave no answer (`why`: ECONNREFUSED, ECONNABORTED for a timeout, …): retryable. */
+export function noAnswerFailure(operation: string, why: string): KillBillError {
+  return new KillBillError(operation, `no answer (${why})`, undefined, null, true, why);
+}
+
+/** Kill Bill answered `status` (not 2xx) with `body`: its JSON error, or text. */
+export function answeredFailure(operation: string, status: number, data: unknown): KillBillError {
+  const body = data as { message?: unknown; code?: unknown } | string | undefined;
   const text =
     typeof body === 'object' && body !== null && typeof body.message === 'string'
       ? body.message

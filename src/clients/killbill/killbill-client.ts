@@ -23,6 +23,7 @@ import {
   isNoTenantForKey,
   toKillBillError,
 } from './kill-bill-failures.js';
+import { proxiedFromEnv, UsagePost } from './usage-post.js';
 
 export type { Account, Bundle, CustomField, Invoice, Subscription, SubscriptionUsageRecord };
 export type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
@@ -47,6 +48,8 @@ export class KillBillClient {
   private readonly onReachability: ((noAnswer: string | null) => void) | undefined;
   private readonly onCall: ((call: KillBillCall) => void) | undefined;
   private readonly apiArgs: ConstructorParameters<typeof AccountApi>;
+  /** The hot path of a sync; null when a proxy in the environment must carry it (see {@link proxiedFromEnv}). */
+  private readonly usagePost: UsagePost | null;
 
   constructor(options: KillBillClientOptions) {
     this.apiKey = options.apiKey;
@@ -75,6 +78,15 @@ export class KillBillClient {
     this.tenants = new TenantApi(config, undefined, http);
     this.catalogs = new CatalogApi(config, undefined, http);
     this.invoices = new InvoiceApi(config, undefined, http);
+    this.usagePost = proxiedFromEnv(this.admin.url)
+      ? null
+      : new UsagePost({
+          ...this.admin,
+          apiKey: options.apiKey,
+          apiSecret: options.apiSecret,
+          createdBy: this.createdBy,
+          timeoutMs: options.timeoutMs ?? 20_000,
+        });
   }
 
   /** A generated API on this connection, for calls kept in files of their own (account-credits.ts). */
@@ -83,7 +95,11 @@ export class KillBillClient {
   }
 
   /** Runs one call: reported to `onCall` and `onReachability`, any failure as a {@link KillBillError}. */
-  async call<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
+  call<T>(operation: string, fn: () => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
+    return this.reported(operation, fn);
+  }
+
+  private async reported<R extends { status: number }>(operation: string, fn: () => Promise<R>): Promise<R> {
     const started = performance.now();
     const report = (status: number | undefined) =>
       this.onCall?.({ operation, status, durationMs: performance.now() - started });
@@ -142,7 +158,10 @@ export class KillBillClient {
    */
   async recordUsage(record: SubscriptionUsageRecord): Promise<RecordOutcome> {
     try {
-      await this.call('record usage', () => this.usages.recordUsage(record, this.createdBy));
+      const post = this.usagePost;
+      await this.reported('record usage', () =>
+        post ? post.send(record) : this.usages.recordUsage(record, this.createdBy),
+      );
       return 'recorded';
     } catch (err) {
       if (err instanceof KillBillError && err.code === TRACKING_ID_ALREADY_EXISTS) return 'already-recorded';
