@@ -47,6 +47,9 @@ interface Run {
   /** The ledger as this run has it: read with the lock, each window replaced once Kill Bill confirmed it. */
   known: Map<string, LedgerWindow>;
   tally: SubscriptionTally;
+  /** The run's last commit: the watermark and the lock's release, written with the last confirmation when it can. */
+  end: { watermark: string; release: true };
+  ended: boolean;
 }
 
 /**
@@ -77,6 +80,8 @@ export class SubscriptionSync {
         held,
         known: new Map(held.windows),
         tally,
+        end: { watermark: target.to.toISOString(), release: true },
+        ended: false,
       };
       // Records left pending by an interrupted run go first, exactly as they were; then periods are planned whole.
       let resumed = false;
@@ -86,8 +91,10 @@ export class SubscriptionSync {
         await this.send(run, { start, window, pending: window.pending, resumed: true });
       }
       await this.planAndCarryOut(run, { ...target, rows, now, wholePeriods: resumed });
-      held.assertHeld();
-      await held.commit(new Map(), { watermark: target.to.toISOString(), release: true });
+      if (!run.ended) {
+        held.assertHeld();
+        await held.commit(new Map(), run.end);
+      }
       const result = tally.result();
       logger.info(
         { event: 'sync.subscription_done', tenant: entry.tenantApiKey, ...result, through: target.to },
@@ -112,21 +119,27 @@ export class SubscriptionSync {
     const partialLedger = !run.held.whole;
     const plan = planSubscription({ ...input, ledger: run.known, partialLedger }, this.options);
     let step = plan.next();
-    for (; !step.done; step = plan.next()) await this.carryOut(run, step.value);
+    for (; !step.done; step = plan.next()) await this.carryOut(run, step.value, input.to);
     if (step.value !== 'whole-ledger-needed') return;
     run.known = await run.held.readWhole();
     for (const planned of planSubscription({ ...input, ledger: run.known }, this.options))
-      await this.carryOut(run, planned);
+      await this.carryOut(run, planned, input.to);
   }
 
-  /** One billing period of the plan: its windows written (revisions pending), then sent, then its late report. */
-  private async carryOut(run: Run, planned: PlannedPeriod): Promise<void> {
+  /**
+   * One billing period of the plan: its windows written (revisions pending), then sent, then its late report.
+   * The plan's last period (it reaches `to`) with nothing to report after its sends ends the run with its
+   * last confirmation: one round trip to Redis fewer per subscription.
+   */
+  private async carryOut(run: Run, planned: PlannedPeriod, to: Date): Promise<void> {
     const { entry } = run.record;
     const { ledger, logger } = this.options;
     run.tally.corrections += planned.corrections;
     run.held.assertHeld();
     await ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, planned.writes);
-    for (const send of planned.sends) await this.send(run, send);
+    const endsRun = planned.period.end >= to && !planned.lateDifferences;
+    for (const [i, send] of planned.sends.entries())
+      await this.send(run, send, endsRun && i === planned.sends.length - 1);
     if (!planned.lateDifferences) return;
     run.tally.lateDifferences++;
     const period = planned.period.start;
@@ -147,13 +160,17 @@ export class SubscriptionSync {
     );
   }
 
-  /** Sends one pending revision while the lock is held; confirmed at once, not batched, so a crash resends only it. */
-  private async send(run: Run, send: PendingSend): Promise<void> {
+  /**
+   * Sends one pending revision while the lock is held; confirmed at once, not batched, so a crash resends only
+   * it. The run's last send (`endsRun`) is confirmed together with the watermark and the release.
+   */
+  private async send(run: Run, send: PendingSend, endsRun = false): Promise<void> {
     run.held.assertHeld();
     run.tally.sending = send.start;
-    const confirmed = await sendPending(run.record, send, (start, window) =>
-      run.held.commit(new Map([[start, window]])),
-    );
+    const confirmed = await sendPending(run.record, send, async (start, window) => {
+      await run.held.commit(new Map([[start, window]]), endsRun ? run.end : undefined);
+      run.ended = endsRun;
+    });
     run.tally.sending = undefined;
     run.known.set(send.start, confirmed);
   }
