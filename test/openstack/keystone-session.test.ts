@@ -45,8 +45,9 @@ describe('KeystoneSession + CloudKittyClient against a real Keystone 22 and Clou
   let admin: KeystoneAdmin;
 
   before(async function () {
-    // Longer than the start script's own waits (60 s per server), so a slow start fails with its reason.
-    this.timeout(5 * 60_000);
+    // Longer than the start script's own waits (60 s per server), so a slow start fails with its reason; and
+    // than its whole run at load 20 (over 5 minutes once, with a 10,000-account bench beside the CI; 41 s alone).
+    this.timeout(10 * 60_000);
     ck = await startCloudKitty({ auth: 'keystone' });
     ks = ck.keystone as KeystoneAccess;
     admin = await KeystoneAdmin.login(ks);
