@@ -1,6 +1,7 @@
 import { accountCredits } from '../clients/killbill/account-credits.js';
 import type { KillBillClient } from '../clients/killbill/killbill-client.js';
 import type { Logger } from '../logging/logger.js';
+import type { KillBillSlots } from './kill-bill-slots.js';
 import type { RecordObserver } from './record-observer.js';
 import type { GivenCredit, PendingWindow } from './usage-ledger.js';
 
@@ -18,6 +19,8 @@ export interface RecordContext {
   logger: Logger;
   /** Told of each record and credit once Kill Bill holds it. */
   observer: RecordObserver;
+  /** Bounds the Kill Bill calls of runs side by side; without it the caller's own concurrency does. */
+  slots?: KillBillSlots;
 }
 
 /**

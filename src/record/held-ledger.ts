@@ -23,20 +23,38 @@ export interface HeldLedger {
   stop(): Promise<void>;
 }
 
+export interface HoldOptions {
+  /** Read only the windows it names when the ledger is settled where the run starts. */
+  lean?: LeanRead;
+  /**
+   * Commits may wait a little for other runs' calls to share a write to Redis ({@link LedgerBatch}); the run
+   * counts itself in the ledger's batch until it stops. For runs whose Kill Bill calls are bounded elsewhere.
+   */
+  linger?: boolean;
+}
+
 /**
- * Takes the subscription's lock and reads its ledger (whole, or as `lean` allows) in one round trip, and keeps the lock alive every third
- * of its TTL. Waiting a little over one TTL lets a run go ahead after a crashed one's lock lapses.
+ * Takes the subscription's lock and reads its ledger (whole, or as `lean` allows) in one round trip, and keeps
+ * the lock alive every third of its TTL. Waiting a little over one TTL lets a run go ahead after a crashed
+ * one's lock lapses.
  */
 export async function holdLedger(
   ledger: UsageLedger,
   tenant: string,
   subscriptionId: string,
   ttl: number,
-  lean?: LeanRead,
+  { lean, linger = false }: HoldOptions = {},
 ): Promise<HeldLedger> {
   const waitMs = ttl + 1_000;
-  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs, lean);
-  if (!held) throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
+  const leave = linger ? ledger.batch.join() : () => {};
+  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs, lean).catch((err: unknown) => {
+    leave();
+    throw err;
+  });
+  if (!held) {
+    leave();
+    throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
+  }
   const { lock, windows, whole } = held;
   let lost = false;
   // Once a commit has released the lock, stopping asks Redis nothing more: a round trip per subscription.
@@ -57,11 +75,13 @@ export async function holdLedger(
       if (lost) throw new SubscriptionLockLostError(tenant, subscriptionId);
     },
     commit: async (written, end) => {
-      if (!(await lock.commit(written, end))) throw new SubscriptionLockLostError(tenant, subscriptionId);
+      if (!(await lock.commit(written, { ...end, linger })))
+        throw new SubscriptionLockLostError(tenant, subscriptionId);
       released = end?.release === true;
     },
     stop: async () => {
       clearInterval(renew);
+      leave();
       if (!released) await lock.release().catch(() => {});
     },
   };

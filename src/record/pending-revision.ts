@@ -23,8 +23,12 @@ export async function sendPending(
 ): Promise<LedgerWindow> {
   const { kb, entry, logger, observer } = ctx;
   const { start, window, pending, resumed } = send;
-  const outcome = pending.record ? await kb.recordUsage(pending.record) : null;
-  const given = await giveCredits(ctx, pending, resumed);
+  const talk = async () => {
+    const outcome = pending.record ? await kb.recordUsage(pending.record) : null;
+    return { outcome, given: await giveCredits(ctx, pending, resumed) };
+  };
+  // The slot is Kill Bill's alone: it is free again before the confirmation waits on Redis.
+  const { outcome, given } = await (ctx.slots ? ctx.slots.run(talk) : talk());
   const confirmed = confirmedWindow(window, pending);
   if (given.length > 0) confirmed.credits = [...(window.credits ?? []), ...given];
   await confirm(start, confirmed);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../jobs/redis-connection.js';
 import type { PlannedCredit, RoundingState, SubscriptionUsageRecordJson } from '../metering/index.js';
+import { LedgerBatch } from './ledger-batch.js';
 
 /** What the bridge knows of one processed window of one subscription. */
 export interface LedgerWindow {
@@ -81,6 +82,11 @@ if ARGV[4] == '1' then
   end
 end
 return 1`;
+// KEYS: settled, windows. ARGV: subscription, then start/json pairs. Written windows unsettle the ledger until a
+// run ends.
+const SAVE_WINDOWS = `redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+return 1`;
 // KEYS: lock, windows, settled. ARGV: token, ttl, subscription, from, then the window starts to read when the
 // ledger is settled at `from`. Returns false (busy), {1, json|false…} (those windows) or {0, start, json…} (all).
 const LOCK_AND_READ = `if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
@@ -102,11 +108,18 @@ export interface SubscriptionLock {
    * while the lock is still this run's; with `release` it also gives the lock up. False (nothing written)
    * when the lock was lost: the windows stay pending, and the next run's resend is "already recorded".
    */
-  commit(
-    windows: ReadonlyMap<string, LedgerWindow>,
-    options?: { watermark?: string; release?: boolean },
-  ): Promise<boolean>;
+  commit(windows: ReadonlyMap<string, LedgerWindow>, options?: CommitOptions): Promise<boolean>;
   release(): Promise<void>;
+}
+
+export interface CommitOptions {
+  watermark?: string;
+  release?: boolean;
+  /**
+   * May wait a little for other runs' calls to share its write to Redis ({@link LedgerBatch}): for a run whose
+   * Kill Bill calls are bounded elsewhere, so waiting holds up nothing but its own end.
+   */
+  linger?: boolean;
 }
 
 /** A lock taken together with the ledger it guards, read in the same round trip. */
@@ -127,10 +140,16 @@ export interface LeanRead {
 
 /** Per-subscription usage ledger and watermarks in Redis. */
 export class UsageLedger {
+  /** Where the per-subscription scripts (lock and read, save, commit) go: shared by runs side by side. */
+  readonly batch: LedgerBatch;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+    batch?: LedgerBatch,
+  ) {
+    this.batch = batch ?? new LedgerBatch(redis);
+  }
 
   private windowsKey(tenant: string, sub: string) {
     return `${this.prefix}:ledger:${tenant}:${sub}`;
@@ -150,13 +169,12 @@ export class UsageLedger {
   /** Writes planned windows (revisions pending among them): the ledger is no longer settled until a run ends. */
   async saveWindows(tenant: string, sub: string, windows: Map<string, LedgerWindow>): Promise<void> {
     if (windows.size === 0) return;
-    const args = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
-    const replies = await this.redis
-      .multi()
-      .hdel(this.settledKey(tenant), sub)
-      .hset(this.windowsKey(tenant, sub), ...args)
-      .exec();
-    for (const [err] of replies ?? []) if (err) throw err;
+    const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
+    await this.batch.eval(
+      SAVE_WINDOWS,
+      [this.settledKey(tenant), this.windowsKey(tenant, sub)],
+      [sub, ...pairs],
+    );
   }
 
   /** End (ISO) of the last closed window processed for the subscription, if any. */
@@ -213,7 +231,7 @@ export class UsageLedger {
     const keys = [key, this.windowsKey(tenant, sub), this.settledKey(tenant)];
     const args = [token, String(ttlMs), sub, lean?.from ?? '', ...(lean?.starts ?? [])];
     for (;;) {
-      const reply = (await this.redis.eval(LOCK_AND_READ, keys.length, ...keys, ...args)) as Array<
+      const reply = (await this.batch.eval(LOCK_AND_READ, keys, args)) as Array<
         number | string | null
       > | null;
       if (reply) {
@@ -238,7 +256,7 @@ export class UsageLedger {
         const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
         const keys = [key, this.windowsKey(tenant, sub), this.watermarkKey(tenant), this.settledKey(tenant)];
         const args = [token, sub, options.watermark ?? '', options.release ? '1' : '0', ...pairs];
-        return (await this.redis.eval(COMMIT, keys.length, ...keys, ...args)) === 1;
+        return (await this.batch.eval(COMMIT, keys, args, options.linger)) === 1;
       },
       release: async () => {
         await this.redis.eval(RELEASE_LOCK, 1, key, token);

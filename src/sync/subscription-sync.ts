@@ -4,6 +4,7 @@ import type { WindowSize } from '../metering/index.js';
 import { holdLedger, type HeldLedger } from '../record/held-ledger.js';
 import { sendPending, type PendingSend } from '../record/pending-revision.js';
 import type { RecordContext } from '../record/credits.js';
+import type { KillBillSlots } from '../record/kill-bill-slots.js';
 import type { RecordObserver } from '../record/record-observer.js';
 import type { LedgerWindow, UsageLedger } from '../record/usage-ledger.js';
 import type { MeteredEntry } from './metered-entry.js';
@@ -60,7 +61,16 @@ interface Run {
 export class SubscriptionSync {
   constructor(private readonly options: SubscriptionSyncOptions) {}
 
-  async run(target: SyncTarget, rows: readonly RatedRow[], now: Date): Promise<SubscriptionSyncResult> {
+  /**
+   * With `slots`, this run is one of many side by side whose Kill Bill calls the slots bound: its
+   * confirmations may then wait a little to share a write to Redis with theirs (usage-sync.ts).
+   */
+  async run(
+    target: SyncTarget,
+    rows: readonly RatedRow[],
+    now: Date,
+    slots?: KillBillSlots,
+  ): Promise<SubscriptionSyncResult> {
     const { logger, ledger, clients } = this.options;
     const { entry } = target;
     const tally = new SubscriptionTally(entry.subscriptionId, this.options.observer);
@@ -70,13 +80,16 @@ export class SubscriptionSync {
       entry.tenantApiKey,
       entry.subscriptionId,
       this.options.lockTtlMs ?? 60_000,
-      starts ? { from: target.from.toISOString(), starts } : undefined,
+      {
+        lean: starts ? { from: target.from.toISOString(), starts } : undefined,
+        linger: slots !== undefined,
+      },
     );
     try {
       const kb = clients.get(entry.tenantApiKey);
       if (!kb) throw new TenantNotConfiguredError(entry.tenantApiKey);
       const run: Run = {
-        record: { kb, entry, logger, observer: tally },
+        record: { kb, entry, logger, observer: tally, slots },
         held,
         known: new Map(held.windows),
         tally,
@@ -161,8 +174,9 @@ export class SubscriptionSync {
   }
 
   /**
-   * Sends one pending revision while the lock is held; confirmed at once, not batched, so a crash resends only
-   * it. The run's last send (`endsRun`) is confirmed together with the watermark and the release.
+   * Sends one pending revision while the lock is held, and confirms it before the next: a crash resends only
+   * what was not confirmed yet (with runs side by side, the confirmations still waiting to share a write).
+   * The run's last send (`endsRun`) is confirmed together with the watermark and the release.
    */
   private async send(run: Run, send: PendingSend, endsRun = false): Promise<void> {
     run.held.assertHeld();

@@ -11,6 +11,7 @@ import { projectKey, type ProjectUsage, type RatedRow } from './rated-usage-pull
 import { GroupbyAttribution, type StackAttribution } from './stack-attribution.js';
 import { SubscriptionSync, type SubscriptionSyncResult, type SyncTarget } from './subscription-sync.js';
 import type { UsageLedger } from '../record/usage-ledger.js';
+import { KillBillSlots } from '../record/kill-bill-slots.js';
 import { errorIds, SubscriptionSyncError } from '../errors/index.js';
 import { unattributedUsage, type UnattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
@@ -78,6 +79,8 @@ export interface SyncRunReport {
   unattributed?: UnattributedUsage[];
 }
 
+// Runs per Kill Bill slot: while some wait for their confirmations' shared write, others have records ready.
+const RUNS_PER_SLOT = 4;
 const min = (a: Date, b: Date) => (a < b ? a : b);
 const max = (a: Date, b: Date) => (a > b ? a : b);
 
@@ -182,7 +185,8 @@ export class UsageSync {
     const results: SubscriptionSyncResult[] = [];
     const idle = [...prepared.idle];
     const failedTenants = new Set<string>();
-    // One queue for every worker: each takes the next target when it is free.
+    // `concurrency` Kill Bill calls at once from more runs (ledger calls batched); each takes the next target.
+    const slots = new KillBillSlots(Math.max(1, concurrency));
     const queue = prepared.targets.values();
     const work = async () => {
       for (const target of queue) {
@@ -191,7 +195,7 @@ export class UsageSync {
         const unattributable = prepared.unattributable.get(project);
         const r = unattributable
           ? this.failed(target, unattributable)
-          : await this.syncOne(target, rows, prepared.now);
+          : await this.syncOne(target, rows, prepared.now, slots);
         const why = whyNothingRecorded(target, rows, r);
         if (why) idle.push(why);
         if (r.error) failedTenants.add(target.entry.tenantApiKey);
@@ -199,7 +203,7 @@ export class UsageSync {
         onProgress?.(results.length, prepared.targets.length, r);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));
+    await Promise.all(Array.from({ length: slots.size * RUNS_PER_SLOT }, work));
     // A backfill or one account's run says nothing about the tenant as a whole.
     if (!req.from && !req.to && !req.accountId) {
       this.options.observer?.idle(this.tenants, idle);
@@ -255,9 +259,9 @@ export class UsageSync {
   }
 
   /** One subscription; a failure is its result, so the others still run and the next run retries it. */
-  private async syncOne(target: SyncTarget, rows: RatedRow[], now: Date): Promise<SubscriptionSyncResult> {
+  private async syncOne(target: SyncTarget, rows: RatedRow[], now: Date, slots: KillBillSlots) {
     try {
-      return await this.subscriptionSync.run(target, rows, now);
+      return await this.subscriptionSync.run(target, rows, now, slots);
     } catch (err) {
       // What the run recorded before it failed stays in the counts: Kill Bill holds it.
       return this.failed(target, err);

@@ -1,0 +1,98 @@
+import type { RedisClient } from '../jobs/redis-connection.js';
+
+export interface LedgerBatchOptions {
+  /** Most calls in one pipeline: a batch this full goes at the end of the turn, lingering or not. Default 64. */
+  maxBatch?: number;
+  /** Longest a lingering call (a confirmation) waits for others to share its write. Default 250 ms. */
+  lingerMs?: number;
+}
+
+interface WaitingCall {
+  script: string;
+  keys: readonly string[];
+  args: readonly string[];
+  resolve: (reply: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The ledger's scripts of subscriptions syncing side by side, sent to Redis together. On this kind of machine a
+ * round trip to Redis costs the caller far more CPU than the script costs Redis (BENCHMARKS.md), and a sync
+ * makes three a subscription: batched, N subscriptions locked and read together cost one write and one read.
+ *
+ * Every call made in one turn of the event loop goes out as one pipeline when the turn ends. A call that may
+ * linger (a confirmation, made while the run's other subscriptions wait on Kill Bill) waits up to `lingerMs`
+ * for others to share its write, unless every run that {@link join}ed is waiting here already (nothing more
+ * would come) or the batch is full. Each call still gets its own answer: a lock lost, a script refused,
+ * fails that call alone; a connection that fails fails the batch.
+ */
+export class LedgerBatch {
+  private waiting: WaitingCall[] = [];
+  private endOfTurn = false;
+  private lingering: NodeJS.Timeout | undefined;
+  /** Runs that linger: when all of them wait here, the batch goes at once. */
+  private joined = 0;
+  private readonly maxBatch: number;
+  private readonly lingerMs: number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    options: LedgerBatchOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 64;
+    this.lingerMs = options.lingerMs ?? 250;
+  }
+
+  /** Counts a run whose calls may linger until it leaves (the returned function; calling it twice is harmless). */
+  join(): () => void {
+    this.joined++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.joined--;
+      if (this.waiting.length > 0 && this.waiting.length >= this.joined) this.sendAtEndOfTurn();
+    };
+  }
+
+  /** `EVAL script` in the next pipeline; its reply, or its own error. */
+  eval(script: string, keys: readonly string[], args: readonly string[], linger = false): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ script, keys, args, resolve, reject });
+      const full = this.waiting.length >= this.maxBatch || this.waiting.length >= this.joined;
+      if (!linger || full) this.sendAtEndOfTurn();
+      else this.lingering ??= setTimeout(() => this.send(), this.lingerMs);
+    });
+  }
+
+  private sendAtEndOfTurn(): void {
+    if (this.endOfTurn) return;
+    this.endOfTurn = true;
+    // setImmediate runs after the poll phase: every answer read in this turn has made its call by then.
+    setImmediate(() => this.send());
+  }
+
+  private send(): void {
+    this.endOfTurn = false;
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
+    const batch = this.waiting;
+    if (batch.length === 0) return;
+    this.waiting = [];
+    // Built inside the promise: whatever goes wrong, even a connection refusing commands, rejects the batch.
+    const sent = Promise.resolve().then(() => {
+      const pipeline = this.redis.pipeline();
+      for (const call of batch) pipeline.eval(call.script, call.keys.length, ...call.keys, ...call.args);
+      return pipeline.exec();
+    });
+    sent.then(
+      (replies) =>
+        batch.forEach((call, i) => {
+          const [err, reply] = replies?.[i] ?? [new Error('Redis sent no answer for a batched call')];
+          if (err) call.reject(err);
+          else call.resolve(reply);
+        }),
+      (err: Error) => batch.forEach((call) => call.reject(err)),
+    );
+  }
+}

@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { seedRatedUsage } from '../support/cloudkitty.js';
+import { MeteringStack } from '../support/metering-stack.js';
+import { dayOf, HOUR, newProjectId } from '../support/metered-tenant.js';
+import type { RatedUsage } from '../support/rated-usage-dataframes.js';
+
+const SUBSCRIPTIONS = 24;
+const UNITS = ['openstack-billed-instance', 'openstack-billed-vcpus'];
+
+/** Reads Redis has processed: each write a client makes (a command, or a pipeline of many) is one or more. */
+async function readsProcessed(redis: Redis): Promise<number> {
+  const m = /total_reads_processed:(\d+)/.exec(await redis.info('stats'));
+  if (!m) throw new Error('no total_reads_processed in INFO stats');
+  return Number(m[1]);
+}
+
+/**
+ * A sync's subscriptions side by side share their ledger's round trips to Redis (src/record/ledger-batch.ts):
+ * locks and reads of the runs that start together go in one write, their pending windows in the next, and
+ * confirmations wait a little to go together. One at a time each subscription would cost three writes. Real
+ * Kill Bill, CloudKitty and Redis.
+ */
+describe('usage sync: subscriptions side by side share round trips to Redis', function () {
+  this.timeout(180_000);
+  let stack: MeteringStack;
+  let observer: Redis;
+  const hour = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
+  const projects = Array.from({ length: SUBSCRIPTIONS }, newProjectId);
+  const subscriptionIds: string[] = [];
+
+  before(async function () {
+    this.timeout(10 * 60_000); // the shared Kill Bill may have to start first
+    stack = await MeteringStack.start();
+    observer = stack.redisServer.client();
+    const usage: RatedUsage[] = projects.flatMap((projectId, i) => [
+      { begin: new Date(hour), projectId, metric: 'instance', price: `0.0${(i % 9) + 1}` },
+      { begin: new Date(hour), projectId, metric: 'vcpus', price: '0.02' },
+    ]);
+    await stack.cloudkitty.reset();
+    await seedRatedUsage(stack.cloudkitty.url, usage);
+    for (const [i, projectId] of projects.entries()) {
+      const account = await stack.meteredAccount(`trips${i}`, projectId, dayOf(hour - 24 * HOUR));
+      subscriptionIds.push(account.subscriptionId);
+    }
+    await stack.reconcile();
+  });
+  after(async () => {
+    observer?.disconnect();
+    await stack?.close();
+  });
+
+  it(`records ${SUBSCRIPTIONS} subscriptions at 4 Kill Bill calls at once in fewer than 2 writes each`, async () => {
+    const sync = stack.usageSync();
+    const before = await readsProcessed(observer);
+    const results = await sync.runOnce({ mode: 'new', now: new Date(hour + 2 * HOUR + 60_000) }, 4);
+    const reads = (await readsProcessed(observer)) - before;
+
+    expect(results.map((r) => r.error).filter(Boolean)).to.deep.equal([]);
+    expect(
+      results.reduce((n, r) => n + r.records, 0),
+      'one record a subscription',
+    ).to.equal(SUBSCRIPTIONS);
+    // Each subscription's three ledger calls one at a time would be 3 × 24 = 72 writes, before the run's own
+    // reads of the registry and the watermarks.
+    expect(reads, `reads Redis processed for ${SUBSCRIPTIONS} subscriptions`).to.be.below(2 * SUBSCRIPTIONS);
+
+    for (const [i, subscriptionId] of subscriptionIds.entries()) {
+      const from = dayOf(hour - 24 * HOUR);
+      const cents = [];
+      for (const unit of UNITS) cents.push(await stack.tenant.recordedCents(subscriptionId, from, unit));
+      expect(cents, `subscription ${i}: instance, vcpus`).to.deep.equal([(i % 9) + 1, 2]);
+    }
+  });
+});
