@@ -201,8 +201,8 @@ async function main(): Promise<void> {
       KILLBILL_URL: kb.url,
       REDIS_URL: redis.url,
       ...seededCloudKittyEnv(ckProxy.url),
-      // The default level, as the bridge runs: two info lines per subscription (its record, its end), which the
-      // CPU figures include. (Until 9648b39 this set BRIDGE_LOG_LEVEL, which nothing reads: every run was at info.)
+      // The default level, as the bridge runs: an info line per usage record, which the CPU figures include (two
+      // a subscription before 6856bd3). Until 9648b39 this set BRIDGE_LOG_LEVEL, which nothing reads: all at info.
       LOG_LEVEL: 'info',
     };
     const registry = await measuredBridge(['registry', 'sync'], env);
