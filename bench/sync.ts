@@ -117,6 +117,16 @@ interface SyncRun extends Measured {
   kbCalls: number;
   usagePosts: number;
   ckCalls: number;
+  /** From the process's start to its `sync.pulled` line: start-up, the registry read and the CloudKitty pull. */
+  pulledS: number;
+}
+
+/** When the bridge logged that its pull ended (its `sync.pulled` line), in ms since the epoch. */
+function pulledAt(stderr: string): number {
+  const line = stderr.split('\n').find((l) => l.includes('"event":"sync.pulled"'));
+  const time = line ? (JSON.parse(line) as { time?: string }).time : undefined;
+  if (!time) throw new Error('the sync logged no sync.pulled line');
+  return Date.parse(time);
 }
 
 /** One `bridge sync` with the windows closed `settleDelay` before now, and the calls it made. */
@@ -127,6 +137,7 @@ async function measuredSync(
   ck: FaultProxy,
 ): Promise<SyncRun> {
   const [kbBefore, ckBefore] = [kb.seen().length, ck.seen().length];
+  const started = Date.now();
   const run = await measuredBridge(['sync', '--json'], { ...env, BRIDGE_SETTLE_DELAY: settleDelay });
   if (run.code !== 0) throw new Error(`bridge sync exited ${run.code}: ${run.stderr.slice(-2000)}`);
   const kbCalls = kb.seen().slice(kbBefore);
@@ -136,6 +147,7 @@ async function measuredSync(
     kbCalls: kbCalls.length,
     usagePosts: usagePosts.length,
     ckCalls: ck.seen().length - ckBefore,
+    pulledS: (pulledAt(run.stderr) - started) / 1000,
   };
 }
 
@@ -163,6 +175,7 @@ function report(label: string, run: SyncRun): void {
   console.log(
     `    CPU / subscription  ${((run.cpuS * 1000) / N).toFixed(2)} ms (user + system, whole process)`,
   );
+  console.log(`    pulled by           ${run.pulledS.toFixed(1)} s (start-up and registry read included)`);
   console.log(`    peak RSS            ${run.peakRssMb.toFixed(0)} MB`);
   console.log(
     `    calls               Kill Bill ${run.kbCalls} (usage records ${run.usagePosts}), CloudKitty ${run.ckCalls}`,
@@ -247,6 +260,10 @@ async function main(): Promise<void> {
     const ratio = (run: SyncRun, floorMs: number) => ((run.wallS * 1000) / floorMs).toFixed(2);
     console.log(`  bridge sync, catch-up ${ratio(catchUp, kbFloorMs + wholeRange.ms)}× its floor`);
     console.log(`  bridge sync, steady   ${ratio(steady, kbFloorMs + newHour.ms)}× its floor`);
+    const pull = (run: SyncRun, ms: number) => ((run.pulledS * 1000) / ms).toFixed(2);
+    console.log(
+      `  pulled by, to the unpaged summary: catch-up ${pull(catchUp, wholeRange.ms)}×, steady ${pull(steady, newHour.ms)}×`,
+    );
   } finally {
     await ckProxy.close();
     await kb.close();
