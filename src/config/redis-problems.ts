@@ -5,8 +5,8 @@ import type { WrittenConfig } from './schema.js';
 
 /**
  * What the Redis keys say only together. In a Cluster every key of a Lua script or MULTI, and every key
- * of one BullMQ queue, must hash to one slot, or Redis answers CROSSSLOT; a `{tag}` in the prefix puts
- * all the bridge's keys in one slot.
+ * of one BullMQ queue, must hash to one slot, or Redis answers CROSSSLOT (and ioredis refuses a pipeline
+ * across slots); a `{tag}` in the prefix puts all the bridge's keys in one slot.
  */
 export function redisProblems(c: WrittenConfig, origins: Map<string, ValueOrigin>): ConfigProblem[] {
   const origin = (key: string): ValueOrigin => origins.get(key) ?? { source: 'default' };
@@ -22,8 +22,8 @@ export function redisProblems(c: WrittenConfig, origins: Map<string, ValueOrigin
       key: 'redis.prefix',
       message:
         `redis.url is a Redis Cluster, so the prefix must be a hash tag such as {${c.redis.prefix.replace(/[{}]/g, '') || 'osb'}}: ` +
-        "BullMQ's queue scripts and the bridge's registry script touch several keys at once, and in a Cluster " +
-        'those keys must share one slot',
+        "BullMQ's queue scripts and the bridge's registry and ledger scripts touch several keys at once, and a " +
+        'sync pipelines ledger scripts of many subscriptions: in a Cluster those keys must share one slot',
       origin: origin('redis.prefix'),
       shown: JSON.stringify(c.redis.prefix),
     });

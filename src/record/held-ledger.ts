@@ -46,15 +46,10 @@ export async function holdLedger(
   { lean, linger = false }: HoldOptions = {},
 ): Promise<HeldLedger> {
   const waitMs = ttl + 1_000;
+  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs, lean);
+  if (!held) throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
+  // Counted once it holds the lock: a run still waiting for one would keep the others' confirmations waiting.
   const leave = linger ? ledger.batch.join() : () => {};
-  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs, lean).catch((err: unknown) => {
-    leave();
-    throw err;
-  });
-  if (!held) {
-    leave();
-    throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
-  }
   const { lock, windows, whole } = held;
   let lost = false;
   // Once a commit has released the lock, stopping asks Redis nothing more: a round trip per subscription.

@@ -109,9 +109,9 @@ export class SubscriptionSync {
         await held.commit(new Map(), run.end);
       }
       const result = tally.result();
-      // Debug: each record has its own info line, and a run's outcome per subscription is in its summary; at
-      // 10,000 subscriptions a second line each only costs (BENCHMARKS.md).
-      logger.debug(
+      // In a `bridge sync` run (slots), debug: each record has its info line and the run prints every
+      // subscription's outcome; a second line each only costs at 10,000. A worker's job has no other line.
+      logger[slots ? 'debug' : 'info'](
         { event: 'sync.subscription_done', tenant: entry.tenantApiKey, ...result, through: target.to },
         'subscription synced',
       );

@@ -166,7 +166,7 @@ export class UsageSync {
     return { now, targets, usage, idle, metered: metered.length, unattributed, unattributable };
   }
 
-  /** Runs a whole sync in this process, `concurrency` subscriptions at a time. */
+  /** Runs a whole sync in this process, `concurrency` Kill Bill calls at a time. */
   async runOnce(
     req: SyncRunRequest,
     concurrency = 16,

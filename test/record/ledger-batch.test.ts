@@ -72,8 +72,10 @@ describe('ledger batch: ledger calls of runs side by side share one write to Red
     const [leaveA, leaveB, leaveC] = [batch.join(), batch.join(), batch.join()];
     const a = batch.eval(ECHO, [], ['a'], true);
     const b = batch.eval(ECHO, [], ['b'], true);
-    // Round trips on another connection: time for a sent call to be answered too.
-    await observer.ping();
+    // A ping on the batch's own connection after the turn ends: Redis answers in order, so a call sent in that
+    // turn would be answered before it.
+    await new Promise((r) => setImmediate(r));
+    await redis.ping();
     expect(await settled(a), 'two of three joined runs wait: the batch lingers').to.be.false;
     const before = await readsProcessed(observer);
     const c = batch.eval(ECHO, [], ['c'], true);
@@ -86,7 +88,8 @@ describe('ledger batch: ledger calls of runs side by side share one write to Red
     const batch = new LedgerBatch(redis, { lingerMs: 10 * 60_000 });
     const [leaveA, leaveB] = [batch.join(), batch.join()];
     const a = batch.eval(ECHO, [], ['a'], true);
-    await observer.ping();
+    await new Promise((r) => setImmediate(r));
+    await redis.ping();
     expect(await settled(a)).to.be.false;
     leaveB();
     leaveB(); // twice is harmless: it counts once

@@ -112,4 +112,16 @@ describe('usage ledger: a lock read with its ledger, and writes only while it is
     expect(Object.fromEntries(settled.windows)).to.deep.equal({ [w1]: window(5) });
     await settled.lock.release();
   });
+
+  it('saves a month of 5-minute windows at once (more values than Lua unpacks in one call)', async () => {
+    const month = new Map<string, LedgerWindow>();
+    for (let k = 0; k < 8_928; k++)
+      month.set(new Date(Date.UTC(2025, 0, 1) + k * 300_000).toISOString(), window(k));
+    await ledger.saveWindows('bob', 'month', month);
+    const read = await ledger.windows('bob', 'month');
+    expect(read.size).to.equal(8_928);
+    expect(read.get(new Date(Date.UTC(2025, 0, 31, 23, 55)).toISOString())?.cents).to.deep.equal({
+      'openstack-billed-instance': 8_927,
+    });
+  });
 });
