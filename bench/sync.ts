@@ -129,15 +129,20 @@ function pulledAt(stderr: string): number {
   return Date.parse(time);
 }
 
-/** One `bridge sync` with the windows closed `settleDelay` before now, and the calls it made. */
+/**
+ * One `bridge sync` of the windows that end by `closedThrough` (its settle delay set from now, as the sync
+ * starts: a set-up of many accounts may cross an hour), and the calls it made.
+ */
 async function measuredSync(
   env: Record<string, string>,
-  settleDelay: string,
+  closedThrough: Date,
   kb: FaultProxy,
   ck: FaultProxy,
 ): Promise<SyncRun> {
   const [kbBefore, ckBefore] = [kb.seen().length, ck.seen().length];
   const started = Date.now();
+  // Whole seconds, rounded down: the bridge reads its clock a moment later, still within the same window.
+  const settleDelay = `${Math.floor((started - closedThrough.getTime()) / 1000)}s`;
   const run = await measuredBridge(['sync', '--json'], { ...env, BRIDGE_SETTLE_DELAY: settleDelay });
   if (run.code !== 0) throw new Error(`bridge sync exited ${run.code}: ${run.stderr.slice(-2000)}`);
   const kbCalls = kb.seen().slice(kbBefore);
@@ -193,7 +198,7 @@ async function main(): Promise<void> {
   const ckProxy = await FaultProxy.start(ck.url);
   try {
     // Two rated hours: the first sync catches up from the subscriptions' start through `first` (windows
-    // closed 5 h before now), the second is the steady one, one new window (`second`, closed 4 h before now).
+    // closed through `second`), the second is the steady one, one new window (`second`, closed through its end).
     const top = Math.floor(Date.now() / HOUR) * HOUR;
     const [first, second] = [new Date(top - 6 * HOUR), new Date(top - 5 * HOUR)];
     const startDay = dayOf(first.getTime() - 24 * HOUR);
@@ -224,9 +229,9 @@ async function main(): Promise<void> {
     console.log(
       `  bridge registry sync  ${registry.wallS.toFixed(1)} s, ${registry.peakRssMb.toFixed(0)} MB peak RSS`,
     );
-    const catchUp = await measuredSync(env, '5h', kb, ckProxy);
+    const catchUp = await measuredSync(env, second, kb, ckProxy);
     report('bridge sync, catch-up', catchUp);
-    const steady = await measuredSync(env, '4h', kb, ckProxy);
+    const steady = await measuredSync(env, new Date(second.getTime() + HOUR), kb, ckProxy);
     report('bridge sync, steady', steady);
 
     // One at a time per lane and unit: Kill Bill's usage reads are slow, and a time-out here is no result.
