@@ -2,18 +2,10 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { LedgerBatch } from '../../src/record/ledger-batch.js';
-import { RedisServer } from '../support/redis-server.js';
+import { readsProcessed, RedisServer } from '../support/redis-server.js';
 
 const ECHO = `return ARGV[1]`;
 const REFUSE = `return redis.error_reply('refused ' .. ARGV[1])`;
-
-/** Reads Redis has processed: a batch sent as one pipeline is one read however many calls it holds. */
-async function readsProcessed(redis: Redis): Promise<number> {
-  const stats = await redis.info('stats');
-  const m = /total_reads_processed:(\d+)/.exec(stats);
-  if (!m) throw new Error(`no total_reads_processed in INFO stats: ${stats}`);
-  return Number(m[1]);
-}
 
 /** Whether `p` has settled, once every callback already due has run (two turns: timers, then immediates). */
 async function settled(p: Promise<unknown>): Promise<boolean> {

@@ -128,3 +128,14 @@ function assertRedisInstalled(): void {
     );
   }
 }
+
+/**
+ * Reads the Redis server has processed (INFO stats), through `redis`: a client's write, one command or a
+ * pipeline of many, is one read or a few. The INFO command itself counts too.
+ */
+export async function readsProcessed(redis: Redis): Promise<number> {
+  const stats = await redis.info('stats');
+  const m = /total_reads_processed:(\d+)/.exec(stats);
+  if (!m) throw new Error(`no total_reads_processed in INFO stats: ${stats}`);
+  return Number(m[1]);
+}

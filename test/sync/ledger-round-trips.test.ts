@@ -4,16 +4,10 @@ import { seedRatedUsage } from '../support/cloudkitty.js';
 import { MeteringStack } from '../support/metering-stack.js';
 import { dayOf, HOUR, newProjectId } from '../support/metered-tenant.js';
 import type { RatedUsage } from '../support/rated-usage-dataframes.js';
+import { readsProcessed } from '../support/redis-server.js';
 
 const SUBSCRIPTIONS = 24;
 const UNITS = ['openstack-billed-instance', 'openstack-billed-vcpus'];
-
-/** Reads Redis has processed: each write a client makes (a command, or a pipeline of many) is one or more. */
-async function readsProcessed(redis: Redis): Promise<number> {
-  const m = /total_reads_processed:(\d+)/.exec(await redis.info('stats'));
-  if (!m) throw new Error('no total_reads_processed in INFO stats');
-  return Number(m[1]);
-}
 
 /**
  * A sync's subscriptions side by side share their ledger's round trips to Redis (src/record/ledger-batch.ts):
