@@ -175,9 +175,9 @@ export const upstreamSchema: Pick<
       env: 'CLOUDKITTY_STACK_ATTRIBUTE',
     },
     pageSize: {
-      doc: 'Rows per /v2/summary request. The pull asks for time chunks that fit one page, since CloudKitty rebuilds the whole result for every page it serves; it sets no maximum.',
+      doc: 'Rows per /v2/summary request. The pull asks for time chunks that fit one page, since CloudKitty rebuilds the whole result for every page it serves; it sets no maximum. Keep it above projects × metric types, the rows of one hour (BENCHMARKS.md).',
       format: 'positive-int',
-      default: 5000,
+      default: 50000,
       env: 'CLOUDKITTY_PAGE_SIZE',
     },
     timeout: {
