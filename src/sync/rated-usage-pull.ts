@@ -1,6 +1,6 @@
 import { DEFAULT_RATE_SCALE, quantizeRate, type Money } from '../metering/index.js';
 import type { UsageWindow } from '../metering/index.js';
-import type { CloudKittyClient } from '../clients/openstack/index.js';
+import type { CloudKittyClient, SummaryQuery } from '../clients/openstack/index.js';
 import { SummaryUnstableError } from '../errors/index.js';
 
 /** One CloudKitty collect period of one project and metric type (and stack, when asked). */
@@ -34,22 +34,33 @@ const MAX_PASSES = 5;
  * Rated usage of all metered projects, grouped by time, project and type, filtered by metric type (always an
  * explicit filter: CloudKitty 17.0.0 leaks a project filter into later unfiltered calls). Never one call per
  * project. CloudKitty rebuilds the whole result for every page it serves, so one paged query costs the
- * square of its size; instead the range is pulled in time chunks that fit one page each: linear in the rows
- * returned, each chunk's rows going straight into per-project buckets. One summary of the whole range
- * without time (a row per series: its sum and quantity) counts the series for the chunk size, and, taken
- * again after the chunks, proves CloudKitty rated nothing in the range meanwhile; otherwise the pass is
- * dropped and the pull starts again, so it never holds a project half read.
+ * square of its size. An hour or less (the steady hourly sync) is one request when it fits a page: one
+ * response is consistent by itself. A longer range is pulled in time chunks that fit one page each, linear in
+ * the rows returned, each chunk's rows going straight into per-project buckets; two fingerprints of the whole
+ * range (one small row each) frame the chunks and prove CloudKitty rated nothing in it meanwhile; otherwise
+ * the pass is dropped and the pull starts again, so it never holds a project half read.
  */
 export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Promise<ProjectUsage> {
   if (req.metricTypes.length === 0 || req.begin >= req.end) return new Map();
   const series = req.stackTag ? ['project_id', 'type', req.stackTag] : ['project_id', 'type'];
-  const totals = () =>
-    ck.summary({ begin: req.begin, end: req.end, groupby: series, filters: { type: req.metricTypes } });
+  const query = (begin: Date, end: Date): SummaryQuery<string> => ({
+    begin,
+    end,
+    groupby: ['time', ...series],
+    filters: { type: req.metricTypes },
+  });
+  const whole = query(req.begin, req.end);
+  // summary() pages (framed) only when the hour itself holds more rows than a page.
+  if (req.end.getTime() - req.begin.getTime() <= HOUR_MS) return bucketed(await ck.summary(whole), req);
+  const rangeHours = (req.end.getTime() - req.begin.getTime()) / HOUR_MS;
   for (let pass = 1; ; pass++) {
-    const before = await totals();
-    if (before.length === 0) return new Map();
-    const usage = await pullChunks(ck, req, series, before.length);
-    if (fingerprint(await totals()) === fingerprint(before)) return usage;
+    const before = await ck.summaryFingerprint(whole);
+    if (before.key === 'none') return new Map();
+    // A point is one resource's collect period; a series' row sums its resources, so points per hour are
+    // at least the rows per hour of a busy range: a first chunk sized by them fits its page.
+    const firstHours = before.points > 0 ? Math.floor(ck.pageSize / (before.points / rangeHours)) : 1;
+    const usage = await pullChunks(ck, req, query, Math.max(1, firstHours));
+    if ((await ck.summaryFingerprint(whole)).key === before.key) return usage;
     if (pass >= MAX_PASSES)
       throw new SummaryUnstableError(
         `CloudKitty rated inside ${req.begin.toISOString()}–${req.end.toISOString()} during each of ${pass} pulls`,
@@ -57,54 +68,57 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
   }
 }
 
-/** The range in time chunks of about one page each (CloudKitty answers a row per series and collect period). */
+/**
+ * The range in time chunks of about one page each; each chunk's rows (a row per series and collect period,
+ * empty ones included) size the next. A chunk that turns out larger than a page is asked again narrower,
+ * sized by CloudKitty's `total`: one more request, where paging it would rebuild it once per page.
+ */
 async function pullChunks(
   ck: CloudKittyClient,
   req: PullRequest,
-  series: string[],
-  seriesCount: number,
+  query: (begin: Date, end: Date) => SummaryQuery<string>,
+  firstHours: number,
 ): Promise<ProjectUsage> {
   const usage: ProjectUsage = new Map();
   const end = req.end.getTime();
-  // Hourly unless the first rows say the collect period is shorter.
-  let rowsPerSeriesHour = 1;
+  let hours = firstHours;
+  let rowsPerHour = 0;
   for (let at = req.begin.getTime(); at < end;) {
-    const hours = Math.max(1, Math.floor(ck.pageSize / (seriesCount * rowsPerSeriesHour)));
     const chunkEnd = Math.min(end, at + hours * HOUR_MS);
-    const rows = await ck.summary({
-      begin: new Date(at),
-      end: new Date(chunkEnd),
-      groupby: ['time', ...series],
-      filters: { type: req.metricTypes },
-    });
-    const period = rows[0] ? rows[0].end.getTime() - rows[0].begin.getTime() : 0;
-    if (period > 0) rowsPerSeriesHour = Math.max(rowsPerSeriesHour, Math.ceil(HOUR_MS / period));
-    addRows(usage, rows as unknown as Array<Record<string, string> & SummaryRowTimes>, req.stackTag);
+    const span = chunkEnd - at;
+    const page = await ck.summaryFirstPage(query(new Date(at), new Date(chunkEnd)));
+    const whole = page.total <= page.rows.length;
+    if (!whole && span > HOUR_MS) {
+      rowsPerHour = Math.max(rowsPerHour, Math.ceil((page.total * HOUR_MS) / span));
+      hours = Math.max(1, Math.min(hours - 1, Math.floor(ck.pageSize / rowsPerHour)));
+      continue;
+    }
+    // Only an hour that alone holds more than a page is paged (summary() frames its pages).
+    const rows = whole ? page.rows : await ck.summary(query(new Date(at), new Date(chunkEnd)));
+    addRows(usage, rows as unknown as SummaryRowOf[], req.stackTag);
+    // The densest chunk so far sizes the next; after empty ones only, the chunk doubles rather than
+    // jumping to a page's worth of hours.
+    rowsPerHour = Math.max(rowsPerHour, Math.ceil((rows.length * HOUR_MS) / span));
+    hours = rowsPerHour === 0 ? hours * 2 : Math.max(1, Math.floor(ck.pageSize / rowsPerHour));
     at = chunkEnd;
   }
   return usage;
 }
 
-/** A summary's rows as comparable text: every field, rows in a fixed order. */
-function fingerprint(rows: readonly object[]): string {
-  return rows
-    .map((r) => JSON.stringify(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))))
-    .sort()
-    .join('\n');
+function bucketed(rows: readonly object[], req: PullRequest): ProjectUsage {
+  const usage: ProjectUsage = new Map();
+  addRows(usage, rows as unknown as SummaryRowOf[], req.stackTag);
+  return usage;
 }
 
 /** The fields of a summary row the pull reads; `type` is always there, as every pull groups by it. */
-interface SummaryRowTimes {
+type SummaryRowOf = Record<string, string> & {
   begin: Date;
   type: string;
   rate: string | null;
-}
+};
 
-function addRows(
-  usage: ProjectUsage,
-  rows: ReadonlyArray<Record<string, string> & SummaryRowTimes>,
-  stackTag: string | undefined,
-): void {
+function addRows(usage: ProjectUsage, rows: readonly SummaryRowOf[], stackTag: string | undefined): void {
   for (const r of rows) {
     if (r.rate === null) continue;
     const project = projectKey(String(r.project_id));

@@ -108,8 +108,8 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     for (const d of diffs) expect(d.recorded, `${d.sub} ${d.unit}`).to.equal(d.expected);
     // One pull for everyone, not one per project, in time chunks that each fit one page: no request
     // pages (CloudKitty would rebuild the whole result for each page): about ⌈rows / page size⌉ of them,
-    // plus a last, partial chunk and the two summaries without time that frame the chunks (counting the
-    // series, and proving nothing was rated meanwhile).
+    // plus a last, partial chunk, a chunk asked again narrower (the first chunks are sparse), and the two
+    // fingerprints that frame the chunks (proving nothing was rated meanwhile).
     const { begin, end, metricTypes } = sync.lastPull!;
     const all = await new CloudKittyClient({ url: stack.cloudkitty.url, pageSize: 100_000 }).summary({
       begin,
@@ -195,6 +195,22 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     expect(mine(second)).to.deep.include({ records: 1, alreadyRecorded: 0 });
     const third = await stack.usageSync().runOnce({ mode: 'recheck', now: later });
     expect(third.reduce((a, r) => a + r.records + r.corrections, 0)).to.equal(0);
+    for (const d of await differences(hour + HOUR)) expect(d.recorded).to.equal(d.expected);
+  });
+
+  it('the next hour of every project is one request to CloudKitty', async () => {
+    const later = new Date(now.getTime() + 6 * HOUR);
+    const hour = seedEnd + 6 * HOUR; // the one hour closed since the run above
+    await seedRatedUsage(stack.cloudkitty.url, [
+      { begin: new Date(hour), projectId: P1, metric: 'instance', price: '0.25' },
+      { begin: new Date(hour), projectId: P2, metric: 'vcpus', price: '0.75' },
+    ]);
+    stack.requests = [];
+    const sync = stack.usageSync();
+    const results = await sync.runOnce({ mode: 'new', now: later });
+    expect(results.reduce((a, r) => a + r.records, 0)).to.equal(2);
+    expect(sync.lastPull!.end.getTime() - sync.lastPull!.begin.getTime()).to.equal(HOUR);
+    expect(stack.requests.filter((r) => r.url.includes('/v2/summary'))).to.have.length(1);
     for (const d of await differences(hour + HOUR)) expect(d.recorded).to.equal(d.expected);
   });
 });
