@@ -64,8 +64,26 @@ function resolveCycle(cycle: BillingCycle): ResolvedCycle {
   return { bcd, zone: formatOffset(zoneOffsetMs(cycle.timeZone, ref)) };
 }
 
-/** Months are counted as year * 12 + (month - 1) to step across years easily. */
+/** Boundaries already worked out, by zone, bill-cycle day and month; forgotten all at once when full. */
+const boundaries = new Map<string, number>();
+const MAX_REMEMBERED_BOUNDARIES = 100_000;
+
+/**
+ * Months are counted as year * 12 + (month - 1) to step across years easily. Remembered: a sync asks the same
+ * few boundaries for every subscription of a tenant.
+ */
 function boundaryOfMonth(c: ResolvedCycle, monthIndex: number): number {
+  const key = `${c.zone}\n${c.bcd}\n${monthIndex}`;
+  let boundary = boundaries.get(key);
+  if (boundary === undefined) {
+    if (boundaries.size >= MAX_REMEMBERED_BOUNDARIES) boundaries.clear();
+    boundary = computedBoundaryOfMonth(c, monthIndex);
+    boundaries.set(key, boundary);
+  }
+  return boundary;
+}
+
+function computedBoundaryOfMonth(c: ResolvedCycle, monthIndex: number): number {
   const year = Math.floor(monthIndex / 12);
   const month = (monthIndex % 12) + 1;
   const day = Math.min(c.bcd, daysInMonth(year, month));

@@ -16,6 +16,9 @@ export interface LocalDate {
 
 const FIXED_OFFSET = /^([+-])(\d{2}):?(\d{2})$/;
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Offsets already worked out, by zone and whole second; forgotten all at once when full. */
+const offsets = new Map<string, number>();
+const MAX_REMEMBERED_OFFSETS = 100_000;
 
 function formatterFor(zone: string): Intl.DateTimeFormat {
   let f = formatters.get(zone);
@@ -53,6 +56,18 @@ export function zoneOffsetMs(zone: string, instantMs: number): number {
     return sign * (Number(fixed[2]) * HOUR_MS + Number(fixed[3]) * 60_000);
   }
   const wholeSecond = Math.floor(instantMs / 1000) * 1000;
+  const key = `${zone}\n${wholeSecond}`;
+  const known = offsets.get(key);
+  if (known !== undefined) return known;
+  // A sync asks the same few instants (window and period boundaries) for every subscription.
+  if (offsets.size >= MAX_REMEMBERED_OFFSETS) offsets.clear();
+  const offset = formattedOffsetMs(zone, wholeSecond);
+  offsets.set(key, offset);
+  return offset;
+}
+
+/** The offset as Intl formats the instant: the slowest step of planning a window, hence the memo above. */
+function formattedOffsetMs(zone: string, wholeSecond: number): number {
   const parts: Record<string, number> = {};
   for (const p of formatterFor(zone).formatToParts(new Date(wholeSecond))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
