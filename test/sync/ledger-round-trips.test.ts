@@ -47,11 +47,8 @@ describe('usage sync: subscriptions side by side share round trips to Redis', fu
   it(`records ${SUBSCRIPTIONS} subscriptions at 4 Kill Bill calls at once in fewer than 2.5 writes each`, async () => {
     const sync = stack.usageSync();
     const before = await readsProcessed(observer);
-    const nb = async () => Number(/total_net_input_bytes:(\d+)/.exec(await observer.info('stats'))![1]);
-    const b0 = await nb();
     const results = await sync.runOnce({ mode: 'new', now: new Date() }, 4);
     const reads = (await readsProcessed(observer)) - before;
-    console.log('NETBYTES', (await nb()) - b0, 'reads', reads);
 
     expect(results.map((r) => r.error).filter(Boolean)).to.deep.equal([]);
     expect(
