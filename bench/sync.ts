@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
+import { upstreamSchema } from '../src/config/schema-upstream.js';
 import { CloudKittyClient } from '../src/clients/openstack/index.js';
 import type { RatedUsage } from '../test/support/rated-usage-dataframes.js';
 import { seedRatedUsage, seededCloudKittyEnv, startCloudKitty } from '../test/support/cloudkitty.js';
@@ -31,6 +32,8 @@ const N = Number(process.env.BENCH_SYNC_SUBSCRIPTIONS ?? 1000);
 process.env.KILLBILL_JAVA_OPTS ??= '-XX:TieredStopAtLevel=4';
 process.env.KILLBILL_XMX ??= '1g';
 const SETUP_CONCURRENCY = 16;
+/** The bench leaves `cloudkitty.pageSize` at its default. */
+const PAGE_SIZE = upstreamSchema.cloudkitty.pageSize.default;
 const UNITS = ['openstack-billed-instance', 'openstack-billed-vcpus'];
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // The bridge as it ships, compiled: under tsx every run would also pay for compiling TypeScript. In `.tmp/`
@@ -116,17 +119,19 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 interface SyncRun extends Measured {
   kbCalls: number;
   usagePosts: number;
+  /** CloudKitty summaries (`/v2/summary`) and every CloudKitty call. */
+  ckSummaries: number;
   ckCalls: number;
-  /** From the process's start to its `sync.pulled` line: start-up, the registry read and the CloudKitty pull. */
-  pulledS: number;
+  /** The CloudKitty pull alone, as the bridge timed it (its `sync.pulled` line). */
+  pullS: number;
 }
 
-/** When the bridge logged that its pull ended (its `sync.pulled` line), in ms since the epoch. */
-function pulledAt(stderr: string): number {
+/** How long the bridge's CloudKitty pull took, in ms, as its `sync.pulled` line says. */
+function pullMs(stderr: string): number {
   const line = stderr.split('\n').find((l) => l.includes('"event":"sync.pulled"'));
-  const time = line ? (JSON.parse(line) as { time?: string }).time : undefined;
-  if (!time) throw new Error('the sync logged no sync.pulled line');
-  return Date.parse(time);
+  const ms = line ? (JSON.parse(line) as { durationMs?: number }).durationMs : undefined;
+  if (typeof ms !== 'number') throw new Error('the sync logged no sync.pulled line with its durationMs');
+  return ms;
 }
 
 /**
@@ -146,13 +151,15 @@ async function measuredSync(
   const run = await measuredBridge(['sync', '--json'], { ...env, BRIDGE_SETTLE_DELAY: settleDelay });
   if (run.code !== 0) throw new Error(`bridge sync exited ${run.code}: ${run.stderr.slice(-2000)}`);
   const kbCalls = kb.seen().slice(kbBefore);
+  const ckCalls = ck.seen().slice(ckBefore);
   const usagePosts = kbCalls.filter((r) => r.method === 'POST' && r.path.startsWith('/1.0/kb/usages'));
   return {
     ...run,
     kbCalls: kbCalls.length,
     usagePosts: usagePosts.length,
-    ckCalls: ck.seen().length - ckBefore,
-    pulledS: (pulledAt(run.stderr) - started) / 1000,
+    ckSummaries: ckCalls.filter((r) => r.path.startsWith('/v2/summary')).length,
+    ckCalls: ckCalls.length,
+    pullS: pullMs(run.stderr) / 1000,
   };
 }
 
@@ -180,10 +187,11 @@ function report(label: string, run: SyncRun): void {
   console.log(
     `    CPU / subscription  ${((run.cpuS * 1000) / N).toFixed(2)} ms (user + system, whole process)`,
   );
-  console.log(`    pulled by           ${run.pulledS.toFixed(1)} s (start-up and registry read included)`);
+  console.log(`    CloudKitty pull     ${run.pullS.toFixed(1)} s`);
   console.log(`    peak RSS            ${run.peakRssMb.toFixed(0)} MB`);
   console.log(
-    `    calls               Kill Bill ${run.kbCalls} (usage records ${run.usagePosts}), CloudKitty ${run.ckCalls}`,
+    `    calls               Kill Bill ${run.kbCalls} (usage records ${run.usagePosts}), ` +
+      `CloudKitty ${run.ckCalls} (summaries ${run.ckSummaries})`,
   );
 }
 
@@ -265,10 +273,11 @@ async function main(): Promise<void> {
     const ratio = (run: SyncRun, floorMs: number) => ((run.wallS * 1000) / floorMs).toFixed(2);
     console.log(`  bridge sync, catch-up ${ratio(catchUp, kbFloorMs + wholeRange.ms)}× its floor`);
     console.log(`  bridge sync, steady   ${ratio(steady, kbFloorMs + newHour.ms)}× its floor`);
-    const pull = (run: SyncRun, ms: number) => ((run.pulledS * 1000) / ms).toFixed(2);
-    console.log(
-      `  pulled by, to the unpaged summary: catch-up ${pull(catchUp, wholeRange.ms)}×, steady ${pull(steady, newHour.ms)}×`,
-    );
+    const pull = (run: SyncRun, floor: { rows: number; ms: number }) =>
+      `${((run.pullS * 1000) / floor.ms).toFixed(2)}× the unpaged summary, ${run.ckSummaries} summaries ` +
+      `for ⌈rows / page⌉ = ${Math.ceil(floor.rows / PAGE_SIZE)}`;
+    console.log(`  CloudKitty pull, catch-up ${pull(catchUp, wholeRange)}`);
+    console.log(`  CloudKitty pull, steady   ${pull(steady, newHour)}`);
   } finally {
     await ckProxy.close();
     await kb.close();

@@ -1,3 +1,4 @@
+import type { Logger } from '../logging/logger.js';
 import { DEFAULT_RATE_SCALE, quantizeRate, type Money } from '../metering/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
 import { ownsRow, projectKey, type ProjectUsage } from './rated-usage-pull.js';
@@ -50,6 +51,23 @@ export function unattributedUsage(
       stacks: [...stacks],
       rated: Object.fromEntries([...rated].map(([type, sum]) => [type, sum.toString()])),
     });
+  }
+  return found;
+}
+
+/** Usage of clusters no subscription owns is billed to no one: said in the log (the caller tells the metrics). */
+export function reportUnattributed(
+  metered: readonly SubscriptionEntry[],
+  usage: ProjectUsage,
+  logger: Logger,
+  rateScale?: number,
+): UnattributedUsage[] {
+  const found = unattributedUsage(metered, usage, rateScale);
+  for (const u of found) {
+    logger.warn(
+      { event: 'sync.unattributed', ...u },
+      'rated usage of a project belongs to no metered subscription (a stack none names); reported, not billed',
+    );
   }
   return found;
 }

@@ -13,7 +13,7 @@ import { SubscriptionSync, type SubscriptionSyncResult, type SyncTarget } from '
 import type { UsageLedger } from '../record/usage-ledger.js';
 import { KillBillSlots } from '../record/kill-bill-slots.js';
 import { errorIds, SubscriptionSyncError } from '../errors/index.js';
-import { unattributedUsage, type UnattributedUsage } from './unattributed-usage.js';
+import { reportUnattributed, type UnattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
 import type { SyncObserver } from './sync-observer.js';
 
@@ -152,17 +152,25 @@ export class UsageSync {
     const metricTypes = [...new Set(targets.flatMap((t) => Object.keys(t.entry.units)))].sort();
     // Attributed for every metered subscription sharing its project by stack, due now or not: the rows must
     // say whose they are for the unattributed report too.
+    const pullStart = performance.now();
     const { usage, unattributable } = await this.attribution.pull(
       cloudkitty,
       { begin, end, metricTypes },
       metered,
     );
+    const durationMs = Math.round(performance.now() - pullStart);
     this.lastPull = { begin, end, metricTypes, projects: usage.size };
-    const unattributed = this.reportUnattributed(metered, usage);
-    logger.info(
-      { event: 'sync.pulled', begin, end, subscriptions: targets.length, projects: usage.size, metricTypes },
-      'pulled rated usage from CloudKitty',
-    );
+    const unattributed = reportUnattributed(metered, usage, logger, this.options.rateScale);
+    this.options.observer?.unattributed?.(this.tenants, unattributed);
+    const pulled = {
+      begin,
+      end,
+      subscriptions: targets.length,
+      projects: usage.size,
+      metricTypes,
+      durationMs,
+    };
+    logger.info({ event: 'sync.pulled', ...pulled }, 'pulled rated usage from CloudKitty');
     return { now, targets, usage, idle, metered: metered.length, unattributed, unattributable };
   }
 
@@ -211,19 +219,6 @@ export class UsageSync {
       await this.remember(Promise.all(synced.map((t) => this.options.freshness?.succeeded(t))));
     }
     return { metered: prepared.metered, results, idle, unattributed: prepared.unattributed };
-  }
-
-  /** Usage of clusters no subscription owns is billed to no one: said in the log and the metrics. */
-  private reportUnattributed(metered: MeteredEntry[], usage: ProjectUsage): UnattributedUsage[] {
-    const found = unattributedUsage(metered, usage, this.options.rateScale);
-    for (const u of found) {
-      this.options.logger.warn(
-        { event: 'sync.unattributed', ...u },
-        'rated usage of a project belongs to no metered subscription (a stack none names); reported, not billed',
-      );
-    }
-    this.options.observer?.unattributed?.(this.tenants, found);
-    return found;
   }
 
   /** Every configured tenant: the registry may hold others, which the sync skips. */
