@@ -10,6 +10,8 @@ export interface HeldLedger {
   readWhole(): Promise<Map<string, LedgerWindow>>;
   /** Throws once a renewal found the lock gone: nothing more may be sent. */
   assertHeld(): void;
+  /** Writes planned windows (revisions pending among them) before anything is sent for them. */
+  save(windows: Map<string, LedgerWindow>): Promise<void>;
   /**
    * Writes windows Kill Bill has all of (and, at the end of the run, the watermark and the release) in one
    * call that fails when the lock is no longer ours: a run that lost it leaves its windows pending, and the
@@ -27,8 +29,9 @@ export interface HoldOptions {
   /** Read only the windows it names when the ledger is settled where the run starts. */
   lean?: LeanRead;
   /**
-   * Commits may wait a little for other runs' calls to share a write to Redis ({@link LedgerBatch}); the run
-   * counts itself in the ledger's batch until it stops. For runs whose Kill Bill calls are bounded elsewhere.
+   * Every ledger call (lock and read, save, commit) may wait a little for other runs' calls to share a write to
+   * Redis ({@link LedgerBatch}); the run counts itself in the ledger's batch until it stops. For runs whose Kill
+   * Bill calls are bounded elsewhere, so that runs waiting here leave Kill Bill no idle slot.
    */
   linger?: boolean;
 }
@@ -46,10 +49,17 @@ export async function holdLedger(
   { lean, linger = false }: HoldOptions = {},
 ): Promise<HeldLedger> {
   const waitMs = ttl + 1_000;
-  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs, lean);
-  if (!held) throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
-  // Counted once it holds the lock: a run still waiting for one would keep the others' confirmations waiting.
+  // Counted from its first call; a lock held elsewhere keeps it out of the batch while it waits, which holds
+  // the others' calls no longer than the batch's linger.
   const leave = linger ? ledger.batch.join() : () => {};
+  const held = await ledger.lockAndRead(tenant, subscriptionId, ttl, waitMs, lean, linger).catch((err) => {
+    leave();
+    throw err;
+  });
+  if (!held) {
+    leave();
+    throw new SubscriptionBusyError(tenant, subscriptionId, waitMs);
+  }
   const { lock, windows, whole } = held;
   let lost = false;
   // Once a commit has released the lock, stopping asks Redis nothing more: a round trip per subscription.
@@ -69,6 +79,7 @@ export async function holdLedger(
     assertHeld: () => {
       if (lost) throw new SubscriptionLockLostError(tenant, subscriptionId);
     },
+    save: (written) => ledger.saveWindows(tenant, subscriptionId, written, linger),
     commit: async (written, end) => {
       if (!(await lock.commit(written, { ...end, linger })))
         throw new SubscriptionLockLostError(tenant, subscriptionId);

@@ -3,7 +3,7 @@ import type { RedisClient } from '../jobs/redis-connection.js';
 export interface LedgerBatchOptions {
   /** Most calls in one pipeline: a batch this full goes at the end of the turn, lingering or not. Default 64. */
   maxBatch?: number;
-  /** Longest a lingering call (a confirmation) waits for others to share its write. Default 250 ms. */
+  /** Longest a lingering call waits for others to share its write. Default 100 ms. */
   lingerMs?: number;
 }
 
@@ -21,9 +21,9 @@ interface WaitingCall {
  * makes three a subscription: batched, N subscriptions locked and read together cost one write and one read.
  *
  * Every call made in one turn of the event loop goes out as one pipeline when the turn ends. A call that may
- * linger (a confirmation, made while the run's other subscriptions wait on Kill Bill) waits up to `lingerMs`
- * for others to share its write, unless every run that {@link join}ed is waiting here already (nothing more
- * would come) or the batch is full. Each call still gets its own answer: a lock lost, a script refused,
+ * linger (one of a run whose Kill Bill calls are bounded elsewhere, so that while it waits other runs keep
+ * Kill Bill busy) waits up to `lingerMs` for others to share its write, unless every run that {@link join}ed is
+ * waiting here already (nothing more would come) or the batch is full. Each call still gets its own answer: a lock lost, a script refused,
  * fails that call alone; a connection that fails fails the batch.
  */
 export class LedgerBatch {
@@ -40,7 +40,7 @@ export class LedgerBatch {
     options: LedgerBatchOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 64;
-    this.lingerMs = options.lingerMs ?? 250;
+    this.lingerMs = options.lingerMs ?? 100;
   }
 
   /** Counts a run whose calls may linger until it leaves (the returned function; calling it twice is harmless). */

@@ -169,14 +169,16 @@ export class UsageLedger {
   }
 
   /** Writes planned windows (revisions pending among them): the ledger is no longer settled until a run ends. */
-  async saveWindows(tenant: string, sub: string, windows: Map<string, LedgerWindow>): Promise<void> {
+  async saveWindows(
+    tenant: string,
+    sub: string,
+    windows: Map<string, LedgerWindow>,
+    linger = false,
+  ): Promise<void> {
     if (windows.size === 0) return;
     const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
-    await this.batch.eval(
-      SAVE_WINDOWS,
-      [this.settledKey(tenant), this.windowsKey(tenant, sub)],
-      [sub, ...pairs],
-    );
+    const keys = [this.settledKey(tenant), this.windowsKey(tenant, sub)];
+    await this.batch.eval(SAVE_WINDOWS, keys, [sub, ...pairs], linger);
   }
 
   /** End (ISO) of the last closed window processed for the subscription, if any. */
@@ -218,7 +220,8 @@ export class UsageLedger {
   /**
    * {@link lock}, and the subscription's ledger read in the same call once the lock is taken. With `lean`,
    * only the windows starting at `lean.starts` are read when the ledger is settled at `lean.from` (the last run
-   * confirmed everything it wrote and ended there); otherwise, and without `lean`, the whole ledger.
+   * confirmed everything it wrote and ended there); otherwise, and without `lean`, the whole ledger. With
+   * `linger`, the call may wait for others to share its write ({@link LedgerBatch}).
    */
   async lockAndRead(
     tenant: string,
@@ -226,6 +229,7 @@ export class UsageLedger {
     ttlMs: number,
     waitMs = 0,
     lean?: LeanRead,
+    linger = false,
   ): Promise<LockedLedger | null> {
     const key = this.lockKey(tenant, sub);
     const token = randomUUID();
@@ -233,7 +237,7 @@ export class UsageLedger {
     const keys = [key, this.windowsKey(tenant, sub), this.settledKey(tenant)];
     const args = [token, String(ttlMs), sub, lean?.from ?? '', ...(lean?.starts ?? [])];
     for (;;) {
-      const reply = (await this.batch.eval(LOCK_AND_READ, keys, args)) as Array<
+      const reply = (await this.batch.eval(LOCK_AND_READ, keys, args, linger)) as Array<
         number | string | null
       > | null;
       if (reply) {

@@ -151,7 +151,7 @@ export class SubscriptionSync {
     const { ledger, logger } = this.options;
     run.tally.corrections += planned.corrections;
     run.held.assertHeld();
-    await ledger.saveWindows(entry.tenantApiKey, entry.subscriptionId, planned.writes);
+    await run.held.save(planned.writes);
     const endsRun = planned.period.end >= to && !planned.lateDifferences;
     for (const [i, send] of planned.sends.entries())
       await this.send(run, send, endsRun && i === planned.sends.length - 1);
