@@ -69,12 +69,16 @@ export class HeatAttribution implements StackAttribution {
     const { memory } = this.options;
     const remembered = await memory.recall(project);
     const seen = new Map<string, string>();
-    await Promise.all(
+    // Settled, all of them, before a failure is reported: a lookup still retrying would reach Heat after the
+    // run that asked it has given up (and after the next one started).
+    const lookups = await Promise.allSettled(
       [...stacks].map(async ([stackId, name]) => {
         for (const server of await this.serversOf(project, stackId, name, remembered))
           seen.set(server, stackId);
       }),
     );
+    const failed = lookups.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (failed) throw failed.reason;
     await memory.remember(project, seen);
     return new Map([...remembered, ...seen]);
   }

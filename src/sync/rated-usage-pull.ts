@@ -36,9 +36,9 @@ const MAX_PASSES = 5;
  * project. CloudKitty rebuilds the whole result for every page it serves, so one paged query costs the
  * square of its size. An hour or less (the steady hourly sync) is one request when it fits a page: one
  * response is consistent by itself. A longer range is pulled in time chunks that fit one page each, linear in
- * the rows returned, each chunk's rows going straight into per-project buckets; two fingerprints of the whole
- * range (one small row each) frame the chunks and prove CloudKitty rated nothing in it meanwhile; otherwise
- * the pass is dropped and the pull starts again, so it never holds a project half read.
+ * the rows returned, each chunk's rows going straight into per-project buckets, sized by the number of series;
+ * two fingerprints of the whole range (one small row each) frame them and prove CloudKitty rated nothing in it
+ * meanwhile; otherwise the pass is dropped and the pull starts again, so it never holds a project half read.
  */
 export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Promise<ProjectUsage> {
   if (req.metricTypes.length === 0 || req.begin >= req.end) return new Map();
@@ -52,15 +52,14 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
   const whole = query(req.begin, req.end);
   // summary() pages (framed) only when the hour itself holds more rows than a page.
   if (req.end.getTime() - req.begin.getTime() <= HOUR_MS) return bucketed(await ck.summary(whole), req);
-  const rangeHours = (req.end.getTime() - req.begin.getTime()) / HOUR_MS;
   for (let pass = 1; ; pass++) {
     const before = await ck.summaryFingerprint(whole);
-    if (before.key === 'none') return new Map();
-    // A point is one resource's collect period; a series' row sums its resources, so points per hour are
-    // at least the rows per hour of a busy range: a first chunk sized by them fits its page.
-    const firstHours = before.points > 0 ? Math.floor(ck.pageSize / (before.points / rangeHours)) : 1;
-    const usage = await pullChunks(ck, req, query, Math.max(1, firstHours));
-    if ((await ck.summaryFingerprint(whole)).key === before.key) return usage;
+    if (before === 'none') return new Map();
+    // CloudKitty answers a row per series and collect period, empty periods included: the series in the range
+    // (the total of a summary without time, one row asked) size the first chunk, assuming hourly periods.
+    const seriesCount = (await ck.summaryFirstPage({ ...whole, groupby: series, limit: 1 })).total;
+    const usage = await pullChunks(ck, req, query, seriesCount);
+    if ((await ck.summaryFingerprint(whole)) === before) return usage;
     if (pass >= MAX_PASSES)
       throw new SummaryUnstableError(
         `CloudKitty rated inside ${req.begin.toISOString()}–${req.end.toISOString()} during each of ${pass} pulls`,
@@ -69,37 +68,34 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
 }
 
 /**
- * The range in time chunks of about one page each; each chunk's rows (a row per series and collect period,
- * empty ones included) size the next. A chunk that turns out larger than a page is asked again narrower,
- * sized by CloudKitty's `total`: one more request, where paging it would rebuild it once per page.
+ * The range in time chunks of about one page each: `seriesCount` rows an hour at first, or the most a chunk
+ * has shown since. A chunk that turns out larger than a page (collect periods shorter than an hour) is asked
+ * again narrower, sized by CloudKitty's `total`: one more request, where paging it would rebuild it once per
+ * page.
  */
 async function pullChunks(
   ck: CloudKittyClient,
   req: PullRequest,
   query: (begin: Date, end: Date) => SummaryQuery<string>,
-  firstHours: number,
+  seriesCount: number,
 ): Promise<ProjectUsage> {
   const usage: ProjectUsage = new Map();
   const end = req.end.getTime();
-  let hours = firstHours;
-  let rowsPerHour = 0;
+  let rowsPerHour = Math.max(1, seriesCount);
   for (let at = req.begin.getTime(); at < end;) {
+    const hours = Math.max(1, Math.floor(ck.pageSize / rowsPerHour));
     const chunkEnd = Math.min(end, at + hours * HOUR_MS);
     const span = chunkEnd - at;
     const page = await ck.summaryFirstPage(query(new Date(at), new Date(chunkEnd)));
     const whole = page.total <= page.rows.length;
     if (!whole && span > HOUR_MS) {
-      rowsPerHour = Math.max(rowsPerHour, Math.ceil((page.total * HOUR_MS) / span));
-      hours = Math.max(1, Math.min(hours - 1, Math.floor(ck.pageSize / rowsPerHour)));
+      rowsPerHour = Math.max(rowsPerHour + 1, Math.ceil((page.total * HOUR_MS) / span));
       continue;
     }
     // Only an hour that alone holds more than a page is paged (summary() frames its pages).
     const rows = whole ? page.rows : await ck.summary(query(new Date(at), new Date(chunkEnd)));
     addRows(usage, rows as unknown as SummaryRowOf[], req.stackTag);
-    // The densest chunk so far sizes the next; after empty ones only, the chunk doubles rather than
-    // jumping to a page's worth of hours.
     rowsPerHour = Math.max(rowsPerHour, Math.ceil((rows.length * HOUR_MS) / span));
-    hours = rowsPerHour === 0 ? hours * 2 : Math.max(1, Math.floor(ck.pageSize / rowsPerHour));
     at = chunkEnd;
   }
   return usage;

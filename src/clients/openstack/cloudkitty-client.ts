@@ -35,14 +35,6 @@ export type CloudKittyClientOptions = OpenStackHttpOptions & {
   );
 
 /** One rating scope's processing state, from `GET /v2/scope`. */
-/** A summary's whole range in one small row (see `summaryFingerprint`). */
-export interface SummaryFingerprint {
-  /** Comparable text of the point count and sums; `none` when nothing matched. */
-  key: string;
-  /** CloudKitty's rated points (one per resource and collect period) in the range. */
-  points: number;
-}
-
 export interface ScopeState {
   scopeId: string;
   scopeKey: string;
@@ -121,7 +113,7 @@ export class CloudKittyClient {
     const before = await this.summaryFingerprint(query);
     const rows = await this.allPages(query, limit);
     if (!rows) return null;
-    return (await this.summaryFingerprint(query)).key === before.key ? rows : null;
+    return (await this.summaryFingerprint(query)) === before ? rows : null;
   }
 
   /** Every page from offset 0, or null when `total` moved, a row showed twice or rows vanished. */
@@ -172,24 +164,19 @@ export class CloudKittyClient {
   /**
    * What the query covers, in one small row: CloudKitty's point count and sums over the whole range, without
    * groupby (cheap: no periods to fill). Rating a new period adds points; re-rating one changes a sum.
-   * Two equal fingerprints (`key`) frame requests that read one unchanged result.
+   * Two equal fingerprints frame requests that read one unchanged result; `none` when nothing matched.
    */
-  async summaryFingerprint(query: SummaryQuery<string>): Promise<SummaryFingerprint> {
+  async summaryFingerprint(query: SummaryQuery<string>): Promise<string> {
     const params = summarySearchParams({ ...query, groupby: [] }, 0, 1);
     params.set('custom_fields', FINGERPRINT_FIELDS);
     const { sent, response } = await this.call({ method: 'GET', path: '/v2/summary', query: params });
-    if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) {
-      return { key: 'none', points: 0 };
-    }
+    if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';
     if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
-    const body = response.body as { total?: unknown; columns?: unknown; results?: unknown } | undefined;
+    const body = response.body as { total?: unknown; results?: unknown } | undefined;
     if (typeof body?.total !== 'number' || !Array.isArray(body.results)) {
       throw malformedResponse(sent, response, 'summary response has no numeric total or no results array');
     }
-    const at = Array.isArray(body.columns) ? body.columns.indexOf('n') : -1;
-    const row: unknown = body.results[0];
-    const points = Array.isArray(row) && at >= 0 ? Number(row[at] ?? 0) : 0;
-    return { key: JSON.stringify(body.results), points: Number.isFinite(points) ? points : 0 };
+    return JSON.stringify(body.results);
   }
 
   /**
