@@ -143,7 +143,7 @@ async function readLedgers(
   const from = new Date(fromMs).toISOString();
   for (const s of subs) {
     const held = (await store.lockAndRead(tenant, s.e.subscriptionId, 60_000))!;
-    await store.saveWindows(tenant, s.e.subscriptionId, s.ledger);
+    await held.lock.save(s.ledger);
     await held.lock.commit(new Map(), { watermark: from, release: true });
   }
   const target = (s: { e: MeteredEntry }) => ({

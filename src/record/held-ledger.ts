@@ -79,7 +79,9 @@ export async function holdLedger(
     assertHeld: () => {
       if (lost) throw new SubscriptionLockLostError(tenant, subscriptionId);
     },
-    save: (written) => ledger.saveWindows(tenant, subscriptionId, written, linger),
+    save: async (written) => {
+      if (!(await lock.save(written, linger))) throw new SubscriptionLockLostError(tenant, subscriptionId);
+    },
     commit: async (written, end) => {
       if (!(await lock.commit(written, { ...end, linger })))
         throw new SubscriptionLockLostError(tenant, subscriptionId);

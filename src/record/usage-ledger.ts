@@ -82,11 +82,13 @@ if ARGV[4] == '1' then
   end
 end
 return 1`;
-// KEYS: settled, windows. ARGV: subscription, then start/json pairs. Written windows unsettle the ledger until a
-// run ends. In slices: Lua's unpack stops near 8,000 values, and a month of 5-minute windows is 17,000.
-const SAVE_WINDOWS = `redis.call('HDEL', KEYS[1], ARGV[1])
-for i = 2, #ARGV, 1000 do
-  redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+// KEYS: lock, settled, windows. ARGV: token, subscription, then start/json pairs. Nothing is written unless the
+// lock is still this run's; written windows unsettle the ledger until a run ends. In slices: Lua's unpack stops
+// near 8,000 values, and a month of 5-minute windows is 17,000.
+const SAVE_WINDOWS = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[2])
+for i = 3, #ARGV, 1000 do
+  redis.call('HSET', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 return 1`;
 // KEYS: lock, windows, settled. ARGV: token, ttl, subscription, from, then the window starts to read when the
@@ -105,6 +107,12 @@ return all`;
 export interface SubscriptionLock {
   /** False when the lock was no longer ours (it expired and another run may have taken it). */
   extend(): Promise<boolean>;
+  /**
+   * Writes planned windows (revisions pending among them), only while the lock is still this run's: the ledger
+   * is no longer settled until a run ends. False (nothing written) when the lock was lost. With `linger`, the
+   * call may wait for others to share its write ({@link LedgerBatch}).
+   */
+  save(windows: ReadonlyMap<string, LedgerWindow>, linger?: boolean): Promise<boolean>;
   /**
    * Writes windows Kill Bill confirmed and, when given, moves the watermark forward, in one call and only
    * while the lock is still this run's; with `release` it also gives the lock up. False (nothing written)
@@ -166,19 +174,6 @@ export class UsageLedger {
 
   async windows(tenant: string, sub: string): Promise<Map<string, LedgerWindow>> {
     return parse(await this.redis.hgetall(this.windowsKey(tenant, sub)));
-  }
-
-  /** Writes planned windows (revisions pending among them): the ledger is no longer settled until a run ends. */
-  async saveWindows(
-    tenant: string,
-    sub: string,
-    windows: Map<string, LedgerWindow>,
-    linger = false,
-  ): Promise<void> {
-    if (windows.size === 0) return;
-    const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
-    const keys = [this.settledKey(tenant), this.windowsKey(tenant, sub)];
-    await this.batch.eval(SAVE_WINDOWS, keys, [sub, ...pairs], linger);
   }
 
   /** End (ISO) of the last closed window processed for the subscription, if any. */
@@ -258,6 +253,12 @@ export class UsageLedger {
     const key = this.lockKey(tenant, sub);
     return {
       extend: async () => (await this.redis.eval(EXTEND_LOCK, 1, key, token, String(ttlMs))) === 1,
+      save: async (windows, linger = false) => {
+        if (windows.size === 0) return true;
+        const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
+        const keys = [key, this.settledKey(tenant), this.windowsKey(tenant, sub)];
+        return (await this.batch.eval(SAVE_WINDOWS, keys, [token, sub, ...pairs], linger)) === 1;
+      },
       commit: async (windows, options = {}) => {
         const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
         const keys = [key, this.windowsKey(tenant, sub), this.watermarkKey(tenant), this.settledKey(tenant)];

@@ -47,10 +47,11 @@ describe('usage ledger: a lock read with its ledger, and writes only while it is
     expect(await ledger.watermark('bob', 's1')).to.equal('2025-01-01T02:00:00.000Z');
   });
 
-  it('a run whose lock lapsed and was taken writes nothing, and cannot release the new holder’s lock', async () => {
+  it('a run whose lock lapsed and was taken saves and commits nothing, and cannot release the new holder’s lock', async () => {
     const stale = (await ledger.lockAndRead('bob', 's2', 100))!;
     await waitFor('the lock lapsed', async () => (await redis.exists(ledger.lockKey('bob', 's2'))) === 0);
     const current = (await ledger.lockAndRead('bob', 's2', 10_000))!;
+    expect(await stale.lock.save(new Map([[START, window(8)]]))).to.be.false;
     expect(await stale.lock.commit(new Map([[START, window(9)]]), { watermark: '2030-01-01T00:00:00.000Z' }))
       .to.be.false;
     await stale.lock.release();
@@ -64,14 +65,11 @@ describe('usage ledger: a lock read with its ledger, and writes only while it is
   it('a run that ended settled lets the next one from there read only the windows it names', async () => {
     const [w1, w2, w3] = ['2025-01-01T00:00:00.000Z', '2025-01-01T01:00:00.000Z', '2025-01-01T02:00:00.000Z'];
     const run = (await ledger.lockAndRead('bob', 's3', 10_000))!;
-    await ledger.saveWindows(
-      'bob',
-      's3',
-      new Map([
-        [w1, window(1)],
-        [w2, window(2)],
-      ]),
-    );
+    const planned = new Map([
+      [w1, window(1)],
+      [w2, window(2)],
+    ]);
+    expect(await run.lock.save(planned)).to.be.true;
     expect(await run.lock.commit(new Map(), { watermark: w3, release: true })).to.be.true;
 
     const lean = { from: w3, starts: [w2, w3] };
@@ -99,7 +97,7 @@ describe('usage ledger: a lock read with its ledger, and writes only while it is
     // An interrupted run: its window written as pending, nothing more.
     const pending = { ...window(5), pending: { revision: 0, cents: {}, record: null } };
     const crashed = (await ledger.lockAndRead('bob', 's4', 100, 0, lean))!;
-    await ledger.saveWindows('bob', 's4', new Map([[w1, pending]]));
+    expect(await crashed.lock.save(new Map([[w1, pending]]))).to.be.true;
     await waitFor('the lock lapsed', async () => (await redis.exists(ledger.lockKey('bob', 's4'))) === 0);
     const after = (await ledger.lockAndRead('bob', 's4', 10_000, 0, lean))!;
     expect(after.whole, 'the pending window is read with the whole ledger').to.equal(true);
@@ -117,7 +115,9 @@ describe('usage ledger: a lock read with its ledger, and writes only while it is
     const month = new Map<string, LedgerWindow>();
     for (let k = 0; k < 8_928; k++)
       month.set(new Date(Date.UTC(2025, 0, 1) + k * 300_000).toISOString(), window(k));
-    await ledger.saveWindows('bob', 'month', month);
+    const run = (await ledger.lockAndRead('bob', 'month', 10_000))!;
+    expect(await run.lock.save(month)).to.be.true;
+    await run.lock.release();
     const read = await ledger.windows('bob', 'month');
     expect(read.size).to.equal(8_928);
     expect(read.get(new Date(Date.UTC(2025, 0, 31, 23, 55)).toISOString())?.cents).to.deep.equal({
