@@ -47,7 +47,9 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
     begin,
     end,
     groupby: ['time', ...series],
-    filters: { type: req.metricTypes },
+    filters: req.projectIds
+      ? { type: req.metricTypes, project_id: req.projectIds }
+      : { type: req.metricTypes },
   });
   const whole = query(req.begin, req.end);
   // summary() pages (framed) only when the hour itself holds more rows than a page.

@@ -26,6 +26,8 @@ export interface AttributionRequest {
   end: Date;
   /** CloudKitty metric types billed by anyone. */
   metricTypes: string[];
+  /** Only these projects (one subscription's own pull); every project when absent. */
+  projectIds?: string[];
 }
 
 /** Rated usage whose rows name their stack, as `ownsRow` reads them. */

@@ -106,7 +106,7 @@ export class UsageSync {
    */
   async pullProject(entry: MeteredEntry, from: Date, to: Date): Promise<RatedRow[]> {
     const project = projectKey(entry.projectId);
-    const req = { begin: from, end: to, metricTypes: Object.keys(entry.units) };
+    const req = { begin: from, end: to, metricTypes: Object.keys(entry.units), projectIds: [project] };
     const { usage, unattributable } = await this.attribution.pull(this.cloudkitty, req, [entry]);
     const failure = unattributable.get(project);
     if (failure) throw failure;
