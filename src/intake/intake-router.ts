@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { IntakeAnswer, NotificationIntake } from './notification-intake.js';
+import type { Caller, IntakeAnswer, NotificationIntake } from './notification-intake.js';
 
 /** Kill Bill's bodies are a few hundred bytes; anything near this is not from Kill Bill. */
 export const BODY_LIMIT = '64kb';
@@ -21,15 +21,18 @@ function answer(res: Response, { status, body }: IntakeAnswer): void {
 const tenantOf = (req: Request): string | undefined =>
   typeof req.params.tenantApiKey === 'string' ? req.params.tenantApiKey : undefined;
 
+/** The request's caller once its token was accepted, kept for the handler that reads the body. */
+const CALLER = 'notificationCaller';
+
 /** The thin Express adapter over {@link NotificationIntake}. */
 export function createIntakeRouter(intake: NotificationIntake): Router {
   const router = express.Router();
 
   // The token is checked before the body is read, so strangers cannot make the service parse anything.
   const checkToken = async (req: Request, res: Response, next: NextFunction) => {
-    const refused = await intake.refuseToken(req.query.token, tenantOf(req));
-    if (refused) {
-      answer(res, refused);
+    const check = await intake.checkToken(req.query.token, tenantOf(req));
+    if (check.refused) {
+      answer(res, check.refused);
       return;
     }
     if (!req.is('application/json')) {
@@ -37,6 +40,7 @@ export function createIntakeRouter(intake: NotificationIntake): Router {
       res.status(415).json({ error: 'Content-Type must be application/json' });
       return;
     }
+    res.locals[CALLER] = check.caller;
     next();
   };
   const parseJson = express.json({
@@ -50,9 +54,7 @@ export function createIntakeRouter(intake: NotificationIntake): Router {
   const handle = async (req: Request, res: Response) => {
     answer(
       res,
-      await intake.accept({
-        tenantApiKey: tenantOf(req),
-        token: req.query.token,
+      await intake.accept(res.locals[CALLER] as Caller, {
         rawBody: (req as Request & { rawBody?: string }).rawBody ?? '',
         body: req.body,
       }),

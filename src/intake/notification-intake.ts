@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
 import { BatchedAdds } from '../jobs/batched-adds.js';
@@ -28,15 +28,22 @@ export interface NotificationIntakeOptions {
 }
 
 export interface IncomingNotification {
-  /** From the path; undefined for the default tenant's path. */
-  tenantApiKey?: string;
-  token: unknown;
   rawBody: string;
   body: unknown;
 }
 
+/** Who sent a request whose token {@link NotificationIntake.checkToken} accepted; only it makes one. */
+export interface Caller {
+  /** From the path; undefined for the default tenant's path. */
+  readonly tenantApiKey: string | undefined;
+  readonly [tokenChecked]: true;
+}
+declare const tokenChecked: unique symbol;
+
+export type TokenCheck = { caller: Caller; refused?: undefined } | { refused: IntakeAnswer };
+
 function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+  return hash('sha256', s, 'buffer');
 }
 
 /**
@@ -57,12 +64,12 @@ export class NotificationIntake {
   }
 
   /**
-   * Undefined when `token` is the tenant's, else the answer to give before the body is read. A tenant that
+   * The caller when `token` is the tenant's, else the answer to give before the body is read. A tenant that
    * is not served has no token of its own; the default tenant's stands in, so without a token nobody
    * learns which tenants exist (401 before 404). A refusal is counted here: the HTTP router asks before it
    * reads the body, so `accept` never sees those notifications.
    */
-  async refuseToken(token: unknown, tenantApiKey?: string): Promise<IntakeAnswer | undefined> {
+  async checkToken(token: unknown, tenantApiKey?: string): Promise<TokenCheck> {
     const { tokens, defaultTenant, logger, metrics } = this.options;
     const tenant =
       tenantApiKey !== undefined && this.tenants.has(tenantApiKey) ? tenantApiKey : defaultTenant;
@@ -75,7 +82,9 @@ export class NotificationIntake {
         'cannot read the callback token from Redis; answering 503 so Kill Bill retries',
       );
       metrics.count('unknown', 'unavailable');
-      return { status: 503, body: { error: 'cannot check the callback token now; retry later' } };
+      return {
+        refused: { status: 503, body: { error: 'cannot check the callback token now; retry later' } },
+      };
     }
     // Constant-time: hashing first makes both sides the same length whatever was sent.
     if (
@@ -83,10 +92,10 @@ export class NotificationIntake {
       typeof token === 'string' &&
       timingSafeEqual(digest(token), this.digestOfExpected(expected))
     ) {
-      return undefined;
+      return { caller: { tenantApiKey } as Caller };
     }
     metrics.count('unknown', 'unauthorized');
-    return { status: 401, body: { error: 'missing or wrong callback token' } };
+    return { refused: { status: 401, body: { error: 'missing or wrong callback token' } } };
   }
 
   private digestOfExpected(expected: string): Buffer {
@@ -100,11 +109,10 @@ export class NotificationIntake {
     this.options.metrics.count('invalid', 'rejected');
   }
 
-  async accept(incoming: IncomingNotification): Promise<IntakeAnswer> {
+  /** The body of a request whose token was checked (once, before its body was read). */
+  async accept(caller: Caller, incoming: IncomingNotification): Promise<IntakeAnswer> {
     const { metrics, logger } = this.options;
-    const refused = await this.refuseToken(incoming.token, incoming.tenantApiKey);
-    if (refused) return refused;
-    const tenant = incoming.tenantApiKey ?? this.options.defaultTenant;
+    const tenant = caller.tenantApiKey ?? this.options.defaultTenant;
     if (!this.tenants.has(tenant)) {
       metrics.count('unknown', 'unknown_tenant');
       return { status: 404, body: { error: 'no such tenant is configured' } };

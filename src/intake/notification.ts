@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   EVENT_TYPES,
   RECONCILE_ON_TENANT_KEYS,
@@ -185,5 +185,5 @@ function subscriptionMetadataProblem(meta: Record<string, unknown> | null): stri
  * tenant plus the exact body.
  */
 export function notificationKey(tenantApiKey: string, rawBody: string): string {
-  return createHash('sha256').update(tenantApiKey).update('\0').update(rawBody).digest('hex').slice(0, 40);
+  return hash('sha256', `${tenantApiKey}\0${rawBody}`, 'hex').slice(0, 40);
 }

@@ -1,0 +1,52 @@
+import { Writable } from 'node:stream';
+import { expect } from 'chai';
+import { createLogger } from '../../src/logging/logger.js';
+import { CENSOR, redactSecrets } from '../../src/logging/secret-redaction.js';
+
+describe('secret redaction', () => {
+  it('hands back a line without secrets as the very same object', () => {
+    const line = { event: 'sync.usage_recorded', cents: { 'openstack-billed-vcpus': 12 }, ids: ['a', 'b'] };
+    expect(redactSecrets(line)).to.equal(line);
+  });
+
+  it('censors secret keys at any depth and in any case, and leaves the original untouched', () => {
+    const line = {
+      event: 'x',
+      tenants: [{ apiKey: 'bob', apiSecret: 's1' }],
+      request: { headers: { 'X-Killbill-ApiSecret': 's2', Authorization: 'Basic s3', accept: 'json' } },
+      keystone: { auth: { a: { b: { password: 's4' } } } },
+      callbackToken: 's5',
+    };
+    const out = redactSecrets(line) as typeof line;
+    expect(out.tenants).to.deep.equal([{ apiKey: 'bob', apiSecret: CENSOR }]);
+    expect(out.request.headers).to.deep.equal({
+      'X-Killbill-ApiSecret': CENSOR,
+      Authorization: CENSOR,
+      accept: 'json',
+    });
+    expect(out.keystone.auth.a.b.password).to.equal(CENSOR);
+    expect(out.callbackToken).to.equal(CENSOR);
+    expect(line.tenants[0]!.apiSecret).to.equal('s1');
+    expect(line.request.headers.Authorization).to.equal('Basic s3');
+  });
+
+  it('censors what an error carries and still writes its type, message and stack', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const err = Object.assign(new TypeError('kill bill said no'), {
+      config: { headers: { 'X-Killbill-ApiSecret': 'err-secret' } },
+    });
+    createLogger({ destination: sink }).error({ err, token: 'line-secret' }, 'call failed');
+    expect(lines).to.have.length(1);
+    const line = JSON.parse(lines[0]!) as { err: Record<string, unknown>; token: string };
+    expect(lines[0]).not.to.include('err-secret');
+    expect(line.token).to.equal(CENSOR);
+    expect(line.err).to.include({ type: 'TypeError', message: 'kill bill said no' });
+    expect(line.err.stack).to.be.a('string').and.include('kill bill said no');
+  });
+});
