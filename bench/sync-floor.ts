@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { KillBillTenant } from '../test/support/killbill-server.js';
 import { tenantHeaders } from '../test/support/killbill-server.js';
 
@@ -54,21 +57,60 @@ export async function postBare(
   return { concurrency, records: records.length, ms, perSecond: (records.length / ms) * 1000 };
 }
 
+export interface FloorRun {
+  kbUrl: string;
+  tenant: KillBillTenant;
+  records: readonly FloorRecord[];
+  days: readonly string[];
+  concurrencies: readonly number[];
+}
+
+export interface BareRates {
+  best: FloorRate;
+  tried: FloorRate[];
+  /** CPU (user + system) the bare client spent per record it posted, in ms; its start-up not included. */
+  cpuMsPerRecord: number;
+}
+
 /**
  * Kill Bill's best rate for usage records on this machine now: each concurrency in turn on a sample of the
  * subscriptions (each its own day, so no record repeats), the best taken.
  */
-export async function bestBareRate(
-  kbUrl: string,
-  tenant: KillBillTenant,
-  records: readonly FloorRecord[],
-  days: readonly string[],
-  concurrencies: readonly number[],
-): Promise<{ best: FloorRate; tried: FloorRate[] }> {
+export async function bestBareRate(run: FloorRun): Promise<BareRates> {
   const tried: FloorRate[] = [];
-  for (const [i, concurrency] of concurrencies.entries()) {
-    tried.push(await postBare(kbUrl, tenant, records, concurrency, days[i]!));
+  const cpu = process.cpuUsage();
+  for (const [i, concurrency] of run.concurrencies.entries()) {
+    tried.push(await postBare(run.kbUrl, run.tenant, run.records, concurrency, run.days[i]!));
   }
+  const used = process.cpuUsage(cpu);
+  const posted = tried.reduce((sum, r) => sum + r.records, 0);
   const best = tried.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
-  return { best, tried };
+  return { best, tried, cpuMsPerRecord: (used.user + used.system) / 1000 / posted };
+}
+
+/**
+ * {@link bestBareRate} in a process of its own, like the bridge's: its CPU per record is then the bare
+ * client's alone, the yardstick for the bridge's CPU per subscription on this machine in this run.
+ */
+export function bestBareRateApart(run: FloorRun, scratchFile: string): Promise<BareRates> {
+  writeFileSync(scratchFile, JSON.stringify(run));
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), scratchFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as BareRates);
+      else reject(new Error(`floor client exited with ${code}`));
+    });
+  });
+}
+
+// Run as a script: the child of bestBareRateApart.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { readFileSync } = await import('node:fs');
+  const run = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as FloorRun;
+  process.stdout.write(JSON.stringify(await bestBareRate(run)));
 }

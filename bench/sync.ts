@@ -17,7 +17,7 @@ import {
 } from '../test/support/metered-tenant.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { stopSharedServers } from '../test/support/root-hooks.js';
-import { bestBareRate } from './sync-floor.js';
+import { bestBareRateApart } from './sync-floor.js';
 
 /**
  * `npm run bench` (sync part): `bridge sync` of N metered subscriptions × 2 units against the real Kill Bill
@@ -257,7 +257,14 @@ async function main(): Promise<void> {
       .slice(0, Math.min(N, 400))
       .map((a) => ({ subscriptionId: a.subscriptionId, units: UNITS }));
     const days = [1, 2, 3, 4].map((k) => dayOf(second.getTime() + k * 24 * HOUR));
-    const { best, tried } = await bestBareRate(kb.url, tenant.tenant, sample, days, [4, 8, 16, 32]);
+    const floorRun = {
+      kbUrl: kb.url,
+      tenant: tenant.tenant,
+      records: sample,
+      days,
+      concurrencies: [4, 8, 16, 32],
+    };
+    const { best, tried, cpuMsPerRecord } = await bestBareRateApart(floorRun, join(BUILT, 'floor-run.json'));
     const kbFloorMs = (N / best.perSecond) * 1000;
     const wholeRange = await unpagedSummary(ck.url, new Date(`${startDay}T00:00:00Z`), second);
     const newHour = await unpagedSummary(ck.url, second, new Date(second.getTime() + HOUR));
@@ -278,6 +285,10 @@ async function main(): Promise<void> {
       `for ⌈rows / page⌉ = ${Math.ceil(floor.rows / PAGE_SIZE)}`;
     console.log(`  CloudKitty pull, catch-up ${pull(catchUp, wholeRange)}`);
     console.log(`  CloudKitty pull, steady   ${pull(steady, newHour)}`);
+    const cpu = (run: SyncRun) =>
+      `${((run.cpuS * 1000) / N / cpuMsPerRecord).toFixed(2)}× the bare client's ${cpuMsPerRecord.toFixed(2)} ms a record`;
+    console.log(`  CPU / subscription, catch-up ${cpu(catchUp)}`);
+    console.log(`  CPU / subscription, steady   ${cpu(steady)}`);
   } finally {
     await ckProxy.close();
     await kb.close();
