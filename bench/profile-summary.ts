@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * `npx tsx bench/profile-summary.ts FILE.cpuprofile [TOP]`: where a V8 CPU profile (`BENCH_SYNC_PROFILE`) spent
- * its time, without a browser: the share of each package (or of the bridge's own folders, or Node's modules),
- * then the functions with the most self time.
+ * `npx tsx bench/profile-summary.ts FILE [TOP]`: where a V8 CPU profile (`BENCH_SYNC_PROFILE`, .cpuprofile)
+ * spent its time, or where a sampling heap profile (`BENCH_SYNC_ALLOCATIONS`, .heapprofile) allocated, without
+ * a browser: the share of each package (or of the bridge's own folders, or Node's modules), then the
+ * functions with the most self time or bytes.
  */
 interface ProfileNode {
   id: number;
@@ -14,17 +15,36 @@ interface Profile {
   samples: number[];
   timeDeltas: number[];
 }
+interface HeapNode extends ProfileNode {
+  selfSize: number;
+  children: HeapNode[];
+}
 
 const [file, top = '25'] = process.argv.slice(2);
 if (!file) {
   console.error('usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [TOP]');
   process.exit(2);
 }
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const read = JSON.parse(readFileSync(file, 'utf8')) as Profile | { head: HeapNode };
+const heap = 'head' in read;
 
-const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+/** Every node with its own weight: µs of self time, or bytes allocated there. */
+function weighted(): Array<{ node: ProfileNode; weight: number }> {
+  if ('head' in read) {
+    const all: Array<{ node: ProfileNode; weight: number }> = [];
+    const walk = (n: HeapNode) => {
+      all.push({ node: n, weight: n.selfSize });
+      n.children.forEach(walk);
+    };
+    walk(read.head);
+    return all;
+  }
+  const selfUs = new Map<number, number>();
+  read.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (read.timeDeltas[i] ?? 0)));
+  return read.nodes.map((node) => ({ node, weight: selfUs.get(node.id) ?? 0 }));
+}
+const nodes = weighted();
+const total = nodes.reduce((sum, n) => sum + n.weight, 0);
 
 /** A package, a folder of the bridge (`src/sync`), a Node module, or V8's own entries (GC, idle). */
 function owner(url: string, name: string): string {
@@ -38,8 +58,7 @@ function owner(url: string, name: string): string {
 
 const byOwner = new Map<string, number>();
 const byFunction = new Map<string, number>();
-for (const node of profile.nodes) {
-  const us = selfUs.get(node.id) ?? 0;
+for (const { node, weight: us } of nodes) {
   const { functionName, url, lineNumber } = node.callFrame;
   const who = owner(url, functionName);
   byOwner.set(who, (byOwner.get(who) ?? 0) + us);
@@ -53,5 +72,9 @@ const lines = (m: Map<string, number>) =>
     .slice(0, Number(top))
     .map(([k, us]) => `  ${((us / total) * 100).toFixed(1).padStart(5)} %  ${k}`)
     .join('\n');
-console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled\nself time by owner:\n${lines(byOwner)}`);
-console.log(`self time by function:\n${lines(byFunction)}`);
+const what = heap ? 'bytes allocated' : 'self time';
+const sampled = heap
+  ? `${(total / 2 ** 20).toFixed(0)} MB allocated`
+  : `${(total / 1e6).toFixed(2)} s sampled`;
+console.log(`${file}: ${sampled}\n${what} by owner:\n${lines(byOwner)}`);
+console.log(`${what} by function:\n${lines(byFunction)}`);

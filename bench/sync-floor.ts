@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KillBillTenant } from '../test/support/killbill-server.js';
@@ -18,9 +19,10 @@ export interface FloorRate {
 }
 
 /**
- * The floor of a sync's Kill Bill part: a bare client (fetch with keep-alive, nothing else) posting usage
- * records of the same shape to the same Kill Bill, through the same proxy, `concurrency` at once.
- * `day` keeps these records apart from the bridge's, so reading the bridge's totals back stays exact.
+ * The floor of a sync's Kill Bill part: a bare client (Node's `http.request` on a kept-alive agent, as the
+ * bridge's own usage client, and nothing else) posting usage records of the same shape to the same Kill Bill,
+ * through the same proxy, `concurrency` at once. `day` keeps these records apart from the bridge's, so reading
+ * the bridge's totals back stays exact.
  */
 export async function postBare(
   kbUrl: string,
@@ -29,32 +31,49 @@ export async function postBare(
   concurrency: number,
   day: string,
 ): Promise<FloorRate> {
-  const headers = { ...tenantHeaders(tenant), 'content-type': 'application/json' };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const target = new URL('/1.0/kb/usages', kbUrl);
   let next = 0;
   const start = performance.now();
   const lane = async () => {
     while (next < records.length) {
       const r = records[next++]!;
-      const body = {
+      const body = JSON.stringify({
         subscriptionId: r.subscriptionId,
         trackingId: `bench-floor-${day}-${concurrency}-${r.subscriptionId}`,
         unitUsageRecords: r.units.map((unitType) => ({
           unitType,
           usageRecords: [{ recordDate: `${day}T00:00:00.000Z`, amount: 1 }],
         })),
-      };
-      const res = await fetch(`${kbUrl}/1.0/kb/usages`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
       });
-      await res.arrayBuffer();
-      if (res.status !== 201) throw new Error(`floor: Kill Bill answered ${res.status} to a usage record`);
+      const status = await post(target, agent, tenant, body);
+      if (status !== 201) throw new Error(`floor: Kill Bill answered ${status} to a usage record`);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, lane));
+  try {
+    await Promise.all(Array.from({ length: concurrency }, lane));
+  } finally {
+    agent.destroy();
+  }
   const ms = performance.now() - start;
   return { concurrency, records: records.length, ms, perSecond: (records.length / ms) * 1000 };
+}
+
+function post(target: URL, agent: http.Agent, tenant: KillBillTenant, body: string): Promise<number> {
+  const headers = {
+    ...tenantHeaders(tenant),
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  };
+  return new Promise((resolve, reject) => {
+    const req = http.request(target, { method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
 }
 
 export interface FloorRun {

@@ -60,9 +60,17 @@ function measuredBridge(args: string[], env: Record<string, string>): Promise<Me
   // BENCH_SYNC_PROFILE=DIR writes a V8 CPU profile of each bridge run there (open it in Chrome's DevTools).
   const dir = process.env.BENCH_SYNC_PROFILE;
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  // BENCH_SYNC_ALLOCATIONS=DIR samples where each run allocates, garbage included (allocation-sampler.mjs).
+  const allocations = process.env.BENCH_SYNC_ALLOCATIONS;
+  if (allocations) profile.push('--import', join(ROOT, 'bench', 'allocation-sampler.mjs'));
   const node = [process.execPath, ...profile, BRIDGE, ...args];
   const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %U %S %M', ...node], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...(allocations ? { BENCH_SYNC_ALLOCATIONS: allocations } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
