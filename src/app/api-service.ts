@@ -49,7 +49,7 @@ export class ApiService implements StoppablePart {
 
   constructor(private readonly options: ApiServiceOptions) {
     this.watch = options.watch ?? new DependencyWatch({ logger: options.logger });
-    this.metrics = options.metrics ?? BridgeMetrics.forConfig(options.config);
+    this.metrics = options.metrics ?? BridgeMetrics.forConfig(options.config, { processMetrics: true });
     this.clients = createTenantClients(
       options.config,
       this.watch.killBillObserver(options.config.killbill.url),

@@ -75,7 +75,7 @@ async function runStart(cmd: Command): Promise<void> {
   ]);
   // One watch for both halves: Redis or Kill Bill going down is said once, not by each.
   const watch = new DependencyWatch({ logger });
-  const metrics = BridgeMetrics.forConfig(loaded.config);
+  const metrics = BridgeMetrics.forConfig(loaded.config, { processMetrics: true });
   const runtime = createBridgeRuntime(loaded.config, logger, { watch, metrics });
   const api = new ApiService({ config: loaded.config, logger, watch, metrics });
   const workers = new WorkerService(runtime);

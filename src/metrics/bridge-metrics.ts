@@ -24,6 +24,12 @@ export interface BridgeMetricsOptions {
   units: readonly string[];
   /** Longest wait for Redis during a scrape. Default 1 s. */
   scrapeDeadlineMs?: number;
+  /**
+   * prom-client's own process metrics (CPU, memory, GC, event-loop lag). Default false: only a process that
+   * serves `/metrics` wants them, and collecting costs a callback per GC and a timer every few milliseconds,
+   * which a one-shot `bridge sync` of 10,000 subscriptions paid for nothing.
+   */
+  processMetrics?: boolean;
 }
 
 /**
@@ -45,7 +51,7 @@ export class BridgeMetrics implements SyncObserver {
   constructor(options: BridgeMetricsOptions) {
     const deadline = options.scrapeDeadlineMs ?? DEFAULT_SCRAPE_DEADLINE_MS;
     this.tenants = options.tenants;
-    collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
     this.intake = new IntakeMetrics(this.registry);
     this.requests = new RequestMetrics(this.registry);
     this.queues = new QueueMetrics(this.registry, deadline);
@@ -53,12 +59,15 @@ export class BridgeMetrics implements SyncObserver {
     this.sync = new SyncMetrics(this.registry, deadline);
   }
 
-  static forConfig(config: BridgeConfig, scrapeDeadlineMs?: number): BridgeMetrics {
+  static forConfig(
+    config: BridgeConfig,
+    options: Pick<BridgeMetricsOptions, 'scrapeDeadlineMs' | 'processMetrics'> = {},
+  ): BridgeMetrics {
     const kb = config.killbill;
     return new BridgeMetrics({
       tenants: [kb.apiKey, ...kb.extraTenants.map((t) => t.apiKey)],
       units: [...new Set(Object.values(config.metering.metricUnits))],
-      scrapeDeadlineMs,
+      ...options,
     });
   }
 

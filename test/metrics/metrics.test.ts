@@ -271,7 +271,7 @@ describe('metrics: /metrics counts what really happened (real Kill Bill, CloudKi
     await bridge.stopWorkers();
     // A worker's connection queues commands while Redis is away: only the deadline ends its scrape.
     const workerConnection = createRedisConnection(bridge.redis.url, 'worker');
-    const workerSide = BridgeMetrics.forConfig(bridge.config, 300);
+    const workerSide = BridgeMetrics.forConfig(bridge.config, { scrapeDeadlineMs: 300 });
     workerSide.readFrom(workerConnection, bridge.config.redis.prefix);
     await bridge.redis.stop();
     try {
