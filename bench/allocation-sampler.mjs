@@ -1,7 +1,9 @@
 // `BENCH_SYNC_ALLOCATIONS=DIR`: preloaded into each bridge run of the sync bench. V8's sampling heap profiler,
 // keeping the samples of objects already collected too, so the file shows where garbage is made, not only
-// what is still alive. Written as DIR/allocations-PID.heapprofile (open in Chrome's DevTools, Memory tab).
+// what is still alive. Written as DIR/allocations-PID.heapprofile (open in Chrome's DevTools, Memory tab),
+// with DIR/gc-PID.json: how many collections of each kind ran and how long they took.
 import { Session } from 'node:inspector';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,7 +15,23 @@ session.post('HeapProfiler.startSampling', {
   includeObjectsCollectedByMajorGC: true,
   includeObjectsCollectedByMinorGC: true,
 });
+const KINDS = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+const gc = {};
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = KINDS[e.detail?.kind] ?? String(e.detail?.kind);
+    gc[kind] ??= { count: 0, ms: 0 };
+    gc[kind].count++;
+    gc[kind].ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 process.once('exit', () => {
+  writeFileSync(join(dir, `gc-${process.pid}.json`), JSON.stringify(gc, null, 2));
   session.post('HeapProfiler.stopSampling', (err, result) => {
     if (!err)
       writeFileSync(join(dir, `allocations-${process.pid}.heapprofile`), JSON.stringify(result.profile));

@@ -22,9 +22,9 @@ interface WaitingCall {
  *
  * Every call made in one turn of the event loop goes out as one pipeline when the turn ends. A call that may
  * linger (one of a run whose Kill Bill calls are bounded elsewhere, so that while it waits other runs keep
- * Kill Bill busy) waits up to `lingerMs` for others to share its write, unless every run that {@link join}ed is
- * waiting here already (nothing more would come) or the batch is full. Each call still gets its own answer: a lock lost, a script refused,
- * fails that call alone; a connection that fails fails the batch.
+ * Kill Bill busy) waits up to `lingerMs` for others to share its write, unless every run that {@link join}ed
+ * is waiting here already (nothing more would come) or the batch is full. Each call still gets its own answer:
+ * a lock lost, a script refused, fails that call alone; a connection that fails fails the batch.
  */
 export class LedgerBatch {
   private waiting: WaitingCall[] = [];
