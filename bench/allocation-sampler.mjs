@@ -4,10 +4,12 @@
 // with DIR/gc-PID.json: how many collections of each kind ran and how long they took.
 import { Session } from 'node:inspector';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import process from 'node:process';
 
 const dir = process.env.BENCH_SYNC_ALLOCATIONS;
+mkdirSync(dir, { recursive: true });
 const session = new Session();
 session.connect();
 session.post('HeapProfiler.startSampling', {
@@ -22,15 +24,18 @@ const KINDS = {
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
 };
 const gc = {};
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
+const count = (entries) => {
+  for (const e of entries) {
     const kind = KINDS[e.detail?.kind] ?? String(e.detail?.kind);
     gc[kind] ??= { count: 0, ms: 0 };
     gc[kind].count++;
     gc[kind].ms += e.duration;
   }
-}).observe({ entryTypes: ['gc'] });
+};
+const observer = new PerformanceObserver((list) => count(list.getEntries()));
+observer.observe({ entryTypes: ['gc'] });
 process.once('exit', () => {
+  count(observer.takeRecords());
   writeFileSync(join(dir, `gc-${process.pid}.json`), JSON.stringify(gc, null, 2));
   session.post('HeapProfiler.stopSampling', (err, result) => {
     if (!err)

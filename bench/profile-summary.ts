@@ -22,7 +22,7 @@ interface HeapNode extends ProfileNode {
 
 const [file, top = '25'] = process.argv.slice(2);
 if (!file) {
-  console.error('usage: npx tsx bench/profile-summary.ts FILE.cpuprofile [TOP]');
+  console.error('usage: npx tsx bench/profile-summary.ts FILE.cpuprofile|FILE.heapprofile [TOP]');
   process.exit(2);
 }
 const read = JSON.parse(readFileSync(file, 'utf8')) as Profile | { head: HeapNode };

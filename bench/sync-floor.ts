@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KillBillTenant } from '../test/support/killbill-server.js';
 import { tenantHeaders } from '../test/support/killbill-server.js';
@@ -66,15 +66,19 @@ function post(target: URL, agent: http.Agent, tenant: KillBillTenant, body: stri
     'content-length': String(Buffer.byteLength(body)),
   };
   return new Promise((resolve, reject) => {
-    const req = http.request(target, { method: 'POST', agent, headers }, (res) => {
+    const req = http.request(target, { method: 'POST', agent, headers, timeout: 60_000 }, (res) => {
       res.resume();
       res.once('end', () => resolve(res.statusCode ?? 0));
       res.once('error', reject);
     });
+    req.once('timeout', () => req.destroy(new Error('floor: Kill Bill did not answer within 60 s')));
     req.once('error', reject);
     req.end(body);
   });
 }
+
+/** Set in the environment of bestBareRateApart's child: the file is then run as the floor client. */
+const CHILD = 'BENCH_FLOOR_CHILD';
 
 export interface FloorRun {
   kbUrl: string;
@@ -112,8 +116,11 @@ export async function bestBareRate(run: FloorRun): Promise<BareRates> {
  * client's alone, the yardstick for the bridge's CPU per subscription on this machine in this run.
  */
 export function bestBareRateApart(run: FloorRun, scratchFile: string): Promise<BareRates> {
-  writeFileSync(scratchFile, JSON.stringify(run));
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), scratchFile], {
+  // The tenant's credentials are in it: the child removes it once read.
+  writeFileSync(scratchFile, JSON.stringify(run), { mode: 0o600 });
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--import', tsx, fileURLToPath(import.meta.url), scratchFile], {
+    env: { ...process.env, [CHILD]: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -121,15 +128,18 @@ export function bestBareRateApart(run: FloorRun, scratchFile: string): Promise<B
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as BareRates);
-      else reject(new Error(`floor client exited with ${code}`));
+      rmSync(scratchFile, { force: true });
+      if (code !== 0) reject(new Error(`floor client exited with ${code}`));
+      else if (out === '') reject(new Error('floor client printed nothing'));
+      else resolve(JSON.parse(out) as BareRates);
     });
   });
 }
 
-// Run as a script: the child of bestBareRateApart.
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { readFileSync } = await import('node:fs');
-  const run = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as FloorRun;
+// Run as the child of bestBareRateApart.
+if (process.env[CHILD] === '1') {
+  const file = process.argv[2]!;
+  const run = JSON.parse(readFileSync(file, 'utf8')) as FloorRun;
+  rmSync(file, { force: true });
   process.stdout.write(JSON.stringify(await bestBareRate(run)));
 }

@@ -19,10 +19,16 @@ export function createLogger({ level = 'info', name = 'bridge', destination }: L
     level,
     base: { name },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // Every line's object; a child logger's bindings are written as given (none here carries a secret).
     formatters: { level: (label) => ({ level: label }), log: redactSecrets },
   };
-  return pino(options, destination ?? pino.destination({ dest: 2, sync: true }));
+  const logger = pino(options, destination ?? pino.destination({ dest: 2, sync: true }));
+  // A child's bindings are written on each of its lines without passing `formatters.log`. A child is made
+  // from its parent, so grandchildren inherit this too.
+  const makeChild = logger.child;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return makeChild.call(this, redactSecrets(bindings), childOptions);
+  } as Logger['child'];
+  return logger;
 }
 
 /** A logger that writes nothing, for library code used without one. */

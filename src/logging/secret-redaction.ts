@@ -46,8 +46,16 @@ function redacted(value: unknown, depth: number): unknown {
   for (const key of Object.keys(source)) {
     const replacement = isSecretKey(key) ? CENSOR : redacted(source[key], depth + 1);
     if (replacement === undefined) continue;
-    copy ??= plainCopy(value);
+    copy ??= shallowCopy(value);
     copy[key] = replacement;
+  }
+  // pino writes an error's cause (hidden, so not among its keys) as an error of its own.
+  if (value instanceof Error && Object.hasOwn(value, 'cause')) {
+    const cause = redacted(value.cause, depth + 1);
+    if (cause !== undefined) {
+      copy ??= shallowCopy(value);
+      Object.defineProperty(copy, 'cause', { value: cause, writable: true, configurable: true });
+    }
   }
   return copy;
 }
@@ -64,12 +72,11 @@ function redactedArray(items: unknown[], depth: number): unknown[] | undefined {
 }
 
 /**
- * A shallow copy. An error's copy stays an instance of its class, with its message, stack and cause, so
- * pino's error serializer still writes it as that error.
+ * A shallow copy. An error's copy stays an instance of its class with the same own properties, hidden ones
+ * (message, stack, cause) still hidden, so pino's error serializer writes it as it would have the error.
  */
-function plainCopy(value: object): Record<string, unknown> {
+function shallowCopy(value: object): Record<string, unknown> {
   if (!(value instanceof Error)) return { ...(value as Record<string, unknown>) };
   const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
-  const { message, stack, cause } = value;
-  return Object.assign(copy, value, { message, stack }, Object.hasOwn(value, 'cause') ? { cause } : {});
+  return Object.defineProperties(copy, Object.getOwnPropertyDescriptors(value));
 }

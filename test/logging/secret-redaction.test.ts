@@ -41,10 +41,19 @@ describe('secret redaction', () => {
     const err = Object.assign(new TypeError('kill bill said no'), {
       config: { headers: { 'X-Killbill-ApiSecret': 'err-secret' } },
     });
-    createLogger({ destination: sink }).error({ err, token: 'line-secret' }, 'call failed');
-    expect(lines).to.have.length(1);
+    const inner = Object.assign(new Error('socket hang up'), {
+      config: { headers: { 'X-Auth-Token': 'cause-secret' } },
+    });
+    const outer = new Error('keystone failed', { cause: inner });
+    const logger = createLogger({ destination: sink });
+    logger.error({ err, token: 'line-secret' }, 'call failed');
+    logger.error({ err: outer, error: outer }, 'call failed');
+    logger.child({ tenant: 'bob', callbackToken: 'bound-secret' }).child({}).info('from a grandchild');
+    expect(lines).to.have.length(3);
+    for (const s of ['err-secret', 'cause-secret', 'bound-secret']) expect(lines.join('')).not.to.include(s);
+    expect(lines[1]).to.include('socket hang up');
+    expect(JSON.parse(lines[2]!)).to.include({ tenant: 'bob', callbackToken: CENSOR });
     const line = JSON.parse(lines[0]!) as { err: Record<string, unknown>; token: string };
-    expect(lines[0]).not.to.include('err-secret');
     expect(line.token).to.equal(CENSOR);
     expect(line.err).to.include({ type: 'TypeError', message: 'kill bill said no' });
     expect(line.err.stack).to.be.a('string').and.include('kill bill said no');
