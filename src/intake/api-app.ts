@@ -1,6 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
-import { createIntakeRouter, intakeErrorHandler } from './intake-router.js';
+import { createIntakeHandler, intakeErrorHandler } from './intake-handler.js';
 import type { NotificationIntake } from './notification-intake.js';
 import { readinessHandler, type ReadinessCheck } from './readiness.js';
 
@@ -22,7 +22,7 @@ export function createApiApp({ intake, readiness, metrics, dashboard }: ApiAppOp
   // An ETag is a hash of every answer's body, and nobody here ever revalidates one: Kill Bill only POSTs.
   app.set('etag', false);
   // First: Kill Bill's notifications are nearly every request, so they are matched before anything else.
-  app.use(createIntakeRouter(intake));
+  app.use(createIntakeHandler(intake));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'alive' });
   });
