@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
-import { AccountApi, CreditApi, type Invoice, type InvoiceItem } from 'killbill';
+import type { AccountApi, CreditApi, Invoice, InvoiceItem } from 'killbill';
+import { generated } from './generated-client.js';
 import { KillBillError, UnsafeCentsError } from '../../errors/index.js';
 import type { KillBillClient } from './killbill-client.js';
 
@@ -25,8 +26,8 @@ export class AccountCredits {
   private readonly accounts: AccountApi;
 
   constructor(private readonly kb: KillBillClient) {
-    this.credits = kb.api(CreditApi);
-    this.accounts = kb.api(AccountApi);
+    this.credits = kb.api(generated.CreditApi);
+    this.accounts = kb.api(generated.AccountApi);
   }
 
   /** Gives `cents` of credit in the account's currency, committed at once (a draft credit would apply nothing). */

@@ -1,20 +1,19 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import {
+import type {
   AccountApi,
   CatalogApi,
-  Configuration,
   InvoiceApi,
   SubscriptionApi,
   TenantApi,
   UsageApi,
-  apiKey,
-  type Account,
-  type Bundle,
-  type CustomField,
-  type Invoice,
-  type Subscription,
-  type SubscriptionUsageRecord,
+  Account,
+  Bundle,
+  CustomField,
+  Invoice,
+  Subscription,
+  SubscriptionUsageRecord,
 } from 'killbill';
+import { generated } from './generated-client.js';
 import type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 import { KillBillError } from '../../errors/index.js';
 import {
@@ -65,19 +64,19 @@ export class KillBillClient {
     };
     // killbill is CommonJS and types axios through its CJS entry; the instance is the same at run time.
     const http = this.http as unknown as ConstructorParameters<typeof AccountApi>[2];
-    const config = new Configuration({
+    const config = new generated.Configuration({
       basePath: this.admin.url,
       username: options.username,
       password: options.password,
-      apiKey: apiKey(options.apiKey, options.apiSecret),
+      apiKey: generated.apiKey(options.apiKey, options.apiSecret),
     });
     this.apiArgs = [config, undefined, http];
-    this.accounts = new AccountApi(config, undefined, http);
-    this.subscriptions = new SubscriptionApi(config, undefined, http);
-    this.usages = new UsageApi(config, undefined, http);
-    this.tenants = new TenantApi(config, undefined, http);
-    this.catalogs = new CatalogApi(config, undefined, http);
-    this.invoices = new InvoiceApi(config, undefined, http);
+    this.accounts = new generated.AccountApi(config, undefined, http);
+    this.subscriptions = new generated.SubscriptionApi(config, undefined, http);
+    this.usages = new generated.UsageApi(config, undefined, http);
+    this.tenants = new generated.TenantApi(config, undefined, http);
+    this.catalogs = new generated.CatalogApi(config, undefined, http);
+    this.invoices = new generated.InvoiceApi(config, undefined, http);
     this.usagePost = proxiedFromEnv(this.admin.url)
       ? null
       : new UsagePost({

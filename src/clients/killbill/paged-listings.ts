@@ -1,5 +1,6 @@
 import type { AxiosResponse } from 'axios';
-import { BundleApi, CustomFieldApi, type Account, type Bundle, type CustomField } from 'killbill';
+import type { BundleApi, CustomFieldApi, Account, Bundle, CustomField } from 'killbill';
+import { generated } from './generated-client.js';
 import { KillBillError } from '../../errors/index.js';
 import type { KillBillClient } from './killbill-client.js';
 
@@ -21,8 +22,8 @@ export class PagedListings {
     private readonly kb: KillBillClient,
     readonly pageSize = DEFAULT_PAGE_SIZE,
   ) {
-    this.bundleApi = kb.api(BundleApi);
-    this.fieldApi = kb.api(CustomFieldApi);
+    this.bundleApi = kb.api(generated.BundleApi);
+    this.fieldApi = kb.api(generated.CustomFieldApi);
   }
 
   /** Every account of the tenant. */
