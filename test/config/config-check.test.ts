@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/logging/logger.js';
 import { loadConfig, schemaLeaves } from '../../src/config/index.js';
+import { capturedLog } from '../support/captured-log.js';
 
 const SECRETS = [
   'kb-secret-pw',
@@ -154,14 +153,7 @@ describe('bridge config check', function () {
 
 describe('log lines never carry secrets', () => {
   it('redacts passwords, API secrets, tokens and Authorization headers wherever they sit', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'debug', destination: sink });
+    const { lines, logger } = capturedLog('debug');
     const { config } = loadConfig({
       configPath: 'test/fixtures/config/concertim-config.yaml',
       env: { BRIDGE_CALLBACK_TOKEN: 'test-callback-token-0123456789' },

@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createLogger } from '../../src/logging/logger.js';
 import { CENSOR, redactSecrets } from '../../src/logging/secret-redaction.js';
+import { capturedLog } from '../support/captured-log.js';
 
 describe('secret redaction', () => {
   it('hands back a line without secrets as the very same object', () => {
@@ -31,13 +30,7 @@ describe('secret redaction', () => {
   });
 
   it('censors what an error carries and still writes its type, message and stack', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, logger } = capturedLog();
     const err = Object.assign(new TypeError('kill bill said no'), {
       config: { headers: { 'X-Killbill-ApiSecret': 'err-secret' } },
     });
@@ -45,7 +38,6 @@ describe('secret redaction', () => {
       config: { headers: { 'X-Auth-Token': 'cause-secret' } },
     });
     const outer = new Error('keystone failed', { cause: inner });
-    const logger = createLogger({ destination: sink });
     logger.error({ err, token: 'line-secret' }, 'call failed');
     logger.error({ err: outer, error: outer }, 'call failed');
     logger.child({ tenant: 'bob', callbackToken: 'bound-secret' }).child({}).info('from a grandchild');

@@ -1,7 +1,5 @@
 import { expect } from 'chai';
-import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
-import { createLogger } from '../../src/logging/logger.js';
 import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
 import {
   KeystoneSession,
@@ -17,6 +15,7 @@ import { startCloudKitty, type CloudKittyInstance, type KeystoneAccess } from '.
 import { freePort } from '../support/wait.js';
 import { KeystoneAdmin } from './keystone-admin.js';
 import { OpenStackRequests } from '../support/openstack-requests.js';
+import { capturedLog } from '../support/captured-log.js';
 
 const HOUR = { begin: new Date('2024-06-01T00:00:00Z'), end: new Date('2024-06-01T01:00:00Z') };
 const QUERY = { ...HOUR, groupby: ['project_id', 'type'], filters: { type: ['instance'] } } as const;
@@ -168,14 +167,7 @@ describe('KeystoneSession + CloudKittyClient against a real Keystone 22 and Clou
   });
 
   it('keeps password, secret and token out of errors, logs and inspection when Keystone is unreachable', async () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'debug', destination });
+    const { lines, logger } = capturedLog('debug');
     const down = `http://127.0.0.1:${await freePort()}/v3`;
     const withUserInfo = () =>
       new KeystoneSession({

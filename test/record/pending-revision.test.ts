@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { accountCredits } from '../../src/clients/killbill/account-credits.js';
 import { KillBillClient } from '../../src/clients/killbill/killbill-client.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { capturedLog } from '../support/captured-log.js';
 import type { RecordContext } from '../../src/record/credits.js';
 import { sendPending, type PendingSend } from '../../src/record/pending-revision.js';
 import type { CreditedUsage, RecordedUsage } from '../../src/record/record-observer.js';
@@ -27,7 +26,8 @@ describe('record stage: sending a pending revision (real Kill Bill)', function (
   let subscriptionId: string;
   const recorded: RecordedUsage[] = [];
   const credited: CreditedUsage[] = [];
-  const lines: Array<Record<string, unknown>> = [];
+  const log = capturedLog('info');
+  const lines = () => log.entries();
   const windowStart = new Date(Math.floor(Date.now() / HOUR) * HOUR - 24 * HOUR);
   const start = windowStart.toISOString();
   const end = new Date(windowStart.getTime() + HOUR).toISOString();
@@ -43,16 +43,10 @@ describe('record stage: sending a pending revision (real Kill Bill)', function (
       newProjectId(),
       dayOf(windowStart.getTime() - 2 * 24 * HOUR),
     ));
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
     ctx = {
       kb: new KillBillClient({ ...tenant.tenant, url: proxy.url, createdBy: 'record-stage-test' }),
       entry: { tenantApiKey: tenant.apiKey, accountId, subscriptionId },
-      logger: createLogger({ level: 'info', destination: sink }),
+      logger: log.logger,
       observer: { recorded: (u) => recorded.push(u), credited: (c) => credited.push(c) },
     };
   });
@@ -64,7 +58,7 @@ describe('record stage: sending a pending revision (real Kill Bill)', function (
   beforeEach(() => {
     recorded.length = 0;
     credited.length = 0;
-    lines.length = 0;
+    log.lines.length = 0;
   });
 
   const firstRevision = (): PendingSend => ({
@@ -86,7 +80,7 @@ describe('record stage: sending a pending revision (real Kill Bill)', function (
       },
     },
   });
-  const events = () => lines.map((l) => l.event);
+  const events = () => lines().map((l) => l.event);
   const ourCredits = async (description: string) =>
     (await accountCredits(ctx.kb).list(accountId)).filter((c) => c.description === description);
 
@@ -172,7 +166,7 @@ describe('record stage: sending a pending revision (real Kill Bill)', function (
       held.map((c) => c.cents),
       'not credited a second time',
     ).to.deep.equal([40]);
-    const warning = lines.find((l) => l.event === 'sync.credit_amount_differs');
+    const warning = lines().find((l) => l.event === 'sync.credit_amount_differs');
     expect(warning, events().join(', ')).to.include({ level: 'warn', accountId });
     expect(credited.map((c) => c.outcome)).to.deep.equal(['already-credited']);
   });
