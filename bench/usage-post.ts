@@ -16,8 +16,14 @@ if (process.argv[2] === 'serve') {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      res.statusCode = 201;
-      res.end();
+      // The pace part asks for Kill Bill's own pace: an answer after its busy usage path, not at once.
+      setTimeout(
+        () => {
+          res.statusCode = 201;
+          res.end();
+        },
+        Number(req.headers['x-bench-delay'] ?? 0),
+      );
     });
   });
   server.listen(0, '127.0.0.1', () => process.send?.((server.address() as { port: number }).port));
@@ -37,9 +43,10 @@ function record(i: number): SubscriptionUsageRecord {
 }
 
 /** The floor: the same request on `http.request` and a kept-alive agent, nothing else. */
-function bareSender(url: string): (i: number) => Promise<void> {
+function bareSender(url: string, delayMs = 0): (i: number) => Promise<void> {
   const agent = new http.Agent({ keepAlive: true });
   const headers = {
+    'X-Bench-Delay': String(delayMs),
     'Content-Type': 'application/json',
     Authorization: `Basic ${Buffer.from('admin:password').toString('base64')}`,
     'X-Killbill-ApiKey': 'bench',
@@ -75,16 +82,46 @@ function clientSender(url: string, viaAxios: boolean): (i: number) => Promise<un
   return (i) => kb.recordUsage(record(i));
 }
 
-/** CPU (user + system) of this process per record, `LANES` in flight. */
-async function cpuPerRecord(send: (i: number) => Promise<unknown>, from: number): Promise<number> {
+/** CPU (user + system) of this process per record, `lanes` in flight. */
+async function cpuPerRecord(
+  send: (i: number) => Promise<unknown>,
+  from: number,
+  records = RECORDS,
+  lanes = LANES,
+): Promise<number> {
   let next = 0;
   const before = process.cpuUsage();
   const lane = async () => {
-    while (next < RECORDS) await send(from + next++);
+    while (next < records) await send(from + next++);
   };
-  await Promise.all(Array.from({ length: LANES }, lane));
+  await Promise.all(Array.from({ length: lanes }, lane));
   const used = process.cpuUsage(before);
-  return (used.user + used.system) / RECORDS;
+  return (used.user + used.system) / records;
+}
+
+/**
+ * The bare client again, 4 in flight, against answers that come later and later, down to Kill Bill's own pace
+ * in the sync bench (about 25 records a second). Each answer then wakes the process alone, and the CPU per
+ * record grows, whatever client sends it; with Kill Bill itself busy on the same cores it grows further
+ * (BENCHMARKS.md). That bounds the sync bench's CPU per subscription on a small machine.
+ */
+async function atKillBillsPace(url: string): Promise<void> {
+  console.log('\n  the bare client at a slower server’s pace, 4 in flight:');
+  for (const [delayMs, records] of [
+    [0, 4000],
+    [20, 800],
+    [150, 400],
+  ] as const) {
+    const send = bareSender(url, delayMs);
+    await cpuPerRecord(send, 0, 100, 4); // warm-up
+    const started = performance.now();
+    const cpu = await cpuPerRecord(send, 100, records, 4);
+    const perSecond = (records / (performance.now() - started)) * 1000;
+    console.log(
+      `    answer after ${String(delayMs).padStart(3)} ms: ${perSecond.toFixed(0).padStart(5)} records/s, ` +
+        `${cpu.toFixed(0).padStart(4)} µs CPU per record`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -112,6 +149,7 @@ async function main(): Promise<void> {
         `  ${label.padEnd(27)} ${m.toFixed(0).padStart(5)} µs   ${(m / floor).toFixed(2)}× the floor`,
       );
     }
+    await atKillBillsPace(url);
   } finally {
     server.kill();
   }
