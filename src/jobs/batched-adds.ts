@@ -16,26 +16,22 @@ interface WaitingAdd<Data> {
   name: string;
   data: Data;
   opts: BulkJobOptions;
-  /** When the add is refused if Redis has not acknowledged it (performance.now() time). */
-  deadline: number;
   resolve: (jobId: string) => void;
   reject: (err: Error) => void;
 }
 
 /**
- * Adds to one BullMQ queue, sent in batches: the adds asked for while a batch is on its way to Redis go
- * together as the next pipeline (`Queue.addBulk`) once it is answered, and an add asked for while none is
- * goes at the end of the event loop's turn. Under load, the busier Redis is, the more each pipeline carries,
- * so each round trip and each pipeline's set-up is shared by more notifications; when idle, nothing waits
- * longer than a turn. Each add still resolves only once Redis has answered for its whole batch, with its own
- * job's id; when the batch fails, or its oldest add is not acknowledged within the timeout since it was asked,
- * every add in it is rejected. Some of a failed batch may nevertheless be in Redis: the caller refuses them
- * all, and the sender's retry is then folded into the job already there by BullMQ's deduplication.
+ * Adds to one BullMQ queue, sent in batches: every add asked for during one turn of the event loop goes to
+ * Redis as a single pipeline (`Queue.addBulk`) when the turn ends. Under load many requests finish reading
+ * their bodies in the same turn, so they share one write to Redis and one read of its answers instead of
+ * paying a round trip each. Each add still resolves only once Redis has answered for the whole batch, with
+ * its own job's id; when the batch fails or is not acknowledged in time, every add in it is rejected. Some
+ * of a failed batch may nevertheless be in Redis: the caller refuses them all, and the sender's retry is then
+ * folded into the job already there by BullMQ's deduplication.
  */
 export class BatchedAdds<Data> {
   private waiting: Array<WaitingAdd<Data>> = [];
   private flushScheduled = false;
-  private inFlight = false;
   private readonly maxBatch: number;
 
   constructor(
@@ -48,47 +44,48 @@ export class BatchedAdds<Data> {
   /** The id of the job Redis now holds (an existing one when deduplicated). */
   add(name: string, data: Data, opts: BulkJobOptions): Promise<string> {
     return new Promise((resolve, reject) => {
-      const deadline = performance.now() + this.options.timeoutMs;
-      this.waiting.push({ name, data, opts, deadline, resolve, reject });
-      if (this.inFlight || this.flushScheduled) return;
-      this.flushScheduled = true;
-      // setImmediate runs after the poll phase: every request read in this turn is in the batch by then.
-      setImmediate(() => {
-        this.flushScheduled = false;
+      this.waiting.push({ name, data, opts, resolve, reject });
+      if (this.waiting.length >= this.maxBatch) {
         this.flush();
-      });
+      } else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // setImmediate runs after the poll phase: every request read in this turn is in the batch by then.
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
     });
   }
 
   private flush(): void {
-    if (this.inFlight || this.waiting.length === 0) return;
-    const batch = this.waiting.splice(0, this.maxBatch);
-    this.inFlight = true;
-    let settled = false;
-    const settle = (outcome: (add: WaitingAdd<Data>, i: number) => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      batch.forEach(outcome);
-      this.inFlight = false;
-      this.flush();
+    const batch = this.waiting;
+    if (batch.length === 0) return;
+    this.waiting = [];
+    const { timeoutMs } = this.options;
+    const refuseAll = (err: Error) => {
+      for (const add of batch) add.reject(err);
     };
-    const refuseAll = (err: Error) => settle((add) => add.reject(err));
-    // One timer per batch rather than per add, at its oldest add's deadline; a late answer settles nothing more.
+    // One timer per batch rather than per add; a late answer after it fired settles nothing more.
     const timer = setTimeout(
-      () => refuseAll(new Error(`Redis did not take the job within ${this.options.timeoutMs} ms`)),
-      Math.max(0, batch[0]!.deadline - performance.now()),
+      () => refuseAll(new Error(`Redis did not take the job within ${timeoutMs} ms`)),
+      timeoutMs,
     );
     // addBulk is async: whatever goes wrong, even building the jobs, comes back as a rejection.
     this.queue.addBulk(batch.map(({ name, data, opts }) => ({ name, data, opts }))).then(
-      (added) =>
-        settle((add, i) => {
+      (added) => {
+        clearTimeout(timer);
+        batch.forEach((add, i) => {
           const id = added[i]?.id;
           // Without an id nothing proves Redis holds the job: refused, so the sender tries again.
           if (id) add.resolve(id);
           else add.reject(new Error('Redis answered the batch without an id for this job'));
-        }),
-      (err: unknown) => refuseAll(err instanceof Error ? err : new Error(String(err))),
+        });
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        refuseAll(err instanceof Error ? err : new Error(String(err)));
+      },
     );
   }
 }

@@ -82,38 +82,6 @@ describe('intake: adds to the registry queue sent in batches', () => {
     expect(await queue.count()).to.equal(accounts.length);
   });
 
-  it('adds asked for while a batch is on its way to Redis go together in the next pipeline', async () => {
-    const sizes: number[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    // The real queue, the first batch held back until released: "in flight" for as long as the test needs.
-    const gated = {
-      addBulk: async (jobs: Parameters<typeof queue.addBulk>[0]) => {
-        sizes.push(jobs.length);
-        if (sizes.length === 1) await held;
-        return queue.addBulk(jobs);
-      },
-    };
-    const adds = new BatchedAdds(gated, { timeoutMs: 5_000 });
-    const add = () => {
-      const a = randomUUID();
-      return adds.add('account', accountJob(a), optionsFor(a));
-    };
-    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-    const asked = [add()];
-    for (let turn = 0; turn < 3; turn++) {
-      await nextTurn();
-      asked.push(add());
-    }
-    await nextTurn();
-    expect(sizes).to.deep.equal([1]);
-    release();
-    const ids = await Promise.all(asked);
-    expect(sizes).to.deep.equal([1, 3]);
-    expect(new Set(ids).size).to.equal(4);
-    expect(await queue.count()).to.equal(4);
-  });
-
   it('every add of a batch Redis cannot take is refused, and the next batch goes through once it is back', async () => {
     const adds = new BatchedAdds(queue, { timeoutMs: 5_000 });
     await redis.stop();
