@@ -66,7 +66,7 @@ export class NotificationIntake {
   /**
    * The caller when `token` is the tenant's, else the answer to give before the body is read. A tenant that
    * is not served has no token of its own; the default tenant's stands in, so without a token nobody
-   * learns which tenants exist (401 before 404). A refusal is counted here: the HTTP router asks before it
+   * learns which tenants exist (401 before 404). A refusal is counted here: the HTTP handler asks before it
    * reads the body, so `accept` never sees those notifications.
    */
   async checkToken(token: unknown, tenantApiKey?: string): Promise<TokenCheck> {

@@ -2,12 +2,10 @@ import { expect } from 'chai';
 import { request as httpRequest, Agent } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Queue } from 'bullmq';
-import { silentLogger } from '../../src/logging/logger.js';
-import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
-import { ApiService } from '../../src/app/api-service.js';
-import { testConfig, TEST_TOKEN } from '../support/bridge-config.js';
-import { RedisServer } from '../support/redis-server.js';
+import type { Queue } from 'bullmq';
+import type { ApiService } from '../../src/app/api-service.js';
+import { TEST_TOKEN } from '../support/bridge-config.js';
+import { startIntakeService, type IntakeService } from '../support/intake-service.js';
 import { fuzzCases, type FuzzCase } from './fuzz-cases.js';
 
 const COUNT = Number(process.env.FUZZ_COUNT ?? 10_000);
@@ -49,21 +47,16 @@ function heapKept(): number {
  */
 describe('intake fuzz: generated bad bodies, real HTTP and Redis', function () {
   this.timeout(10 * 60_000);
-  let redis: RedisServer;
+  let intake: IntakeService;
   let api: ApiService;
   let queue: Queue;
 
   before(async () => {
-    redis = await RedisServer.start();
-    const config = testConfig({ REDIS_URL: redis.url, BRIDGE_REGISTER_CALLBACK: 'false' });
-    api = new ApiService({ config, logger: silentLogger, port: 0, host: '127.0.0.1' });
-    await api.start();
-    queue = new Queue(REGISTRY_QUEUE, { connection: { url: redis.url }, prefix: config.redis.prefix });
+    intake = await startIntakeService();
+    ({ api, queue } = intake);
   });
   after(async () => {
-    await queue?.close();
-    await api?.stop();
-    await redis?.close();
+    await intake?.close();
   });
 
   it(`answers ${COUNT} generated bodies with a 4xx and a reason (200 for ignorable ones), no job, memory flat`, async () => {

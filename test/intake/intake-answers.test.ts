@@ -2,12 +2,11 @@ import { expect } from 'chai';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Queue } from 'bullmq';
-import { silentLogger } from '../../src/logging/logger.js';
-import { ApiService } from '../../src/app/api-service.js';
-import { REGISTRY_QUEUE } from '../../src/jobs/queue-names.js';
-import { RedisServer } from '../support/redis-server.js';
-import { testConfig, TEST_TOKEN } from '../support/bridge-config.js';
+import type { Queue } from 'bullmq';
+import type { ApiService } from '../../src/app/api-service.js';
+import type { RedisServer } from '../support/redis-server.js';
+import { startIntakeService, type IntakeService } from '../support/intake-service.js';
+import { TEST_TOKEN } from '../support/bridge-config.js';
 import { waitFor } from '../support/wait.js';
 
 const account = randomUUID();
@@ -20,6 +19,7 @@ const creation = {
 };
 
 describe('intake: answers to every kind of request', () => {
+  let intake: IntakeService;
   let redis: RedisServer;
   let api: ApiService;
   let queue: Queue;
@@ -27,21 +27,11 @@ describe('intake: answers to every kind of request', () => {
   const path = `/killbill/notifications?token=${TEST_TOKEN}`;
 
   before(async () => {
-    redis = await RedisServer.start();
-    const config = testConfig({
-      REDIS_URL: redis.url,
-      BRIDGE_REGISTER_CALLBACK: 'false',
-      KILLBILL_EXTRA_TENANTS: '[{"apiKey":"acme","apiSecret":"s"}]',
-    });
-    api = new ApiService({ config, logger: silentLogger, port: 0, host: '127.0.0.1' });
-    await api.start();
-    base = `http://127.0.0.1:${api.port}`;
-    queue = new Queue(REGISTRY_QUEUE, { connection: { url: redis.url }, prefix: config.redis.prefix });
+    intake = await startIntakeService({ KILLBILL_EXTRA_TENANTS: '[{"apiKey":"acme","apiSecret":"s"}]' });
+    ({ redis, api, queue, base } = intake);
   });
   after(async () => {
-    await queue?.close();
-    await api?.stop();
-    await redis?.close();
+    await intake?.close();
   });
   beforeEach(async () => {
     await redis.resume();
