@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { accountNotification } from '../support/intake-service.js';
 
 /** One generated request: what is sent, and the answers that keep the rule for it. */
 export interface FuzzCase {
@@ -51,14 +52,7 @@ const ODD_VALUES: unknown[] = [
 ];
 
 function valid(): Record<string, unknown> {
-  const id = randomUUID();
-  return {
-    eventType: 'ACCOUNT_CREATION',
-    accountId: id,
-    objectType: 'ACCOUNT',
-    objectId: id,
-    metaData: null,
-  };
+  return accountNotification();
 }
 
 type Draw = () => number;

@@ -1,21 +1,11 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import { callbackPathOf, NOTIFICATIONS_PATH } from '../../src/intake/intake-handler.js';
 import { TEST_TOKEN } from '../support/bridge-config.js';
-import { startIntakeService, type IntakeService } from '../support/intake-service.js';
+import { accountNotification, startIntakeService, type IntakeService } from '../support/intake-service.js';
 
-const creation = () => {
-  const account = randomUUID();
-  return {
-    eventType: 'ACCOUNT_CREATION',
-    accountId: account,
-    objectType: 'ACCOUNT',
-    objectId: account,
-    metaData: null,
-  };
-};
+const creation = () => accountNotification();
 
 /** The two routes the intake had on an Express router of its own: what `callbackPathOf` must match alike. */
 function expressRoutes() {

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/logging/logger.js';
 import { CloudKittyClient } from '../../src/clients/openstack/cloudkitty-client.js';
 import { OpenStackRequestError } from '../../src/errors/index.js';
 import { freePort } from '../support/wait.js';
 import { OpenStackRequests } from '../support/openstack-requests.js';
+import { capturedLog } from '../support/captured-log.js';
 
 const QUERY = {
   begin: new Date('2024-01-01T00:00:00Z'),
@@ -53,13 +52,7 @@ describe('CloudKittyClient: failures', () => {
 
   it('retries 5xx with growing delays, logs each retry, and succeeds when the server recovers', async () => {
     const flaky = await flakyCloudKitty(2, 503);
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, logger } = capturedLog('warn');
     try {
       const sent = new OpenStackRequests();
       const client = new CloudKittyClient({
@@ -67,7 +60,7 @@ describe('CloudKittyClient: failures', () => {
         onRequest: sent.onRequest,
         attempts: 4,
         baseDelayMs: 20,
-        logger: createLogger({ level: 'warn', destination }),
+        logger,
       });
       expect(await client.summary(QUERY)).to.deep.equal([]);
       expect(flaky.hits()).to.equal(3);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { silentLogger } from '../../src/logging/logger.js';
 import { ApiService } from '../../src/app/api-service.js';
@@ -34,4 +35,9 @@ export async function startIntakeService(env: Record<string, string> = {}): Prom
       await redis.close();
     },
   };
+}
+
+/** A Kill Bill account event in the five-key shape the intake takes; of a new account unless one is named. */
+export function accountNotification(eventType = 'ACCOUNT_CREATION', accountId: string = randomUUID()) {
+  return { eventType, accountId, objectType: 'ACCOUNT', objectId: accountId, metaData: null };
 }
