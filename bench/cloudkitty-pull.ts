@@ -14,6 +14,7 @@ const HOUR = 3_600_000;
 const projects = Number(process.env.BENCH_PULL_PROJECTS ?? 300);
 const hours = Number(process.env.BENCH_PULL_HOURS ?? 48);
 const pageSize = Number(process.env.BENCH_PULL_PAGE ?? 1000);
+const rounds = Number(process.env.BENCH_PULL_ROUNDS ?? 3);
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t = performance.now();
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     // many times slower, once.
     const best = { floor: Infinity, pull: Infinity, paged: Infinity };
     let rows = 0;
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < rounds; round++) {
       const floor = await timed(() => floorClient.summary(query));
       rows = floor.value.length;
       const pull = await timed(() =>
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     console.log(
       `  one query paged by offset (old)   ${s(best.paged)}   ${(best.paged / best.floor).toFixed(2)}× the floor`,
     );
-    console.log(`  requests: pull ${pulled.count / 3} per round, paged ${paged.count}`);
+    console.log(`  requests: pull ${pulled.count / rounds} per round, paged ${paged.count}`);
   } finally {
     await ck.stop();
   }

@@ -92,6 +92,54 @@ export function buildDataframes(usage: readonly RatedUsage[]): Dataframe[] {
 
 /** A day of hourly frames per request. */
 const FRAMES_PER_REQUEST = 24;
+/**
+ * Most points in one request. CloudKitty answered 500 to one frame of 200,000 points (an hour of 100,000
+ * projects × 2 metrics), where InfluxDB's default 25 MB write limit is a likely bound: larger periods go in
+ * several frames of the same period.
+ */
+const POINTS_PER_REQUEST = 50_000;
+
+const pointsOf = (frame: Dataframe) => Object.values(frame.usage).reduce((n, points) => n + points.length, 0);
+
+/** The frame's points in frames of the same period of at most `max` points each. */
+function splitFrame(frame: Dataframe, max: number): Dataframe[] {
+  if (pointsOf(frame) <= max) return [frame];
+  const parts: Dataframe[] = [];
+  let part: Dataframe = { period: frame.period, usage: {} };
+  let size = 0;
+  for (const [metric, points] of Object.entries(frame.usage)) {
+    for (let i = 0; i < points.length;) {
+      if (size === max) {
+        parts.push(part);
+        part = { period: frame.period, usage: {} };
+        size = 0;
+      }
+      const taken = points.slice(i, i + max - size);
+      (part.usage[metric] ??= []).push(...taken);
+      size += taken.length;
+      i += taken.length;
+    }
+  }
+  if (size > 0) parts.push(part);
+  return parts;
+}
+
+/** The frames as requests: up to a day of them, and never more than POINTS_PER_REQUEST points. */
+export function* requestsOf(dataframes: readonly Dataframe[]): Generator<Dataframe[]> {
+  let batch: Dataframe[] = [];
+  let points = 0;
+  for (const frame of dataframes.flatMap((f) => splitFrame(f, POINTS_PER_REQUEST))) {
+    const size = pointsOf(frame);
+    if (batch.length > 0 && (batch.length === FRAMES_PER_REQUEST || points + size > POINTS_PER_REQUEST)) {
+      yield batch;
+      batch = [];
+      points = 0;
+    }
+    batch.push(frame);
+    points += size;
+  }
+  if (batch.length > 0) yield batch;
+}
 
 /** A CloudKitty without auth by its URL, or one behind Keystone through a session that finds and signs in. */
 export type DataframeTarget = { url: string } | { session: KeystoneSession };
@@ -107,13 +155,13 @@ export async function postDataframes(
   options: OpenStackHttpOptions = {},
 ): Promise<void> {
   const http = new OpenStackHttp(options);
-  for (let i = 0; i < dataframes.length; i += FRAMES_PER_REQUEST) {
+  for (const batch of requestsOf(dataframes)) {
     const base = 'url' in target ? target.url.replace(/\/+$/, '') : await target.session.ratingEndpoint();
     const sent: OpenStackHttpRequest = {
       method: 'POST',
       url: new URL(`${base}/v2/dataframes`),
       headers: 'session' in target ? { 'X-Auth-Token': await target.session.token() } : {},
-      json: { dataframes: dataframes.slice(i, i + FRAMES_PER_REQUEST) },
+      json: { dataframes: batch },
     };
     const response = await http.send(sent);
     if (response.status !== 204 && response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
