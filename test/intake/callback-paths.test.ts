@@ -5,8 +5,6 @@ import { callbackPathOf, NOTIFICATIONS_PATH } from '../../src/intake/intake-hand
 import { TEST_TOKEN } from '../support/bridge-config.js';
 import { accountNotification, startIntakeService, type IntakeService } from '../support/intake-service.js';
 
-const creation = () => accountNotification();
-
 /** The two routes the intake had on an Express router of its own: what `callbackPathOf` must match alike. */
 function expressRoutes() {
   const app = express();
@@ -77,7 +75,7 @@ describe('intake: which paths are the callback', () => {
       for (const path of paths) {
         const res = await request(intake.base)
           .post(`${path}?token=${TEST_TOKEN}`)
-          .send(creation())
+          .send(accountNotification())
           .expect(200);
         expect(res.body.status, path).to.equal('queued');
       }
@@ -87,7 +85,7 @@ describe('intake: which paths are the callback', () => {
     it('400 with a reason, not 500, for a tenant segment that is no valid percent-encoding', async () => {
       const res = await request(intake.base)
         .post(`/killbill/notifications/%E0%A4%A?token=${TEST_TOKEN}`)
-        .send(creation())
+        .send(accountNotification())
         .expect(400);
       expect(res.body.error).to.match(/tenant in the path is not a valid URI component/);
     });
@@ -101,7 +99,7 @@ describe('intake: which paths are the callback', () => {
       ]) {
         const res = await request(intake.base)
           .post(`${path}?token=${TEST_TOKEN}`)
-          .send(creation())
+          .send(accountNotification())
           .expect(404);
         expect(res.body, path).to.deep.equal({ error: 'not found' });
       }
