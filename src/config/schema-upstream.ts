@@ -175,7 +175,7 @@ export const upstreamSchema: Pick<
       env: 'CLOUDKITTY_STACK_ATTRIBUTE',
     },
     pageSize: {
-      doc: 'Rows per /v2/summary request. The pull asks for time chunks that fit one page, since CloudKitty rebuilds the whole result for every page it serves; it sets no maximum. Keep it above projects × metric types, the rows of one hour (BENCHMARKS.md).',
+      doc: 'Rows asked in a /v2/summary request. The pull asks for time chunks that fit one page, since CloudKitty rebuilds the whole result for every request; an hour holding more rows than this (projects × metric types) is asked again whole with a limit of its total, never paged by offset (BENCHMARKS.md).',
       format: 'positive-int',
       default: 50000,
       env: 'CLOUDKITTY_PAGE_SIZE',

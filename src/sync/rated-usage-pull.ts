@@ -24,6 +24,11 @@ export interface PullRequest {
   stackTag?: string;
   /** Only these projects (a retry of one subscription whose shared pull has expired). */
   projectIds?: string[];
+  /**
+   * How many projects are likely rated (the metered ones): sizes the first request so that an hour of them
+   * fits. Only a guess: an hour holding more is asked again whole, so nothing depends on it being right.
+   */
+  expectedProjects?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -33,12 +38,13 @@ const MAX_PASSES = 5;
 /**
  * Rated usage of all metered projects, grouped by time, project and type, filtered by metric type (always an
  * explicit filter: CloudKitty 17.0.0 leaks a project filter into later unfiltered calls). Never one call per
- * project. CloudKitty rebuilds the whole result for every page it serves, so one paged query costs the
- * square of its size. An hour or less (the steady hourly sync) is one request when it fits a page: one
- * response is consistent by itself. A longer range is pulled in time chunks that fit one page each, linear in
- * the rows returned, each chunk's rows going straight into per-project buckets, sized by the number of series;
- * two fingerprints of the whole range (one small row each) frame them and prove CloudKitty rated nothing in it
- * meanwhile; otherwise the pass is dropped and the pull starts again, so it never holds a project half read.
+ * project, and never paged by offset: CloudKitty rebuilds the whole result for every request, so one paged
+ * query costs the square of its size. An hour or less (the steady hourly sync) is one response, asked large
+ * enough for the expected projects, or asked again whole when it holds more (`summary`). A longer range
+ * is pulled in time chunks of about one page each, linear in the rows returned, each chunk's rows going
+ * straight into per-project buckets, sized by the number of series; two fingerprints of the whole range (one
+ * small row each) frame them and prove CloudKitty rated nothing in it meanwhile; otherwise the pass is dropped
+ * and the pull starts again, so it never holds a project half read.
  */
 export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Promise<ProjectUsage> {
   if (req.metricTypes.length === 0 || req.begin >= req.end) return new Map();
@@ -52,15 +58,18 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
       : { type: req.metricTypes },
   });
   const whole = query(req.begin, req.end);
-  // summary() pages (framed) only when the hour itself holds more rows than a page.
-  if (req.end.getTime() - req.begin.getTime() <= HOUR_MS) return bucketed(await ck.summary(whole), req);
+  const expectedRowsPerHour = (req.expectedProjects ?? 0) * req.metricTypes.length;
+  if (req.end.getTime() - req.begin.getTime() <= HOUR_MS) {
+    const limit = Math.max(ck.pageSize, expectedRowsPerHour);
+    return bucketed(await ck.summary({ ...whole, limit }), req);
+  }
   for (let pass = 1; ; pass++) {
     const before = await ck.summaryFingerprint(whole);
     if (before === 'none') return new Map();
     // CloudKitty answers a row per series and collect period, empty periods included: the series in the range
     // (the total of a summary without time, one row asked) size the first chunk, assuming hourly periods.
     const seriesCount = (await ck.summaryFirstPage({ ...whole, groupby: series, limit: 1 })).total;
-    const usage = await pullChunks(ck, req, query, seriesCount);
+    const usage = await pullChunks(ck, req, query, Math.max(seriesCount, expectedRowsPerHour));
     if ((await ck.summaryFingerprint(whole)) === before) return usage;
     if (pass >= MAX_PASSES)
       throw new SummaryUnstableError(
@@ -70,32 +79,36 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
 }
 
 /**
- * The range in time chunks of about one page each: `seriesCount` rows an hour at first, or the most a chunk
- * has shown since. A chunk that turns out larger than a page (collect periods shorter than an hour) is asked
- * again narrower, sized by CloudKitty's `total`: one more request, where paging it would rebuild it once per
- * page.
+ * The range in time chunks of about one page each: `rowsPerHour` at first, or the most a chunk has shown
+ * since. A chunk of hours that turns out larger than a page (collect periods shorter than an hour) is asked
+ * again narrower, sized by CloudKitty's `total`. An hour that alone holds more than a page is one chunk, asked
+ * whole at the size expected of it (`summary`).
  */
 async function pullChunks(
   ck: CloudKittyClient,
   req: PullRequest,
   query: (begin: Date, end: Date) => SummaryQuery<string>,
-  seriesCount: number,
+  rowsPerHourAtFirst: number,
 ): Promise<ProjectUsage> {
   const usage: ProjectUsage = new Map();
   const end = req.end.getTime();
-  let rowsPerHour = Math.max(1, seriesCount);
+  let rowsPerHour = Math.max(1, rowsPerHourAtFirst);
   for (let at = req.begin.getTime(); at < end;) {
     const hours = Math.max(1, Math.floor(ck.pageSize / rowsPerHour));
     const chunkEnd = Math.min(end, at + hours * HOUR_MS);
     const span = chunkEnd - at;
-    const page = await ck.summaryFirstPage(query(new Date(at), new Date(chunkEnd)));
-    const whole = page.total <= page.rows.length;
-    if (!whole && span > HOUR_MS) {
-      rowsPerHour = Math.max(rowsPerHour + 1, Math.ceil((page.total * HOUR_MS) / span));
-      continue;
+    const chunk = query(new Date(at), new Date(chunkEnd));
+    let rows: readonly object[];
+    if (span <= HOUR_MS) {
+      rows = await ck.summary({ ...chunk, limit: Math.max(ck.pageSize, rowsPerHour) });
+    } else {
+      const page = await ck.summaryFirstPage(chunk);
+      if (page.total > page.rows.length) {
+        rowsPerHour = Math.max(rowsPerHour + 1, Math.ceil((page.total * HOUR_MS) / span));
+        continue;
+      }
+      rows = page.rows;
     }
-    // Only an hour that alone holds more than a page is paged (summary() frames its pages).
-    const rows = whole ? page.rows : await ck.summary(query(new Date(at), new Date(chunkEnd)));
     addRows(usage, rows as unknown as SummaryRowOf[], req.stackTag);
     rowsPerHour = Math.max(rowsPerHour, Math.ceil((rows.length * HOUR_MS) / span));
     at = chunkEnd;

@@ -28,6 +28,8 @@ export interface AttributionRequest {
   metricTypes: string[];
   /** Only these projects (one subscription's own pull); every project when absent. */
   projectIds?: string[];
+  /** How many projects are likely rated, to size the first CloudKitty request (a guess; see PullRequest). */
+  expectedProjects?: number;
 }
 
 /** Rated usage whose rows name their stack, as `ownsRow` reads them. */

@@ -155,7 +155,7 @@ export class UsageSync {
     const pullStart = performance.now();
     const { usage, unattributable } = await this.attribution.pull(
       cloudkitty,
-      { begin, end, metricTypes },
+      { begin, end, metricTypes, expectedProjects: new Set(metered.map((e) => e.projectId)).size },
       metered,
     );
     const durationMs = Math.round(performance.now() - pullStart);

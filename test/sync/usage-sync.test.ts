@@ -214,4 +214,19 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     expect(stack.requests.filter((r) => r.url.includes('/v2/summary'))).to.have.length(1);
     for (const d of await differences(hour + HOUR)) expect(d.recorded).to.equal(d.expected);
   });
+
+  it('an hour holding more rows than a page is still one request, asked large enough for every metered project', async () => {
+    const later = new Date(now.getTime() + 7 * HOUR);
+    const hour = seedEnd + 7 * HOUR; // the one hour closed since the run above
+    await seedRatedUsage(stack.cloudkitty.url, seedHours(hour, 1, 1));
+    stack.requests = [];
+    // 2 projects × 2 metric types = 4 rows, over a page of 3: asked with a limit of 4, not paged.
+    const sync = stack.usageSync({ pageSize: 3 });
+    const results = await sync.runOnce({ mode: 'new', now: later });
+    expect(results.reduce((a, r) => a + r.records, 0), JSON.stringify(results)).to.equal(2);
+    const summaries = stack.requests.filter((r) => r.url.includes('/v2/summary'));
+    const asked = summaries.map((r) => new URL(r.url).searchParams);
+    expect(asked.map((p) => [p.get('limit'), p.get('offset')])).to.deep.equal([['4', '0']]);
+    for (const d of await differences(hour + HOUR)) expect(d.recorded).to.equal(d.expected);
+  });
 });

@@ -19,7 +19,7 @@ import {
 import { SummaryUnstableError } from '../../errors/index.js';
 
 export type CloudKittyClientOptions = OpenStackHttpOptions & {
-  /** Rows per summary request. Default 1000 (CloudKitty's own default is 100; it has no maximum). */
+  /** Rows asked in a summary's first request. Default 1000 (CloudKitty's own default is 100; it has no maximum). */
   pageSize?: number;
 } & (
     | {
@@ -48,22 +48,15 @@ export interface ScopeState {
 const NO_RESOURCE = /^No resource found/;
 /** Points and sums of a summary's whole range: they move whenever CloudKitty rates or re-rates in it. */
 const FINGERPRINT_FIELDS = 'COUNT(price) AS n, SUM(qty) AS qty, SUM(price) AS rate';
-/** Passes over a moving summary before giving up; each restart means CloudKitty rated meanwhile. */
+/** Requests of one growing summary before giving up; each growth means CloudKitty rated meanwhile. */
 const MAX_SUMMARY_RESTARTS = 5;
-
-/** What identifies a summary row: its period and its groupby values. */
-function summaryRowKey<K extends string>(row: SummaryRow<K>, groupby: readonly K[]): string {
-  const r = row as unknown as Record<string, unknown>;
-  const tags = groupby.filter((k) => k !== 'time').map((k) => String(r[k] ?? ''));
-  return JSON.stringify([row.begin.getTime(), row.end.getTime(), ...tags]);
-}
 
 /** CloudKitty v2 API client: rated usage summaries (paged) and scope states. */
 export class CloudKittyClient {
   private readonly fixedUrl: string | undefined;
   private readonly session: KeystoneSession | undefined;
   private readonly http: OpenStackHttp;
-  /** Rows per summary request (`cloudkitty.pageSize`); callers size their time ranges to fit one page. */
+  /** Rows asked in a summary's first request (`cloudkitty.pageSize`); callers size time ranges to fit it. */
   readonly pageSize: number;
 
   constructor(options: CloudKittyClientOptions) {
@@ -76,82 +69,37 @@ export class CloudKittyClient {
   }
 
   /**
-   * `GET /v2/summary`, every page: requests `offset` = 0, limit, 2·limit, ... until CloudKitty's
-   * `total`. One request when it fits one page (or there is nothing); otherwise ⌈total / limit⌉ + 3: the
-   * first page, which tells there are more, then the pages between two fingerprints (see summaryPages).
+   * `GET /v2/summary`, the whole result in one response, never paged by offset: asked at `limit` (default the
+   * page size) first and, when CloudKitty's `total` says it holds more, asked again with a limit of that
+   * total. CloudKitty rebuilds the whole result for every request, so this costs at most two builds where
+   * paging costs one per page (the square of the result), and one response is consistent by itself: nothing
+   * to frame. A total that keeps growing (CloudKitty rating meanwhile) is asked again, a few times at most.
    * Rows come in CloudKitty's order (sorted by the groupby keys as given).
    */
   async summary<K extends string>(query: SummaryQuery<K>): Promise<SummaryRow<K>[]> {
-    const limit = positiveInteger(query.limit ?? this.pageSize, 'limit');
+    let limit = positiveInteger(query.limit ?? this.pageSize, 'limit');
     for (let attempt = 1; ; attempt++) {
-      const rows = await this.summaryPages(query, limit);
-      if (rows) return rows;
+      const page = await this.summaryPage(query, limit);
+      if (page === 'none') return [];
+      if (page.total <= page.rows.length) return page.rows;
       if (attempt >= MAX_SUMMARY_RESTARTS) {
         throw new SummaryUnstableError(
-          `CloudKitty's summary kept changing while it was paged (${attempt} tries); try again later`,
+          `CloudKitty's summary grew each of ${attempt} times it was asked whole; try again later`,
         );
       }
-    }
-  }
-
-  /**
-   * One pass over the pages, or null when the result moved under it. CloudKitty rebuilds and re-sorts
-   * the whole result for every page, so a project rated between two requests shifts the rows: a page
-   * can then repeat rows of the one before, or skip some; that shows as a changed `total` or a row key
-   * seen twice. A series already in the result that is rated for more periods (or re-rated) changes
-   * rows in place instead: same total, same order, and a row read on an earlier page keeps its old value
-   * (an empty period stays empty). So a pass of more than one page is framed by two fingerprints of the
-   * data it covers; any difference, like any moved row, throws the pass away rather than count anything
-   * twice or miss it. One page is one response: consistent by itself.
-   */
-  private async summaryPages<K extends string>(
-    query: SummaryQuery<K>,
-    limit: number,
-  ): Promise<SummaryRow<K>[] | null> {
-    const first = await this.summaryPage(query, 0, limit);
-    if (first === 'none' || first.total <= first.rows.length) return first === 'none' ? [] : first.rows;
-    const before = await this.summaryFingerprint(query);
-    const rows = await this.allPages(query, limit);
-    if (!rows) return null;
-    return (await this.summaryFingerprint(query)) === before ? rows : null;
-  }
-
-  /** Every page from offset 0, or null when `total` moved, a row showed twice or rows vanished. */
-  private async allPages<K extends string>(
-    query: SummaryQuery<K>,
-    limit: number,
-  ): Promise<SummaryRow<K>[] | null> {
-    const rows: SummaryRow<K>[] = [];
-    const keys = new Set<string>();
-    let total: number | undefined;
-    for (let offset = 0; ;) {
-      const page = await this.summaryPage(query, offset, limit);
-      if (page === 'none') return total === undefined ? rows : null;
-      if (total !== undefined && page.total !== total) return null;
-      total = page.total;
-      for (const row of page.rows) {
-        const key = summaryRowKey(row, query.groupby);
-        if (keys.has(key)) return null;
-        keys.add(key);
-        rows.push(row);
-      }
-      offset += page.rows.length;
-      // An empty page before `total` means rows vanished meanwhile: the result moved.
-      if (offset >= page.total) return rows;
-      if (page.rows.length === 0) return null;
+      limit = Math.max(limit + 1, page.total);
     }
   }
 
   /** One summary page; `none` for CloudKitty's 404 "No resource found" (nothing matched). */
   private async summaryPage<K extends string>(
     query: SummaryQuery<K>,
-    offset: number,
     limit: number,
   ): Promise<SummaryPage<K> | 'none'> {
     const request = {
       method: 'GET' as const,
       path: '/v2/summary',
-      query: summarySearchParams(query, offset, limit),
+      query: summarySearchParams(query, 0, limit),
     };
     const { sent, response } = await this.call(request);
     if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';
@@ -184,7 +132,7 @@ export class CloudKittyClient {
    * as `total` > `rows.length`. For callers that would rather ask a narrower query than page this one.
    */
   async summaryFirstPage<K extends string>(query: SummaryQuery<K>): Promise<SummaryPage<K>> {
-    const page = await this.summaryPage(query, 0, positiveInteger(query.limit ?? this.pageSize, 'limit'));
+    const page = await this.summaryPage(query, positiveInteger(query.limit ?? this.pageSize, 'limit'));
     return page === 'none' ? { total: 0, rows: [] } : page;
   }
 

@@ -19,7 +19,7 @@ export interface SummaryQuery<K extends string> {
   /** Tags to group by, e.g. `['project_id', 'type']`; `time` splits rows per collect period. */
   groupby: readonly K[];
   filters: SummaryFilters;
-  /** Rows per request. Default: the client's page size (1000). */
+  /** Rows asked in the first request (a larger result is asked again whole). Default: the client's page size. */
   limit?: number;
 }
 
