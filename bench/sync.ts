@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
 import { upstreamSchema } from '../src/config/schema-upstream.js';
@@ -41,12 +41,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILT = join(ROOT, '.tmp', 'bench-dist');
 const BRIDGE = join(BUILT, 'src', 'app', 'main.js');
 
-function buildBridge(): void {
+export function buildBridge(): void {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
   execFileSync(tsc, ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILT], { stdio: 'inherit' });
 }
 
-interface Measured {
+export interface Measured {
   code: number | null;
   stdout: string;
   stderr: string;
@@ -56,7 +56,7 @@ interface Measured {
 }
 
 /** `bridge ARGS` under GNU time: its wall time, CPU (user + system) and peak RSS. */
-function measuredBridge(args: string[], env: Record<string, string>): Promise<Measured> {
+export function measuredBridge(args: string[], env: Record<string, string>): Promise<Measured> {
   // BENCH_SYNC_PROFILE=DIR writes a V8 CPU profile of each bridge run there (open it in Chrome's DevTools).
   const dir = process.env.BENCH_SYNC_PROFILE;
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
@@ -89,7 +89,11 @@ function measuredBridge(args: string[], env: Record<string, string>): Promise<Me
 }
 
 /** Runs `task` over `items`, `width` at once. */
-async function inLanes<T, R>(items: readonly T[], width: number, task: (item: T, i: number) => Promise<R>) {
+export async function inLanes<T, R>(
+  items: readonly T[],
+  width: number,
+  task: (item: T, i: number) => Promise<R>,
+) {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const lane = async () => {
@@ -106,7 +110,7 @@ async function inLanes<T, R>(items: readonly T[], width: number, task: (item: T,
  * Each project's rated hours: `first` priced off the cent (two metrics priced apart), `second` in whole cents,
  * so a subscription's total is round(first) + second whether or not a billing period ends between them.
  */
-function ratedHours(projects: readonly string[], first: Date, second: Date) {
+export function ratedHours(projects: readonly string[], first: Date, second: Date) {
   const usage: RatedUsage[] = [];
   const cents = projects.map((projectId, i) => {
     const offCent = [new Decimal((i % 97) + 1).div(800), new Decimal((i % 89) + 3).div(400)];
@@ -135,7 +139,7 @@ interface SyncRun extends Measured {
 }
 
 /** How long the bridge's CloudKitty pull took, in ms, as its `sync.pulled` line says. */
-function pullMs(stderr: string): number {
+export function pullMs(stderr: string): number {
   const line = stderr.split('\n').find((l) => l.includes('"event":"sync.pulled"'));
   const ms = line ? (JSON.parse(line) as { durationMs?: number }).durationMs : undefined;
   if (typeof ms !== 'number') throw new Error('the sync logged no sync.pulled line with its durationMs');
@@ -176,7 +180,7 @@ async function measuredSync(
  * all the time it takes, and no retry: the catch-up range of 10,000 projects (620,000 rows) took over 30 s,
  * the client's default, at load 10–20.
  */
-async function unpagedSummary(url: string, begin: Date, end: Date) {
+export async function unpagedSummary(url: string, begin: Date, end: Date) {
   const start = performance.now();
   const client = new CloudKittyClient({ url, pageSize: 10_000_000, timeoutMs: 30 * 60_000, attempts: 1 });
   const rows = await client.summary({
@@ -305,4 +309,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Imported for its helpers (sync-at-scale.ts, record-killbill-answers.ts), it benches nothing.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
