@@ -1,6 +1,6 @@
 import { DEFAULT_RATE_SCALE, quantizeRate, type Money } from '../metering/index.js';
 import type { UsageWindow } from '../metering/index.js';
-import type { CloudKittyClient, SummaryQuery } from '../clients/openstack/index.js';
+import type { CloudKittyClient, SummaryQuery, SummaryRow } from '../clients/openstack/index.js';
 import { SummaryUnstableError } from '../errors/index.js';
 
 /** One CloudKitty collect period of one project and metric type (and stack, when asked). */
@@ -61,7 +61,7 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
   const expectedRowsPerHour = (req.expectedProjects ?? 0) * req.metricTypes.length;
   if (req.end.getTime() - req.begin.getTime() <= HOUR_MS) {
     const limit = Math.max(ck.pageSize, expectedRowsPerHour);
-    return bucketed(await ck.summary({ ...whole, limit }), req);
+    return bucketed(new Map(), await ck.summary({ ...whole, limit }, pulledRow(req.stackTag)));
   }
   for (let pass = 1; ; pass++) {
     const before = await ck.summaryFingerprint(whole);
@@ -98,50 +98,52 @@ async function pullChunks(
     const chunkEnd = Math.min(end, at + hours * HOUR_MS);
     const span = chunkEnd - at;
     const chunk = query(new Date(at), new Date(chunkEnd));
-    let rows: readonly object[];
+    const keep = pulledRow(req.stackTag);
+    let rows: PulledRow[];
+    let received: number;
     if (span <= HOUR_MS) {
-      rows = await ck.summary({ ...chunk, limit: Math.max(ck.pageSize, rowsPerHour) });
+      rows = await ck.summary({ ...chunk, limit: Math.max(ck.pageSize, rowsPerHour) }, keep);
+      received = rows.length;
     } else {
-      const page = await ck.summaryFirstPage(chunk);
-      if (page.total > page.rows.length) {
+      const page = await ck.summaryFirstPage(chunk, keep);
+      if (page.total > page.received) {
         rowsPerHour = Math.max(rowsPerHour + 1, Math.ceil((page.total * HOUR_MS) / span));
         continue;
       }
-      rows = page.rows;
+      ({ rows, received } = page);
     }
-    addRows(usage, rows as unknown as SummaryRowOf[], req.stackTag);
-    rowsPerHour = Math.max(rowsPerHour, Math.ceil((rows.length * HOUR_MS) / span));
+    bucketed(usage, rows);
+    rowsPerHour = Math.max(rowsPerHour, Math.ceil((received * HOUR_MS) / span));
     at = chunkEnd;
   }
   return usage;
 }
 
-function bucketed(rows: readonly object[], req: PullRequest): ProjectUsage {
-  const usage: ProjectUsage = new Map();
-  addRows(usage, rows as unknown as SummaryRowOf[], req.stackTag);
-  return usage;
+/** A rated row and its project, kept from a summary as it is read. */
+type PulledRow = RatedRow & { project: string };
+
+/** What the pull keeps of a summary row: rated periods only (`type` is there, as every pull groups by it). */
+function pulledRow(stackTag: string | undefined) {
+  return (r: SummaryRow<string>): PulledRow | undefined => {
+    if (r.rate === null) return undefined;
+    const tags = r as unknown as Record<string, string>;
+    return {
+      project: projectKey(String(tags.project_id)),
+      beginMs: r.begin.getTime(),
+      type: String(tags.type),
+      stack: stackTag ? (tags[stackTag] ?? null) : null,
+      rate: r.rate,
+    };
+  };
 }
 
-/** The fields of a summary row the pull reads; `type` is always there, as every pull groups by it. */
-type SummaryRowOf = Record<string, string> & {
-  begin: Date;
-  type: string;
-  rate: string | null;
-};
-
-function addRows(usage: ProjectUsage, rows: readonly SummaryRowOf[], stackTag: string | undefined): void {
-  for (const r of rows) {
-    if (r.rate === null) continue;
-    const project = projectKey(String(r.project_id));
-    const list = usage.get(project) ?? [];
-    list.push({
-      beginMs: r.begin.getTime(),
-      type: r.type,
-      stack: stackTag ? (r[stackTag] ?? null) : null,
-      rate: r.rate,
-    });
-    usage.set(project, list);
+function bucketed(usage: ProjectUsage, rows: readonly PulledRow[]): ProjectUsage {
+  for (const row of rows) {
+    const list = usage.get(row.project);
+    if (list) list.push(row);
+    else usage.set(row.project, [row]);
   }
+  return usage;
 }
 
 /** How a subscription shares its project's usage with the project's other subscriptions (docs/clusters.md). */

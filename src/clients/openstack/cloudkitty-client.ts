@@ -1,10 +1,5 @@
-import {
-  readSummaryPage,
-  summarySearchParams,
-  type SummaryPage,
-  type SummaryQuery,
-  type SummaryRow,
-} from './cloudkitty-summary.js';
+import { summarySearchParams, type SummaryQuery, type SummaryRow } from './cloudkitty-summary.js';
+import { readSummaryAnswer, type SummaryAnswer } from './summary-answer.js';
 import { parseCloudKittyTime } from './cloudkitty-time.js';
 import type { KeystoneSession } from './keystone-session.js';
 import {
@@ -74,39 +69,48 @@ export class CloudKittyClient {
    * total. CloudKitty rebuilds the whole result for every request, so this costs at most two builds where
    * paging costs one per page (the square of the result), and one response is consistent by itself: nothing
    * to frame. A total that keeps growing (CloudKitty rating meanwhile) is asked again, a few times at most.
-   * Rows come in CloudKitty's order (sorted by the groupby keys as given).
+   * Rows come in CloudKitty's order (sorted by the groupby keys as given), each given to `keep` as it is read
+   * (undefined drops it), so a large answer is never held whole.
    */
-  async summary<K extends string>(query: SummaryQuery<K>): Promise<SummaryRow<K>[]> {
+  async summary<K extends string, R = SummaryRow<K>>(
+    query: SummaryQuery<K>,
+    keep?: (row: SummaryRow<K>) => R | undefined,
+  ): Promise<R[]> {
     let limit = positiveInteger(query.limit ?? this.pageSize, 'limit');
     for (let attempt = 1; ; attempt++) {
-      const page = await this.summaryPage(query, limit);
-      if (page === 'none') return [];
-      if (page.total <= page.rows.length) return page.rows;
+      const answer = await this.summaryAnswer(query, limit, keep);
+      if (answer === 'none') return [];
+      if (answer.total <= answer.received) return answer.rows;
       if (attempt >= MAX_SUMMARY_RESTARTS) {
         throw new SummaryUnstableError(
           `CloudKitty's summary grew each of ${attempt} times it was asked whole; try again later`,
         );
       }
-      limit = Math.max(limit + 1, page.total);
+      limit = Math.max(limit + 1, answer.total);
     }
   }
 
-  /** One summary page; `none` for CloudKitty's 404 "No resource found" (nothing matched). */
-  private async summaryPage<K extends string>(
+  /** One summary request, its rows read as they arrive; `none` for CloudKitty's 404 "No resource found". */
+  private async summaryAnswer<K extends string, R>(
     query: SummaryQuery<K>,
     limit: number,
-  ): Promise<SummaryPage<K> | 'none'> {
+    keep: ((row: SummaryRow<K>) => R | undefined) | undefined,
+  ): Promise<SummaryAnswer<R> | 'none'> {
+    const rowAsIs = (row: SummaryRow<K>) => row as unknown as R;
     const request = {
       method: 'GET' as const,
       path: '/v2/summary',
       query: summarySearchParams(query, 0, limit),
+      readJson: (body: AsyncIterable<Uint8Array>) =>
+        readSummaryAnswer(body, query.groupby, limit, keep ?? rowAsIs),
     };
     const { sent, response } = await this.call(request);
     if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';
     if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
-    const page = readSummaryPage(response.body, query.groupby);
-    if (typeof page === 'string') throw malformedResponse(sent, response, page);
-    return page;
+    const answer = response.body as SummaryAnswer<R> | string | undefined;
+    if (typeof answer !== 'object')
+      throw malformedResponse(sent, response, answer ?? 'empty summary response');
+    return answer;
   }
 
   /**
@@ -129,11 +133,16 @@ export class CloudKittyClient {
 
   /**
    * One request: the first page of a summary and CloudKitty's `total`; a result larger than the page shows
-   * as `total` > `rows.length`. For callers that would rather ask a narrower query than page this one.
+   * as `total` > `received` (and its rows are not read). For callers that would rather ask a narrower query
+   * than a larger one.
    */
-  async summaryFirstPage<K extends string>(query: SummaryQuery<K>): Promise<SummaryPage<K>> {
-    const page = await this.summaryPage(query, positiveInteger(query.limit ?? this.pageSize, 'limit'));
-    return page === 'none' ? { total: 0, rows: [] } : page;
+  async summaryFirstPage<K extends string, R = SummaryRow<K>>(
+    query: SummaryQuery<K>,
+    keep?: (row: SummaryRow<K>) => R | undefined,
+  ): Promise<SummaryAnswer<R>> {
+    const limit = positiveInteger(query.limit ?? this.pageSize, 'limit');
+    const answer = await this.summaryAnswer(query, limit, keep);
+    return answer === 'none' ? { total: 0, received: 0, rows: [] } : answer;
   }
 
   /**
@@ -166,6 +175,7 @@ export class CloudKittyClient {
     method: 'GET';
     path: string;
     query?: URLSearchParams;
+    readJson?: OpenStackHttpRequest['readJson'];
   }): Promise<{ sent: OpenStackHttpRequest; response: OpenStackHttpResponse }> {
     for (let renewed = false; ; renewed = true) {
       const base = this.fixedUrl ?? (await (this.session as KeystoneSession).ratingEndpoint());
@@ -173,7 +183,7 @@ export class CloudKittyClient {
       if (request.query) url.search = request.query.toString();
       const headers: Record<string, string> = {};
       if (this.session) headers['X-Auth-Token'] = await this.session.token();
-      const sent: OpenStackHttpRequest = { method: request.method, url, headers };
+      const sent: OpenStackHttpRequest = { method: request.method, url, headers, readJson: request.readJson };
       const response = await this.http.send(sent);
       // A token can die before its expiry (revoked, keys rotated): renew once, then believe the 401.
       if (response.status === 401 && this.session && !renewed) {

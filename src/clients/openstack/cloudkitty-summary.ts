@@ -34,12 +34,6 @@ export type SummaryRow<K extends string> = {
   rate: string | null;
 } & { [P in Exclude<K, 'time' | RowField>]: string };
 
-export interface SummaryPage<K extends string> {
-  /** Rows before paging, as CloudKitty counts them. */
-  total: number;
-  rows: SummaryRow<K>[];
-}
-
 const DECIMAL_TEXT = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
 /** The query string of one summary page. */
@@ -83,48 +77,47 @@ export function encodeFilters(filters: SummaryFilters): string {
   return pairs.join(',');
 }
 
-/**
- * Reads one `response_format=table` page: `{"total", "columns", "results": [[...]]}`. Returns a
- * description of what is wrong instead of rows when the body is not that shape.
- */
-export function readSummaryPage<K extends string>(
-  body: unknown,
-  groupby: readonly K[],
-): SummaryPage<K> | string {
-  const page = body as { total?: unknown; columns?: unknown; results?: unknown } | undefined;
-  if (!page || typeof page.total !== 'number' || !Array.isArray(page.results)) {
-    return 'summary response has no numeric total or no results array';
-  }
-  if (page.results.length === 0) return { total: page.total, rows: [] };
-  if (!Array.isArray(page.columns)) return 'summary response has no columns';
-  const columns = page.columns as unknown[];
+/** Where each field of a row is, by the `columns` of a `response_format=table` answer. */
+export interface SummaryColumns {
+  index: ReadonlyMap<string, number>;
+  /** The groupby keys other than time: the row's own tags. */
+  keys: readonly string[];
+}
+
+/** The columns of a summary answer, or a description of what is wrong with them. */
+export function summaryColumns(columns: unknown, groupby: readonly string[]): SummaryColumns | string {
+  if (!Array.isArray(columns)) return 'summary response has no columns';
   const keys = groupby.filter((k) => k !== 'time');
   const index = new Map<string, number>();
   for (const name of ['begin', 'end', 'qty', 'rate', ...keys]) {
-    const at = columns.indexOf(name);
+    const at = (columns as unknown[]).indexOf(name);
     if (at < 0) return `summary response lacks column ${name}`;
     index.set(name, at);
   }
-  const rows: SummaryRow<K>[] = [];
-  for (const cells of page.results as unknown[]) {
-    if (!Array.isArray(cells)) return 'summary result is not a row array';
-    const at = (name: string): unknown => cells[index.get(name) as number];
-    const begin = parseCloudKittyTime(at('begin'));
-    const end = parseCloudKittyTime(at('end'));
-    if (!begin || !end) return `summary row has a time without offset: ${JSON.stringify(cells.slice(0, 2))}`;
-    const qty = decimalText(at('qty'));
-    const rate = decimalText(at('rate'));
-    if (qty === undefined || rate === undefined) return `summary row has a non-numeric qty or rate`;
-    const row: Record<string, unknown> = { begin, end, qty, rate };
-    for (const key of keys) {
-      const value = at(key);
-      // A point without that tag is grouped under '' by InfluxDB; null would mean the same.
-      if (value !== null && typeof value !== 'string') return `summary row has a non-text ${key}`;
-      row[key] = value ?? '';
-    }
-    rows.push(row as SummaryRow<K>);
+  return { index, keys };
+}
+
+/** One row of a summary answer by its columns, or a description of what is wrong with it. */
+export function readSummaryRow<K extends string>(
+  cells: unknown,
+  columns: SummaryColumns,
+): SummaryRow<K> | string {
+  if (!Array.isArray(cells)) return 'summary result is not a row array';
+  const at = (name: string): unknown => (cells as unknown[])[columns.index.get(name) as number];
+  const begin = parseCloudKittyTime(at('begin'));
+  const end = parseCloudKittyTime(at('end'));
+  if (!begin || !end) return `summary row has a time without offset: ${JSON.stringify(cells.slice(0, 2))}`;
+  const qty = decimalText(at('qty'));
+  const rate = decimalText(at('rate'));
+  if (qty === undefined || rate === undefined) return `summary row has a non-numeric qty or rate`;
+  const row: Record<string, unknown> = { begin, end, qty, rate };
+  for (const key of columns.keys) {
+    const value = at(key);
+    // A point without that tag is grouped under '' by InfluxDB; null would mean the same.
+    if (value !== null && typeof value !== 'string') return `summary row has a non-text ${key}`;
+    row[key] = value ?? '';
   }
-  return { total: page.total, rows };
+  return row as SummaryRow<K>;
 }
 
 /**

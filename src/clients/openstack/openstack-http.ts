@@ -38,6 +38,11 @@ export interface OpenStackHttpRequest {
   json?: unknown;
   /** `manual` returns a 3xx as it is, to read its Location. Default `follow`. */
   redirect?: 'follow' | 'manual';
+  /**
+   * Reads a 2xx JSON body as it arrives instead of as one text parsed whole (a large summary). Called again
+   * on each attempt; throwing means the body was cut short, and the call is retried like a network error.
+   */
+  readJson?: (body: AsyncIterable<Uint8Array>) => Promise<unknown>;
 }
 
 export interface OpenStackHttpResponse {
@@ -89,7 +94,7 @@ export class OpenStackHttp {
           signal,
           redirect: request.redirect,
         });
-        const parsed = await readBody(res);
+        const parsed = await readBody(res, request.readJson);
         this.report(request.method, url, attempt, started, res.status);
         if (res.status < 500)
           return { status: res.status, headers: res.headers, body: parsed, attempts: attempt };
@@ -187,10 +192,12 @@ export function serverMessage(body: unknown): string | undefined {
   return undefined;
 }
 
-async function readBody(res: Response): Promise<unknown> {
+async function readBody(res: Response, readJson: OpenStackHttpRequest['readJson']): Promise<unknown> {
+  const json = (res.headers.get('content-type') ?? '').includes('json');
+  if (readJson && res.ok && json && res.body) return readJson(res.body);
   const text = await res.text();
   if (!text) return undefined;
-  if (!(res.headers.get('content-type') ?? '').includes('json')) return text;
+  if (!json) return text;
   try {
     return JSON.parse(text);
   } catch {
