@@ -67,9 +67,14 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
     const before = await ck.summaryFingerprint(whole);
     if (before === 'none') return new Map();
     // CloudKitty answers a row per series and collect period, empty periods included: the series in the range
-    // (the total of a summary without time, one row asked) size the first chunk, assuming hourly periods.
-    const seriesCount = (await ck.summaryFirstPage({ ...whole, groupby: series, limit: 1 })).total;
-    const usage = await pullChunks(ck, req, query, Math.max(seriesCount, expectedRowsPerHour));
+    // size the first chunk, assuming hourly periods. The expected projects say it without a call; otherwise
+    // the total of a summary without time (one row asked, CloudKitty builds it whole) does. A low guess costs
+    // one narrower request, once: each chunk then sizes the next.
+    const seriesCount =
+      expectedRowsPerHour > 0
+        ? expectedRowsPerHour
+        : (await ck.summaryFirstPage({ ...whole, groupby: series, limit: 1 })).total;
+    const usage = await pullChunks(ck, req, query, seriesCount);
     if ((await ck.summaryFingerprint(whole)) === before) return usage;
     if (pass >= MAX_PASSES)
       throw new SummaryUnstableError(
