@@ -16,6 +16,8 @@ const projects = Number(process.env.BENCH_PULL_PROJECTS ?? 300);
 const hours = Number(process.env.BENCH_PULL_HOURS ?? 48);
 const pageSize = Number(process.env.BENCH_PULL_PAGE ?? 1000);
 const rounds = Number(process.env.BENCH_PULL_ROUNDS ?? 3);
+/** One answer of 100,000 projects over hours takes CloudKitty longer than a client's default 30 s. */
+const TIMEOUT_MS = 600_000;
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t = performance.now();
@@ -50,11 +52,21 @@ async function main(): Promise<void> {
       groupby: ['time', 'project_id', 'type'],
       filters: { type: ['instance', 'vcpus'] },
     };
-    const floorClient = new CloudKittyClient({ url: ck.url, pageSize: 10_000_000 });
+    const floorClient = new CloudKittyClient({ url: ck.url, pageSize: 10_000_000, timeoutMs: TIMEOUT_MS });
     const pulled = new OpenStackRequests();
-    const pulledClient = new CloudKittyClient({ url: ck.url, pageSize, onRequest: pulled.onRequest });
+    const pulledClient = new CloudKittyClient({
+      url: ck.url,
+      pageSize,
+      onRequest: pulled.onRequest,
+      timeoutMs: TIMEOUT_MS,
+    });
     const unguessed = new OpenStackRequests();
-    const unguessedClient = new CloudKittyClient({ url: ck.url, pageSize, onRequest: unguessed.onRequest });
+    const unguessedClient = new CloudKittyClient({
+      url: ck.url,
+      pageSize,
+      onRequest: unguessed.onRequest,
+      timeoutMs: TIMEOUT_MS,
+    });
     // Interleaved rounds, best of each.
     const best = { floor: Infinity, pull: Infinity, unguessed: Infinity };
     const metricTypes = ['instance', 'vcpus'];
