@@ -223,7 +223,10 @@ describe('usage sync: CloudKitty rated usage into Kill Bill', function () {
     // 2 projects × 2 metric types = 4 rows, over a page of 3: asked with a limit of 4, not paged.
     const sync = stack.usageSync({ pageSize: 3 });
     const results = await sync.runOnce({ mode: 'new', now: later });
-    expect(results.reduce((a, r) => a + r.records, 0), JSON.stringify(results)).to.equal(2);
+    expect(
+      results.reduce((a, r) => a + r.records, 0),
+      JSON.stringify(results),
+    ).to.equal(2);
     const summaries = stack.requests.filter((r) => r.url.includes('/v2/summary'));
     const asked = summaries.map((r) => new URL(r.url).searchParams);
     expect(asked.map((p) => [p.get('limit'), p.get('offset')])).to.deep.equal([['4', '0']]);
