@@ -118,4 +118,67 @@ describe('CloudKittyClient: failures', () => {
       server.close();
     }
   });
+
+  /** A stand-in answering each request with the next of `answers`: a body, or a body cut off mid-way. */
+  async function scriptedCloudKitty(answers: Array<{ type?: string; body: string; cut?: boolean }>) {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      const answer = answers[Math.min(hits++, answers.length - 1)]!;
+      res.writeHead(200, { 'Content-Type': answer.type ?? 'application/json' });
+      if (!answer.cut) return void res.end(answer.body);
+      // Half the body, then the connection drops: the client sees a body cut short.
+      res.write(answer.body.slice(0, answer.body.length >> 1), () => res.destroy());
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${port}`, hits: () => hits, server };
+  }
+  const rowsOf = (n: number) =>
+    JSON.stringify({
+      total: n,
+      columns: ['begin', 'end', 'qty', 'rate', 'project_id'],
+      results: Array.from({ length: n }, (_, i) => [
+        '2024-01-01T00:00:00+00:00',
+        '2024-01-02T00:00:00+00:00',
+        1,
+        0.5,
+        `p${i}`,
+      ]),
+    });
+
+  it('retries a summary whose body was cut off mid-way, and reads it whole the next time', async () => {
+    const body = rowsOf(2000);
+    const stub = await scriptedCloudKitty([{ body, cut: true }, { body }]);
+    try {
+      const client = new CloudKittyClient({ url: stub.url, attempts: 3, baseDelayMs: 1 });
+      const rows = await client.summary({ ...QUERY, limit: 5000 });
+      expect(rows.map((r) => r.project_id)).to.deep.equal(Array.from({ length: 2000 }, (_, i) => `p${i}`));
+      expect(stub.hits()).to.equal(2);
+    } finally {
+      stub.server.close();
+    }
+  });
+
+  for (const [what, answer, reason] of [
+    ['a page that is not JSON', { type: 'text/html', body: '<html>proxy error</html>' }, /is not JSON/],
+    ['rows without a total', { body: '{"columns": [], "results": [[1]]}' }, /no numeric total/],
+    [
+      'a row that is not JSON',
+      { body: '{"total": 1, "columns": [], "results": [[1,,2]]}' },
+      /row is not JSON/,
+    ],
+  ] as const) {
+    it(`refuses ${what} with a 200 as a typed error saying so, without retrying`, async () => {
+      const stub = await scriptedCloudKitty([answer]);
+      try {
+        const client = new CloudKittyClient({ url: stub.url, attempts: 3, baseDelayMs: 1 });
+        const error = await client.summary(QUERY).catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(OpenStackRequestError);
+        expect((error as OpenStackRequestError).serverMessage).to.match(reason);
+        expect(stub.hits()).to.equal(1);
+      } finally {
+        stub.server.close();
+      }
+    });
+  }
 });

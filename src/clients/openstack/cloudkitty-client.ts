@@ -107,9 +107,11 @@ export class CloudKittyClient {
     const { sent, response } = await this.call(request);
     if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';
     if (response.status !== 200) throw OpenStackHttp.errorFor(sent, response);
-    const answer = response.body as SummaryAnswer<R> | string | undefined;
-    if (typeof answer !== 'object')
-      throw malformedResponse(sent, response, answer ?? 'empty summary response');
+    const answer = response.body as SummaryAnswer<R> | { problem: string } | string | undefined;
+    // Not read as it arrived: the answer was not JSON (or was empty).
+    if (!answer || typeof answer !== 'object')
+      throw malformedResponse(sent, response, 'summary response is not JSON');
+    if ('problem' in answer) throw malformedResponse(sent, response, answer.problem);
     return answer;
   }
 

@@ -22,14 +22,14 @@ type Outside = { total?: unknown; columns?: unknown; results?: unknown };
  * Reads a summary answer as it arrives, each row checked and given to `keep` at once (undefined drops it), so
  * only what the caller keeps outlives its row. An answer whose `total`, read before its rows, is already over
  * `limit` is not read further: the caller asks again for all of it, and these rows would be read for nothing
- * (`received` 0). Returns what is wrong instead when the body is not a table answer.
+ * (`received` 0). Says what is wrong instead (`problem`) when the body is not a table answer.
  */
 export async function readSummaryAnswer<K extends string, R>(
   body: AsyncIterable<Uint8Array>,
   groupby: readonly K[],
   limit: number,
   keep: (row: SummaryRow<K>) => R | undefined,
-): Promise<SummaryAnswer<R> | string> {
+): Promise<SummaryAnswer<R> | { problem: string }> {
   const rows: R[] = [];
   let received = 0;
   let problem: string | undefined;
@@ -68,16 +68,16 @@ export async function readSummaryAnswer<K extends string, R>(
     splitter.write(decoder.decode());
     splitter.end();
   } catch (err) {
-    if (err instanceof SyntaxError) return `summary row is not JSON: ${err.message}`;
+    if (err instanceof SyntaxError) return { problem: `summary row is not JSON: ${err.message}` };
     throw err;
   }
   if (typeof outside?.total !== 'number' || !Array.isArray(outside.results))
-    return 'summary response has no numeric total or no results array';
+    return { problem: 'summary response has no numeric total or no results array' };
   if (early.length > 0) {
     columns = summaryColumns(outside.columns, groupby);
     for (const cells of early) take(cells);
   }
-  return problem ?? { total: outside.total, received, rows };
+  return problem !== undefined ? { problem } : { total: outside.total, received, rows };
 }
 
 function parsed(text: string): Outside | undefined {
