@@ -42,9 +42,10 @@ const MAX_PASSES = 5;
  * query costs the square of its size. An hour or less (the steady hourly sync) is one response, asked large
  * enough for the expected projects, or asked again whole when it holds more (`summary`). A longer range
  * is pulled in time chunks of about one page each, linear in the rows returned, each chunk's rows going
- * straight into per-project buckets, sized by the number of series; two fingerprints of the whole range (one
- * small row each) frame them and prove CloudKitty rated nothing in it meanwhile; otherwise the pass is dropped
- * and the pull starts again, so it never holds a project half read.
+ * straight into per-project buckets, sized by the series (the expected projects × types, or CloudKitty's count
+ * of them); two fingerprints of the whole range (one small row each) frame them and prove CloudKitty rated
+ * nothing in it meanwhile; otherwise the pass is dropped and the pull starts again, so it never holds a project
+ * half read.
  */
 export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Promise<ProjectUsage> {
   if (req.metricTypes.length === 0 || req.begin >= req.end) return new Map();
@@ -58,7 +59,8 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
       : { type: req.metricTypes },
   });
   const whole = query(req.begin, req.end);
-  const expectedRowsPerHour = (req.expectedProjects ?? 0) * req.metricTypes.length;
+  // Grouped by stack (or by resource, for Heat), a project has a row per stack or server: no guess from projects.
+  const expectedRowsPerHour = req.stackTag ? 0 : (req.expectedProjects ?? 0) * req.metricTypes.length;
   if (req.end.getTime() - req.begin.getTime() <= HOUR_MS) {
     const limit = Math.max(ck.pageSize, expectedRowsPerHour);
     return bucketed(new Map(), await ck.summary({ ...whole, limit }, pulledRow(req.stackTag)));

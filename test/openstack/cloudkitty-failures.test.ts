@@ -120,11 +120,14 @@ describe('CloudKittyClient: failures', () => {
   });
 
   /** A stand-in answering each request with the next of `answers`: a body, or a body cut off mid-way. */
-  async function scriptedCloudKitty(answers: Array<{ type?: string; body: string; cut?: boolean }>) {
+  async function scriptedCloudKitty(
+    answers: Array<{ type?: string; body: string; cut?: boolean; stall?: boolean }>,
+  ) {
     let hits = 0;
     const server = createServer((_req, res) => {
       const answer = answers[Math.min(hits++, answers.length - 1)]!;
       res.writeHead(200, { 'Content-Type': answer.type ?? 'application/json' });
+      if (answer.stall) return void res.write(answer.body.slice(0, answer.body.length >> 1));
       if (!answer.cut) return void res.end(answer.body);
       // Half the body, then the connection drops: the client sees a body cut short.
       res.write(answer.body.slice(0, answer.body.length >> 1), () => res.destroy());
@@ -155,6 +158,27 @@ describe('CloudKittyClient: failures', () => {
       expect(rows.map((r) => r.project_id)).to.deep.equal(Array.from({ length: 2000 }, (_, i) => `p${i}`));
       expect(stub.hits()).to.equal(2);
     } finally {
+      stub.server.close();
+    }
+  });
+
+  it('times out a summary that stops half way, and reads it whole on the next attempt', async () => {
+    const body = rowsOf(2000);
+    const stub = await scriptedCloudKitty([{ body, stall: true }, { body }]);
+    try {
+      const sent = new OpenStackRequests();
+      const client = new CloudKittyClient({
+        url: stub.url,
+        attempts: 2,
+        baseDelayMs: 1,
+        timeoutMs: 300,
+        onRequest: sent.onRequest,
+      });
+      const rows = await client.summary({ ...QUERY, limit: 5000 });
+      expect(rows.map((r) => r.project_id)).to.deep.equal(Array.from({ length: 2000 }, (_, i) => `p${i}`));
+      expect(sent.events.map((e) => e.failure ?? e.status)).to.deep.equal(['timed out after 300 ms', 200]);
+    } finally {
+      stub.server.closeAllConnections();
       stub.server.close();
     }
   });

@@ -59,6 +59,24 @@ describe('a summary answer read as it arrives, row by row', () => {
     expect(seen).to.equal(0);
   });
 
+  it('reads an answer whose total comes after its rows to the end, and says it was cut at the limit', async () => {
+    const late = `{"columns": ${JSON.stringify(COLUMNS)}, "results": ${JSON.stringify(ROWS)}, "total": 9}`;
+    const answer = await readSummaryAnswer(pieces(late, 9), GROUPBY, 4, asText);
+    expect(answer).to.deep.equal({ total: 9, received: 4, rows: expected });
+  });
+
+  it('throws for a body that ended inside its JSON, so the call is retried like a broken connection', async () => {
+    for (const cut of [30, body.length >> 1, body.length - 1]) {
+      const error = await readSummaryAnswer(pieces(body.slice(0, cut), 13), GROUPBY, 100, asText).catch(
+        (e: unknown) => e,
+      );
+      expect(error, `cut at ${cut}`)
+        .to.be.instanceOf(Error)
+        .with.property('message')
+        .that.matches(/ended before/);
+    }
+  });
+
   it('an empty answer needs no columns', async () => {
     const answer = await readSummaryAnswer(pieces('{"total": 0, "results": []}', 5), GROUPBY, 100, asText);
     expect(answer).to.deep.equal({ total: 0, received: 0, rows: [] });
@@ -95,7 +113,11 @@ describe('a summary answer read as it arrives, row by row', () => {
       `{"total": 1, "columns": ${JSON.stringify(COLUMNS)}, "results": [[1, 2,, 3]]}`,
       /not JSON/,
     ],
-    ['a body cut short', body.slice(0, body.length - 30), /no numeric total/],
+    [
+      'a row that is a bare value',
+      JSON.stringify({ total: 2, columns: COLUMNS, results: [ROWS[0], null] }),
+      /not a row array/,
+    ],
   ];
   for (const [what, text, reason] of malformed) {
     it(`says what is wrong with ${what}, instead of rows`, async () => {

@@ -46,7 +46,7 @@ const FINGERPRINT_FIELDS = 'COUNT(price) AS n, SUM(qty) AS qty, SUM(price) AS ra
 /** Requests of one growing summary before giving up; each growth means CloudKitty rated meanwhile. */
 const MAX_SUMMARY_RESTARTS = 5;
 
-/** CloudKitty v2 API client: rated usage summaries (paged) and scope states. */
+/** CloudKitty v2 API client: rated usage summaries (each one response, read as it arrives) and scope states. */
 export class CloudKittyClient {
   private readonly fixedUrl: string | undefined;
   private readonly session: KeystoneSession | undefined;
@@ -100,7 +100,7 @@ export class CloudKittyClient {
     const request = {
       method: 'GET' as const,
       path: '/v2/summary',
-      query: summarySearchParams(query, 0, limit),
+      query: summarySearchParams(query, limit),
       readJson: (body: AsyncIterable<Uint8Array>) =>
         readSummaryAnswer(body, query.groupby, limit, keep ?? rowAsIs),
     };
@@ -121,7 +121,7 @@ export class CloudKittyClient {
    * Two equal fingerprints frame requests that read one unchanged result; `none` when nothing matched.
    */
   async summaryFingerprint(query: SummaryQuery<string>): Promise<string> {
-    const params = summarySearchParams({ ...query, groupby: [] }, 0, 1);
+    const params = summarySearchParams({ ...query, groupby: [] }, 1);
     params.set('custom_fields', FINGERPRINT_FIELDS);
     const { sent, response } = await this.call({ method: 'GET', path: '/v2/summary', query: params });
     if (response.status === 404 && NO_RESOURCE.test(serverMessage(response.body) ?? '')) return 'none';

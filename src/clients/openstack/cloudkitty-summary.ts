@@ -36,12 +36,8 @@ export type SummaryRow<K extends string> = {
 
 const DECIMAL_TEXT = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
-/** The query string of one summary page. */
-export function summarySearchParams(
-  query: SummaryQuery<string>,
-  offset: number,
-  limit: number,
-): URLSearchParams {
+/** The query string of one summary request: from the first row (`offset` 0), `limit` rows at most. */
+export function summarySearchParams(query: SummaryQuery<string>, limit: number): URLSearchParams {
   const params = new URLSearchParams();
   params.set('begin', formatCloudKittyTime(query.begin));
   params.set('end', formatCloudKittyTime(query.end));
@@ -53,7 +49,7 @@ export function summarySearchParams(
   if (query.groupby.length) params.set('groupby', query.groupby.join(','));
   params.set('filters', encodeFilters(query.filters));
   params.set('limit', String(limit));
-  params.set('offset', String(offset));
+  params.set('offset', '0');
   return params;
 }
 

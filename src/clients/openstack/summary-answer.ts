@@ -10,7 +10,10 @@ import { SummaryTableSplitter } from './summary-table-splitter.js';
 export interface SummaryAnswer<R> {
   /** Rows before the limit, as CloudKitty counts them. */
   total: number;
-  /** Rows this answer sent, kept or not; fewer than `total` means CloudKitty cut it at the limit. */
+  /**
+   * Rows read from this answer, kept or not; fewer than `total` means CloudKitty cut it at the limit (0 when
+   * its rows were not read for that reason).
+   */
   received: number;
   /** The rows `keep` kept, in CloudKitty's order. */
   rows: R[];
@@ -22,7 +25,8 @@ type Outside = { total?: unknown; columns?: unknown; results?: unknown };
  * Reads a summary answer as it arrives, each row checked and given to `keep` at once (undefined drops it), so
  * only what the caller keeps outlives its row. An answer whose `total`, read before its rows, is already over
  * `limit` is not read further: the caller asks again for all of it, and these rows would be read for nothing
- * (`received` 0). Says what is wrong instead (`problem`) when the body is not a table answer.
+ * (`received` 0). Says what is wrong instead (`problem`) when the body is not a table answer, and throws when
+ * it ended inside its JSON (the call is then retried as if the connection had broken).
  */
 export async function readSummaryAnswer<K extends string, R>(
   body: AsyncIterable<Uint8Array>,

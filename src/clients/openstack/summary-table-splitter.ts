@@ -4,6 +4,9 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
+const COMMA = 0x2c;
+/** Between rows only whitespace and commas belong; anything else is a row that is not an array. */
+const BETWEEN_ROWS = new Set([0x20, 0x09, 0x0a, 0x0d, COMMA, OPEN_ARRAY, OPEN_OBJECT, CLOSE_ARRAY]);
 /** The top-level key whose array holds the rows; anchored so a key merely ending in `results` is not it. */
 const RESULTS_KEY = /[{,]\s*"results"\s*:\s*$/;
 
@@ -13,7 +16,7 @@ export interface SummaryTableParts {
    * (CloudKitty writes `total` and `columns` before it) and at the end. May return false to stop reading.
    */
   outside(text: string, complete: boolean): boolean | void;
-  /** One row of `results`, parsed alone. */
+  /** One row of `results`, parsed alone; null for one that is not an array or object (`null`, `1`, `"a"`). */
   row(cells: unknown): void;
 }
 
@@ -32,6 +35,8 @@ export class SummaryTableSplitter {
   private escaped = false;
   private mode: 'outside' | 'between-rows' | 'row' = 'outside';
   private stopped = false;
+  /** Inside a row that is a bare value, already handed on as null. */
+  private bareRow = false;
 
   constructor(private readonly parts: SummaryTableParts) {}
 
@@ -47,6 +52,7 @@ export class SummaryTableSplitter {
         else if (c === QUOTE) this.inString = false;
         continue;
       }
+      if (this.mode === 'between-rows') this.betweenRows(c);
       if (c === QUOTE) {
         this.inString = true;
       } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
@@ -80,9 +86,21 @@ export class SummaryTableSplitter {
     return true;
   }
 
-  /** The end of the body: the outside text goes to `outside`; a body cut short leaves it unparsable. */
+  /** Counts a bare value between rows once, so that it is refused rather than skipped. */
+  private betweenRows(c: number): void {
+    if (c === COMMA) this.bareRow = false;
+    else if (!BETWEEN_ROWS.has(c) && !this.bareRow) {
+      this.bareRow = true;
+      this.parts.row(null);
+    }
+  }
+
+  /** The end of the body: the outside text goes to `outside`. Throws for a body that ended inside its JSON. */
   end(): void {
-    if (!this.stopped) this.parts.outside(this.outsideText, true);
+    if (this.stopped) return;
+    if (this.mode !== 'outside' || this.depth !== 0 || this.inString)
+      throw new Error('the summary answer ended before its JSON did');
+    this.parts.outside(this.outsideText, true);
   }
 
   private stop(): false {
