@@ -100,12 +100,12 @@ async function pullChunks(
   const usage: ProjectUsage = new Map();
   const end = req.end.getTime();
   let rowsPerHour = Math.max(1, rowsPerHourAtFirst);
+  const keep = pulledRow(req.stackTag);
   for (let at = req.begin.getTime(); at < end;) {
     const hours = Math.max(1, Math.floor(ck.pageSize / rowsPerHour));
     const chunkEnd = Math.min(end, at + hours * HOUR_MS);
     const span = chunkEnd - at;
     const chunk = query(new Date(at), new Date(chunkEnd));
-    const keep = pulledRow(req.stackTag);
     let rows: PulledRow[];
     let received: number;
     if (span <= HOUR_MS) {

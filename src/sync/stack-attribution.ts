@@ -1,6 +1,6 @@
 import type { CloudKittyClient } from '../clients/openstack/index.js';
 import type { SubscriptionEntry } from '../registry/metered-subscription.js';
-import { pullRatedUsage, type ProjectUsage } from './rated-usage-pull.js';
+import { pullRatedUsage, type ProjectUsage, type PullRequest } from './rated-usage-pull.js';
 
 /** CloudKitty's groupby attribute that tells the stacks of one project apart, unless configured. */
 export const DEFAULT_STACK_ATTRIBUTE = 'stack_id';
@@ -21,16 +21,8 @@ export function stackTagFor(
   return entries.some(sharesByStack) ? attribute : undefined;
 }
 
-export interface AttributionRequest {
-  begin: Date;
-  end: Date;
-  /** CloudKitty metric types billed by anyone. */
-  metricTypes: string[];
-  /** Only these projects (one subscription's own pull); every project when absent. */
-  projectIds?: string[];
-  /** How many projects are likely rated, to size the first CloudKitty request (a guess; see PullRequest). */
-  expectedProjects?: number;
-}
+/** A pull's range and metric types; the attribution decides how rows are grouped by stack. */
+export type AttributionRequest = Omit<PullRequest, 'stackTag'>;
 
 /** Rated usage whose rows name their stack, as `ownsRow` reads them. */
 export interface AttributedUsage {
