@@ -76,7 +76,7 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
       expectedRowsPerHour > 0
         ? expectedRowsPerHour
         : (await ck.summaryFirstPage({ ...whole, groupby: series, limit: 1 })).total;
-    const usage = await pullChunks(ck, req, query, seriesCount);
+    const usage = await pullChunks(ck, req, query, seriesCount, expectedRowsPerHour > 0 ? 2 : 3);
     if ((await ck.summaryFingerprint(whole)) === before) return usage;
     if (pass >= MAX_PASSES)
       throw new SummaryUnstableError(
@@ -86,33 +86,38 @@ export async function pullRatedUsage(ck: CloudKittyClient, req: PullRequest): Pr
 }
 
 /**
- * The range in time chunks of about one page each: `rowsPerHour` at first, or the most a chunk has shown
- * since. A chunk of hours that turns out larger than a page (collect periods shorter than an hour) is asked
- * again narrower, sized by CloudKitty's `total`. An hour that alone holds more than a page is one chunk, asked
- * whole at the size expected of it (`summary`).
+ * The range in time chunks of about one page each, spread evenly over the hours left, so that the whole pass
+ * (its chunks and the `framingCalls` around them) asks no more requests than its rows fill pages. The rows an
+ * hour holds are `rowsPerHourAtFirst` at first, or the most a chunk has shown since. A chunk of hours that
+ * turns out larger than asked (collect periods shorter than an hour) is asked again narrower, sized by
+ * CloudKitty's `total`. An hour that alone holds more than a page is one chunk, asked whole at the size
+ * expected of it (`summary`).
  */
 async function pullChunks(
   ck: CloudKittyClient,
   req: PullRequest,
   query: (begin: Date, end: Date) => SummaryQuery<string>,
   rowsPerHourAtFirst: number,
+  framingCalls: number,
 ): Promise<ProjectUsage> {
   const usage: ProjectUsage = new Map();
   const end = req.end.getTime();
   let rowsPerHour = Math.max(1, rowsPerHourAtFirst);
+  const chunkRows = rowsPerChunk(ck.pageSize, hoursIn(req.begin.getTime(), end) * rowsPerHour, framingCalls);
   const keep = pulledRow(req.stackTag);
   for (let at = req.begin.getTime(); at < end;) {
-    const hours = Math.max(1, Math.floor(ck.pageSize / rowsPerHour));
+    const hours = chunkHours(hoursIn(at, end), rowsPerHour, chunkRows);
     const chunkEnd = Math.min(end, at + hours * HOUR_MS);
     const span = chunkEnd - at;
     const chunk = query(new Date(at), new Date(chunkEnd));
+    const limit = Math.max(ck.pageSize, hours * rowsPerHour);
     let rows: PulledRow[];
     let received: number;
     if (span <= HOUR_MS) {
-      rows = await ck.summary({ ...chunk, limit: Math.max(ck.pageSize, rowsPerHour) }, keep);
+      rows = await ck.summary({ ...chunk, limit }, keep);
       received = rows.length;
     } else {
-      const page = await ck.summaryFirstPage(chunk, keep);
+      const page = await ck.summaryFirstPage({ ...chunk, limit }, keep);
       if (page.total > page.received) {
         rowsPerHour = Math.max(rowsPerHour + 1, Math.ceil((page.total * HOUR_MS) / span));
         continue;
@@ -124,6 +129,22 @@ async function pullChunks(
     at = chunkEnd;
   }
   return usage;
+}
+
+const hoursIn = (from: number, to: number) => Math.ceil((to - from) / HOUR_MS);
+
+/** The next chunk's hours: the hours left split evenly into as few chunks of about `chunkRows` as they need. */
+export function chunkHours(hoursLeft: number, rowsPerHour: number, chunkRows: number): number {
+  return Math.ceil(hoursLeft / Math.ceil((hoursLeft * rowsPerHour) / chunkRows));
+}
+
+/**
+ * The rows a chunk aims at: a page, or a little more when the pass's framing calls would otherwise take the
+ * pass over one request per page of rows (`rows` expected in all). A pass of three pages or less is one chunk.
+ */
+export function rowsPerChunk(pageSize: number, rows: number, framingCalls: number): number {
+  const chunks = Math.max(1, Math.ceil(rows / pageSize) - framingCalls);
+  return Math.max(pageSize, Math.ceil(rows / chunks));
 }
 
 /** A rated row and its project, kept from a summary as it is read. */

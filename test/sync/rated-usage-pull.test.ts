@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { periodTotalCents, quantizeRate } from '../../src/metering/index.js';
-import { ratesForWindows, type RatedRow } from '../../src/sync/rated-usage-pull.js';
+import { chunkHours, ratesForWindows, rowsPerChunk, type RatedRow } from '../../src/sync/rated-usage-pull.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 3, 1);
@@ -39,5 +39,47 @@ describe('rates into windows: CloudKitty float noise never moves a cent', () => 
       { 'openstack-billed-instance': '0.1' },
       { 'openstack-billed-instance': '0.5' },
     ]);
+  });
+});
+
+describe('pull chunks: no more requests than pages of rows, framing included', () => {
+  // The hours of each chunk of a pass over `hours` of `perHour` rows, as the pull takes them.
+  const chunksOf = (hours: number, perHour: number, page: number, framing: number) => {
+    const target = rowsPerChunk(page, hours * perHour, framing);
+    const sizes: number[] = [];
+    for (let left = hours; left > 0; left -= sizes[sizes.length - 1]!) {
+      sizes.push(chunkHours(left, perHour, target));
+    }
+    return sizes;
+  };
+
+  it('40 hours of 20,000 rows in pages of 50,000: 14 chunks, 16 requests with the fingerprints', () => {
+    const sizes = chunksOf(40, 20_000, 50_000, 2);
+    expect(sizes.reduce((a, h) => a + h, 0)).to.equal(40);
+    expect(sizes.length + 2).to.equal(Math.ceil((40 * 20_000) / 50_000));
+  });
+
+  it('whatever the sizes, requests stay within ⌈rows / page⌉ once the rows fill more than three pages', () => {
+    for (const page of [50, 1000, 50_000])
+      for (const perHour of [1, 7, 20, 999, 20_000, 60_000])
+        for (const hours of [2, 5, 24, 40, 721]) {
+          const rows = hours * perHour;
+          if (rows <= 3 * page) continue;
+          const sizes = chunksOf(hours, perHour, page, 2);
+          expect(
+            sizes.reduce((a, h) => a + h, 0),
+            `${hours}h×${perHour}/${page}`,
+          ).to.equal(hours);
+          // An hour larger than a page is asked alone: the bound is then one request per hour.
+          const bound = Math.max(Math.ceil(rows / page), hours + 2);
+          expect(sizes.length + 2, `${hours}h×${perHour}/${page}`).to.be.at.most(
+            perHour > page ? bound : Math.ceil(rows / page),
+          );
+        }
+  });
+
+  it('a pass of three pages or less is one chunk', () => {
+    expect(rowsPerChunk(50, 150, 2)).to.equal(150);
+    expect(rowsPerChunk(50, 10, 2)).to.equal(50);
   });
 });
