@@ -1,7 +1,7 @@
 import type { RedisClient } from '../jobs/redis-connection.js';
 
 export interface LedgerBatchOptions {
-  /** Most calls in one pipeline: a batch this full goes at the end of the turn, lingering or not. Default 64. */
+  /** Most calls in one write: a batch this full goes at the end of the turn, lingering or not. Default 64. */
   maxBatch?: number;
   /** Longest a lingering call waits for others to share its write. Default 100 ms. */
   lingerMs?: number;
@@ -20,7 +20,7 @@ interface WaitingCall {
  * round trip to Redis costs the caller far more CPU than the script costs Redis (BENCHMARKS.md), and a sync
  * makes three a subscription: batched, N subscriptions locked and read together cost one write and one read.
  *
- * Every call made in one turn of the event loop goes out as one pipeline when the turn ends. A call that may
+ * Every call made in one turn of the event loop goes out in one write when the turn ends. A call that may
  * linger (one of a run whose Kill Bill calls are bounded elsewhere, so that while it waits other runs keep
  * Kill Bill busy) waits up to `lingerMs` for others to share its write, unless every run that {@link join}ed
  * is waiting here already (nothing more would come) or the batch is full. Each call still gets its own answer:
@@ -55,7 +55,7 @@ export class LedgerBatch {
     };
   }
 
-  /** `EVAL script` in the next pipeline; its reply, or its own error. */
+  /** `EVAL script` in the next write; its reply, or its own error. */
   eval(script: string, keys: readonly string[], args: readonly string[], linger = false): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ script, keys, args, resolve, reject });
@@ -79,20 +79,28 @@ export class LedgerBatch {
     const batch = this.waiting;
     if (batch.length === 0) return;
     this.waiting = [];
-    // Built inside the promise: whatever goes wrong, even a connection refusing commands, rejects the batch.
-    const sent = Promise.resolve().then(() => {
-      const pipeline = this.redis.pipeline();
-      for (const call of batch) pipeline.eval(call.script, call.keys.length, ...call.keys, ...call.args);
-      return pipeline.exec();
-    });
-    sent.then(
-      (replies) =>
-        batch.forEach((call, i) => {
-          const [err, reply] = replies?.[i] ?? [new Error('Redis sent no answer for a batched call')];
-          if (err) call.reject(err);
-          else call.resolve(reply);
-        }),
-      (err: Error) => batch.forEach((call) => call.reject(err)),
-    );
+    // Plain commands with the socket corked, not an ioredis pipeline: the same single write to Redis, and each
+    // call gets its own answer as before, but a pipeline keeps its commands reachable long enough for V8 to move
+    // nearly all of them to the old generation, whose garbage then grows the heap by hundreds of MB at 100,000
+    // subscriptions (BENCHMARKS.md); it also costs more CPU. A Cluster has no one socket: its calls go uncorked.
+    const socket = 'stream' in this.redis ? this.redis.stream : undefined;
+    socket?.cork();
+    try {
+      for (const call of batch) this.evalNow(call);
+    } finally {
+      socket?.uncork();
+    }
+  }
+
+  /** Written to the (corked) socket now; whatever goes wrong, even a connection refusing commands, fails this call alone. */
+  private evalNow(call: WaitingCall): void {
+    let reply: Promise<unknown>;
+    try {
+      reply = this.redis.eval(call.script, call.keys.length, ...call.keys, ...call.args);
+    } catch (err) {
+      call.reject(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    reply.then(call.resolve, call.reject);
   }
 }

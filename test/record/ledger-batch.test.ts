@@ -36,7 +36,7 @@ describe('ledger batch: ledger calls of runs side by side share one write to Red
     await server?.close();
   });
 
-  it('sends the calls of one turn as one pipeline, each answered on its own', async () => {
+  it('sends the calls of one turn in one write, each answered on its own', async () => {
     const batch = new LedgerBatch(redis);
     const before = await readsProcessed(observer);
     const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => batch.eval(ECHO, [], [`s${i}`])));
