@@ -1,8 +1,10 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { readNotificationBody, type ReadBody } from './notification-body.js';
 import type { IntakeAnswer, NotificationIntake } from './notification-intake.js';
 
 /** Kill Bill's bodies are a few hundred bytes; anything near this is not from Kill Bill. */
-export const BODY_LIMIT = '64kb';
+const BODY_LIMIT_BYTES = 64 * 1024;
+export const BODY_LIMIT = `${BODY_LIMIT_BYTES / 1024}kb`;
 
 /** The default tenant's callback path; a tenant's own is this, `/`, its API key. */
 export const NOTIFICATIONS_PATH = '/killbill/notifications';
@@ -53,15 +55,6 @@ const isBodyError = (err: unknown): boolean => {
  * The token is checked before the body is read, so strangers cannot make the service parse anything.
  */
 export function createIntakeHandler(intake: NotificationIntake): RequestHandler {
-  const parseJson = express.json({
-    limit: BODY_LIMIT,
-    type: 'application/json',
-    strict: false,
-    verify: (req, _res, buf) => {
-      (req as Request & { rawBody?: string }).rawBody = buf.toString('utf8');
-    },
-  });
-
   const receive = async (req: Request, res: Response, next: NextFunction, tenantApiKey?: string) => {
     const check = await intake.checkToken(req.query.token, tenantApiKey);
     if (check.refused) return answer(res, check.refused);
@@ -70,18 +63,15 @@ export function createIntakeHandler(intake: NotificationIntake): RequestHandler 
       res.status(415).json({ error: 'Content-Type must be application/json' });
       return;
     }
-    parseJson(req, res, (err?: unknown) => {
-      // A body the parser refused is a rejected notification too; the answer is left to intakeErrorHandler.
-      if (err != null) {
-        if (isBodyError(err)) intake.rejectedUnread();
-        return next(err);
-      }
-      const rawBody = (req as Request & { rawBody?: string }).rawBody ?? '';
-      intake
-        .accept(check.caller, { rawBody, body: req.body })
-        .then((a) => answer(res, a))
-        .catch(next);
-    });
+    let incoming: ReadBody;
+    try {
+      incoming = await readNotificationBody(req, BODY_LIMIT_BYTES);
+    } catch (err) {
+      // A body refused before it could be read is a rejected notification too; the answer is intakeErrorHandler's.
+      if (isBodyError(err)) intake.rejectedUnread();
+      return next(err);
+    }
+    answer(res, await intake.accept(check.caller, incoming));
   };
 
   return (req, res, next) => {
@@ -97,7 +87,7 @@ export function createIntakeHandler(intake: NotificationIntake): RequestHandler 
   };
 }
 
-/** Body-parser failures as short JSON answers; never a stack trace. */
+/** Bodies that could not be read as short JSON answers; never a stack trace. */
 export function intakeErrorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {
   const e = err as { type?: string; status?: number; message?: string };
   if (e.type === 'entity.too.large') {

@@ -1,0 +1,99 @@
+import type { IncomingMessage } from 'node:http';
+
+/** A notification's body as sent, and as parsed (any JSON value: the intake says what is wrong with it). */
+export interface ReadBody {
+  rawBody: string;
+  body: unknown;
+}
+
+/**
+ * Why a body could not be read, typed as Express's body parser types its errors (`entity.too.large`,
+ * `entity.parse.failed`, …), so the one error handler answers both.
+ */
+export class BodyReadError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BodyReadError';
+  }
+}
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
+
+/**
+ * Reads a callback's JSON body, at most `limit` bytes, as Express's `json()` parser did but without its general
+ * machinery (content negotiation, decoders, streams piped through them), which cost the busiest path more than
+ * the reading itself (BENCHMARKS.md, Intake). Kill Bill sends small, uncompressed UTF-8 JSON; a compressed body
+ * or another charset is refused (415) rather than decoded. On a refusal the rest of the body is still read and
+ * dropped before the answer, so the connection stays usable and the sender is not cut off mid-request.
+ */
+export function readNotificationBody(req: IncomingMessage, limit: number): Promise<ReadBody> {
+  const refused = refusedBeforeReading(req, limit);
+  if (refused) return drained(req, refused);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const stop = (err: BodyReadError) => {
+      req.off('data', onData).off('end', onEnd);
+      drained(req, err).catch(reject);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) return stop(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      req.off('aborted', onAborted);
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) !== received) {
+        return reject(
+          new BodyReadError(400, 'request.size.invalid', 'request size did not match content length'),
+        );
+      }
+      const rawBody = Buffer.concat(chunks, received).toString('utf8');
+      try {
+        resolve({ rawBody, body: parsed(rawBody) });
+      } catch {
+        reject(new BodyReadError(400, 'entity.parse.failed', 'body is not valid JSON'));
+      }
+    };
+    const onAborted = () => reject(new BodyReadError(400, 'request.aborted', 'request aborted'));
+    req.on('data', onData).once('end', onEnd).once('aborted', onAborted);
+  });
+}
+
+/** What is wrong with the request before a byte of its body is read: its size, encoding or charset. */
+function refusedBeforeReading(req: IncomingMessage, limit: number): BodyReadError | undefined {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    return new BodyReadError(415, 'encoding.unsupported', `unsupported content encoding "${encoding}"`);
+  }
+  const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase() ?? 'utf-8';
+  if (charset !== 'utf-8') {
+    return new BodyReadError(415, 'charset.unsupported', `unsupported charset "${charset.toUpperCase()}"`);
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  return declared > limit ? tooLarge(limit) : undefined;
+}
+
+const tooLarge = (limit: number) =>
+  new BodyReadError(413, 'entity.too.large', `request entity larger than ${limit} bytes`);
+
+/** An empty body reads as `{}`, as Express's parser gave it; a byte-order mark is not part of the JSON. */
+function parsed(rawBody: string): unknown {
+  if (rawBody.length === 0) return {};
+  return JSON.parse(rawBody.charCodeAt(0) === 0xfeff ? rawBody.slice(1) : rawBody) as unknown;
+}
+
+/** Rejects with `err` once the rest of the body has been read and dropped (or the request is gone). */
+function drained(req: IncomingMessage, err: BodyReadError): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (req.complete || req.destroyed) return reject(err);
+    const done = () => reject(err);
+    req.once('end', done).once('close', done);
+    req.resume();
+  });
+}
