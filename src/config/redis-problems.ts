@@ -22,8 +22,8 @@ export function redisProblems(c: WrittenConfig, origins: Map<string, ValueOrigin
       key: 'redis.prefix',
       message:
         `redis.url is a Redis Cluster, so the prefix must be a hash tag such as {${c.redis.prefix.replace(/[{}]/g, '') || 'osb'}}: ` +
-        "BullMQ's queue scripts and the bridge's registry and ledger scripts touch several keys at once, and a " +
-        'sync pipelines ledger scripts of many subscriptions: in a Cluster those keys must share one slot',
+        "BullMQ's queue scripts and the bridge's registry and ledger scripts touch several keys at once: in a " +
+        'Cluster those keys must share one slot',
       origin: origin('redis.prefix'),
       shown: JSON.stringify(c.redis.prefix),
     });
