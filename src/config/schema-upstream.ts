@@ -175,7 +175,7 @@ export const upstreamSchema: Pick<
       env: 'CLOUDKITTY_STACK_ATTRIBUTE',
     },
     pageSize: {
-      doc: 'Rows asked in a /v2/summary request. The pull asks for time chunks of about one page, since CloudKitty rebuilds the whole result for every request (with the two calls that frame a longer pull, no more requests than its rows fill pages); an hour holding more rows than this (projects × metric types) is asked again whole with a limit of its total, never paged by offset (BENCHMARKS.md).',
+      doc: 'Rows a /v2/summary request aims at, not a cap. The pull asks for time chunks of about one page, since CloudKitty rebuilds the whole result for every request; a pull longer than an hour makes its chunks larger, a few pages at most, so that with the two calls that frame it, it makes no more requests than its rows fill pages (three at least); an hour holding more rows than this (projects × metric types) is asked again whole with a limit of its total, never paged by offset (BENCHMARKS.md).',
       format: 'positive-int',
       default: 50000,
       env: 'CLOUDKITTY_PAGE_SIZE',

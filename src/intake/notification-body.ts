@@ -26,11 +26,14 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
 /**
  * Reads a callback's JSON body, at most `limit` bytes, as Express's `json()` parser did but without its general
  * machinery (content negotiation, decoders, streams piped through them), which cost the busiest path more than
- * the reading itself (BENCHMARKS.md, Intake). Kill Bill sends small, uncompressed UTF-8 JSON; a compressed body
- * or another charset is refused (415) rather than decoded. On a refusal the rest of the body is still read and
- * dropped before the answer, so the connection stays usable and the sender is not cut off mid-request.
+ * the reading itself (BENCHMARKS.md, Intake). Unlike it, a compressed body or a charset other than UTF-8 is
+ * refused (415) rather than decoded: Kill Bill sends small, uncompressed UTF-8 JSON. On a refusal the rest of
+ * the body is still read and dropped before the answer, as that parser did, so a sender is not answered while
+ * it is still sending.
  */
 export function readNotificationBody(req: IncomingMessage, limit: number): Promise<ReadBody> {
+  // The token is checked first (a Redis read): a sender that gave up meanwhile sends no more events.
+  if (req.destroyed) return Promise.reject(aborted());
   const refused = refusedBeforeReading(req, limit);
   if (refused) return drained(req, refused);
   return new Promise((resolve, reject) => {
@@ -46,7 +49,7 @@ export function readNotificationBody(req: IncomingMessage, limit: number): Promi
       chunks.push(chunk);
     };
     const onEnd = () => {
-      req.off('aborted', onAborted);
+      req.off('close', onClose);
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) !== received) {
         return reject(
@@ -60,14 +63,16 @@ export function readNotificationBody(req: IncomingMessage, limit: number): Promi
         reject(new BodyReadError(400, 'entity.parse.failed', 'body is not valid JSON'));
       }
     };
-    const onAborted = () => reject(new BodyReadError(400, 'request.aborted', 'request aborted'));
-    req.on('data', onData).once('end', onEnd).once('aborted', onAborted);
+    const onClose = () => {
+      if (!req.complete) reject(aborted());
+    };
+    req.on('data', onData).once('end', onEnd).once('close', onClose);
   });
 }
 
 /** What is wrong with the request before a byte of its body is read: its size, encoding or charset. */
 function refusedBeforeReading(req: IncomingMessage, limit: number): BodyReadError | undefined {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const encoding = (req.headers['content-encoding'] || 'identity').toLowerCase();
   if (encoding !== 'identity') {
     return new BodyReadError(415, 'encoding.unsupported', `unsupported content encoding "${encoding}"`);
   }
@@ -79,6 +84,7 @@ function refusedBeforeReading(req: IncomingMessage, limit: number): BodyReadErro
   return declared > limit ? tooLarge(limit) : undefined;
 }
 
+const aborted = () => new BodyReadError(400, 'request.aborted', 'request aborted');
 const tooLarge = (limit: number) =>
   new BodyReadError(413, 'entity.too.large', `request entity larger than ${limit} bytes`);
 

@@ -24,7 +24,7 @@ interface WaitingCall {
  * linger (one of a run whose Kill Bill calls are bounded elsewhere, so that while it waits other runs keep
  * Kill Bill busy) waits up to `lingerMs` for others to share its write, unless every run that {@link join}ed
  * is waiting here already (nothing more would come) or the batch is full. Each call still gets its own answer:
- * a lock lost, a script refused, fails that call alone; a connection that fails fails the batch.
+ * a lock lost, a script refused, fails that call alone; a connection that fails fails each call.
  */
 export class LedgerBatch {
   private waiting: WaitingCall[] = [];

@@ -105,12 +105,17 @@ async function pullChunks(
   let rowsPerHour = Math.max(1, rowsPerHourAtFirst);
   const chunkRows = rowsPerChunk(ck.pageSize, hoursIn(req.begin.getTime(), end) * rowsPerHour, framingCalls);
   const keep = pulledRow(req.stackTag);
+  // A chunk holding more rows than asked is asked once more over the same hours with a limit of its total; if it
+  // holds more still (CloudKitty rating into it meanwhile), over an hour fewer each time, down to one hour, which
+  // `summary` bounds. So a chunk costs at most a request per hour it spans, plus one.
+  let again: { hours: number; limit: number } | undefined;
   for (let at = req.begin.getTime(); at < end;) {
-    const hours = chunkHours(hoursIn(at, end), rowsPerHour, chunkRows);
+    const planned = chunkHours(hoursIn(at, end), rowsPerHour, chunkRows);
+    const hours = again ? Math.min(again.hours, planned) : planned;
     const chunkEnd = Math.min(end, at + hours * HOUR_MS);
     const span = chunkEnd - at;
     const chunk = query(new Date(at), new Date(chunkEnd));
-    const limit = Math.max(ck.pageSize, hours * rowsPerHour);
+    const limit = Math.max(ck.pageSize, hours * rowsPerHour, again?.limit ?? 0);
     let rows: PulledRow[];
     let received: number;
     if (span <= HOUR_MS) {
@@ -120,10 +125,12 @@ async function pullChunks(
       const page = await ck.summaryFirstPage({ ...chunk, limit }, keep);
       if (page.total > page.received) {
         rowsPerHour = Math.max(rowsPerHour + 1, Math.ceil((page.total * HOUR_MS) / span));
+        again = again ? { hours: hours - 1, limit: 0 } : { hours, limit: page.total };
         continue;
       }
       ({ rows, received } = page);
     }
+    again = undefined;
     bucketed(usage, rows);
     rowsPerHour = Math.max(rowsPerHour, Math.ceil((received * HOUR_MS) / span));
     at = chunkEnd;
@@ -139,8 +146,10 @@ export function chunkHours(hoursLeft: number, rowsPerHour: number, chunkRows: nu
 }
 
 /**
- * The rows a chunk aims at: a page, or a little more when the pass's framing calls would otherwise take the
- * pass over one request per page of rows (`rows` expected in all). A pass of three pages or less is one chunk.
+ * The rows a chunk aims at: a page, or more when the pass's framing calls would otherwise take the pass over
+ * one request per page of rows (`rows` expected in all). A pass of up to `framingCalls` + 1 pages is one chunk
+ * (its requests are then the framing calls and that chunk, whatever the pages), so a chunk may hold that many
+ * pages: no larger than one request's rows of a pass that is one chunk anyway.
  */
 export function rowsPerChunk(pageSize: number, rows: number, framingCalls: number): number {
   const chunks = Math.max(1, Math.ceil(rows / pageSize) - framingCalls);

@@ -16,9 +16,17 @@ describe('notification body: read as Kill Bill sends it, refused otherwise, the 
   let server: Server;
   let agent: Agent;
   let port: number;
+  let readAfterClose: (read: Promise<unknown>) => void = () => undefined;
+  let arrived: () => void = () => undefined;
 
   before(async () => {
     server = createServer((req, res) => {
+      if (req.headers['x-read-after-close']) {
+        // As when the sender gives up while its token is being checked: the body is read only once it is gone.
+        req.once('close', () => readAfterClose(readNotificationBody(req, LIMIT)));
+        arrived();
+        return;
+      }
       readNotificationBody(req, LIMIT).then(
         (read) => res.end(JSON.stringify(read)),
         (err: BodyReadError) => {
@@ -93,6 +101,25 @@ describe('notification body: read as Kill Bill sends it, refused otherwise, the 
     expect([streamed.status, streamed.body.type]).to.deep.equal([413, 'entity.too.large']);
     const next = await post(['{"ok":true}']);
     expect(next.status).to.equal(200);
-    expect(next.reusedSocket, 'the refused bodies were read to their end').to.equal(true);
+    expect(next.reusedSocket, 'the connection outlived the refusals').to.equal(true);
+  });
+
+  it('a sender gone before its body is read gets a refusal, not a read that never ends', async () => {
+    const outcome = new Promise<unknown>((resolve) => {
+      readAfterClose = (read) => read.then(resolve, resolve);
+    });
+    const req = request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '100', 'x-read-after-close': '1' },
+    });
+    req.on('error', () => undefined);
+    const atServer = new Promise<void>((resolve) => (arrived = resolve));
+    req.write('{"eventType":');
+    await atServer;
+    req.destroy();
+    const err = (await outcome) as BodyReadError;
+    expect([err.status, err.type]).to.deep.equal([400, 'request.aborted']);
   });
 });
