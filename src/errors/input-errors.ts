@@ -67,3 +67,17 @@ export class StackProjectMismatchError extends InputError {
     super(`Heat stack ${stackId} is in project ${stackProject}, not in ${project}`);
   }
 }
+
+/**
+ * A notification body the intake could not read, typed as Express's body parser types its errors
+ * (`entity.too.large`, `entity.parse.failed`, …) so that one handler answers both with `status`.
+ */
+export class BodyReadError extends InputError {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

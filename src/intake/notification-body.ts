@@ -1,24 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { BodyReadError } from '../errors/index.js';
 
 /** A notification's body as sent, and as parsed (any JSON value: the intake says what is wrong with it). */
 export interface ReadBody {
   rawBody: string;
   body: unknown;
-}
-
-/**
- * Why a body could not be read, typed as Express's body parser types its errors (`entity.too.large`,
- * `entity.parse.failed`, …), so the one error handler answers both.
- */
-export class BodyReadError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BodyReadError';
-  }
 }
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;

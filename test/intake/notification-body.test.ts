@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BodyReadError, readNotificationBody } from '../../src/intake/notification-body.js';
+import type { BodyReadError } from '../../src/errors/index.js';
+import { readNotificationBody } from '../../src/intake/notification-body.js';
 
 const LIMIT = 1024;
 
