@@ -20,30 +20,32 @@ export interface FloorRate {
 
 /**
  * The floor of a sync's Kill Bill part: a bare client (Node's `http.request` on a kept-alive agent, as the
- * bridge's own usage client, and nothing else) posting usage records of the same shape to the same Kill Bill,
- * through the same proxy, `concurrency` at once. `day` keeps these records apart from the bridge's, so reading
- * the bridge's totals back stays exact.
+ * bridge's own usage client, and nothing else) posting usage records of the bridge's shape (both units, an
+ * hour's recordDate, whole cents, a tracking id as long) to the same Kill Bill, through the same proxy,
+ * `concurrency` at once. `day` keeps these records apart from the bridge's, so reading the bridge's totals
+ * back stays exact.
  */
-export async function postBare(
-  kbUrl: string,
-  tenant: KillBillTenant,
-  records: readonly FloorRecord[],
-  concurrency: number,
-  day: string,
-): Promise<FloorRate> {
+export async function postBare(kbUrl: string, tenant: KillBillTenant, trial: FloorTrial): Promise<FloorRate> {
+  const { records, concurrency, day } = trial;
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const target = new URL('/1.0/kb/usages', kbUrl);
   let next = 0;
   const start = performance.now();
   const lane = async () => {
     while (next < records.length) {
-      const r = records[next++]!;
+      const i = next++;
+      const r = records[i]!;
       const body = JSON.stringify({
         subscriptionId: r.subscriptionId,
-        trackingId: `bench-floor-${day}-${concurrency}-${r.subscriptionId}`,
-        unitUsageRecords: r.units.map((unitType) => ({
+        trackingId: `floor-${r.subscriptionId}-${day}T${String(i % 24).padStart(2, '0')}-${concurrency}`,
+        unitUsageRecords: r.units.map((unitType, u) => ({
           unitType,
-          usageRecords: [{ recordDate: `${day}T00:00:00.000Z`, amount: 1 }],
+          usageRecords: [
+            {
+              recordDate: `${day}T${String(i % 24).padStart(2, '0')}:30:00.000Z`,
+              amount: ((i * 7 + u * 13) % 389) + 1,
+            },
+          ],
         })),
       });
       const status = await post(target, agent, tenant, body);
@@ -80,12 +82,17 @@ function post(target: URL, agent: http.Agent, tenant: KillBillTenant, body: stri
 /** Set in the environment of bestBareRateApart's child: the file is then run as the floor client. */
 const CHILD = 'BENCH_FLOOR_CHILD';
 
+/** `records` posted `concurrency` at once, dated `day` (YYYY-MM-DD); no record repeats another trial's. */
+export interface FloorTrial {
+  concurrency: number;
+  day: string;
+  records: readonly FloorRecord[];
+}
+
 export interface FloorRun {
   kbUrl: string;
   tenant: KillBillTenant;
-  records: readonly FloorRecord[];
-  days: readonly string[];
-  concurrencies: readonly number[];
+  trials: readonly FloorTrial[];
 }
 
 export interface BareRates {
@@ -95,16 +102,11 @@ export interface BareRates {
   cpuMsPerRecord: number;
 }
 
-/**
- * Kill Bill's best rate for usage records on this machine now: each concurrency in turn on a sample of the
- * subscriptions (each its own day, so no record repeats), the best taken.
- */
+/** Kill Bill's best rate for usage records on this machine now: each trial in turn, the best taken. */
 export async function bestBareRate(run: FloorRun): Promise<BareRates> {
   const tried: FloorRate[] = [];
   const cpu = process.cpuUsage();
-  for (const [i, concurrency] of run.concurrencies.entries()) {
-    tried.push(await postBare(run.kbUrl, run.tenant, run.records, concurrency, run.days[i]!));
-  }
+  for (const trial of run.trials) tried.push(await postBare(run.kbUrl, run.tenant, trial));
   const used = process.cpuUsage(cpu);
   const posted = tried.reduce((sum, r) => sum + r.records, 0);
   const best = tried.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));

@@ -36,6 +36,8 @@ export interface ProxiedRequest {
   /** The status the caller got, or how the proxy ended it. */
   outcome: number | 'drop' | 'hang' | 'drop-after' | 'unreachable';
   at: number;
+  /** When the caller had the whole answer from upstream (ms since the epoch); unset for faults and hangs. */
+  answeredAt?: number;
 }
 
 interface PlannedFault {
@@ -199,6 +201,7 @@ export class FaultProxy {
         seen.outcome = answer.statusCode ?? 0;
         const headers = this.rewriteAnswerHeaders?.(seen, answer.headers) ?? answer.headers;
         res.writeHead(answer.statusCode ?? 502, headers);
+        res.once('finish', () => (seen.answeredAt = Date.now()));
         answer.pipe(res);
       },
     );
