@@ -12,6 +12,7 @@ import { GroupbyAttribution, type StackAttribution } from './stack-attribution.j
 import { SubscriptionSync, type SubscriptionSyncResult, type SyncTarget } from './subscription-sync.js';
 import type { UsageLedger } from '../record/usage-ledger.js';
 import { KillBillSlots } from '../record/kill-bill-slots.js';
+import { takeTargets } from './target-queue.js';
 import { errorIds, SubscriptionSyncError } from '../errors/index.js';
 import { reportUnattributed, type UnattributedUsage } from './unattributed-usage.js';
 import type { SyncFreshness } from './sync-freshness.js';
@@ -195,20 +196,22 @@ export class UsageSync {
     const failedTenants = new Set<string>();
     // `concurrency` Kill Bill calls at once from more runs (ledger calls batched); each takes the next target.
     const slots = new KillBillSlots(Math.max(1, concurrency));
-    const queue = prepared.targets.values();
+    const total = prepared.targets.length;
+    const queue = takeTargets(prepared);
     const work = async () => {
-      for (const target of queue) {
+      for (const { target, rows, lastOfProject } of queue) {
         const project = projectKey(target.entry.projectId);
-        const rows = prepared.usage.get(project) ?? [];
         const unattributable = prepared.unattributable.get(project);
         const r = unattributable
           ? this.failed(target, unattributable)
           : await this.syncOne(target, rows, prepared.now, slots);
+        // A project's rows are done with once its last subscription ran: at 100,000 they are tens of MB.
+        if (lastOfProject) prepared.usage.delete(project);
         const why = whyNothingRecorded(target, rows, r);
         if (why) idle.push(why);
         if (r.error) failedTenants.add(target.entry.tenantApiKey);
         results.push(r);
-        onProgress?.(results.length, prepared.targets.length, r);
+        onProgress?.(results.length, total, r);
       }
     };
     await Promise.all(Array.from({ length: slots.size * RUNS_PER_SLOT }, work));
@@ -254,7 +257,7 @@ export class UsageSync {
   }
 
   /** One subscription; a failure is its result, so the others still run and the next run retries it. */
-  private async syncOne(target: SyncTarget, rows: RatedRow[], now: Date, slots: KillBillSlots) {
+  private async syncOne(target: SyncTarget, rows: readonly RatedRow[], now: Date, slots: KillBillSlots) {
     try {
       return await this.subscriptionSync.run(target, rows, now, slots);
     } catch (err) {
