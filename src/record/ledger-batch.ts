@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RedisClient } from '../jobs/redis-connection.js';
 
 export interface LedgerBatchOptions {
@@ -34,6 +35,8 @@ export class LedgerBatch {
   private joined = 0;
   private readonly maxBatch: number;
   private readonly lingerMs: number;
+  /** Each script's SHA1, once it has been sent whole: Redis keeps it, and later calls name it by its SHA1. */
+  private readonly sent = new Map<string, string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -96,11 +99,29 @@ export class LedgerBatch {
   private evalNow(call: WaitingCall): void {
     let reply: Promise<unknown>;
     try {
-      reply = this.redis.eval(call.script, call.keys.length, ...call.keys, ...call.args);
+      reply = this.scriptCall(call);
     } catch (err) {
       call.reject(err instanceof Error ? err : new Error(String(err)));
       return;
     }
     reply.then(call.resolve, call.reject);
+  }
+
+  /**
+   * A script's text goes to Redis once, then only its SHA1 (`EVALSHA`): the ledger's scripts are most of each
+   * call's bytes, which the caller would otherwise build and write, and Redis hash, on every call. A Redis that
+   * no longer has it (restarted, flushed, another Cluster node) answers NOSCRIPT without running anything, and
+   * gets the text again.
+   */
+  private scriptCall({ script, keys, args }: WaitingCall): Promise<unknown> {
+    const sha = this.sent.get(script);
+    if (sha === undefined) {
+      this.sent.set(script, createHash('sha1').update(script).digest('hex'));
+      return this.redis.eval(script, keys.length, ...keys, ...args);
+    }
+    return this.redis.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.redis.eval(script, keys.length, ...keys, ...args);
+    });
   }
 }

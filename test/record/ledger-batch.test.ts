@@ -18,6 +18,12 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
+/** How many times Redis ran `command` (INFO commandstats), 0 when never. */
+async function commandCalls(redis: Redis, command: string): Promise<number> {
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.info('commandstats'));
+  return m ? Number(m[1]) : 0;
+}
+
 /** The ledger's calls of subscriptions side by side, sent to a real Redis together. */
 describe('ledger batch: ledger calls of runs side by side share one write to Redis', () => {
   let server: RedisServer;
@@ -107,6 +113,41 @@ describe('ledger batch: ledger calls of runs side by side share one write to Red
     const calls = Array.from({ length: 4 }, (_, i) => batch.eval(ECHO, [], [`f${i}`], true));
     expect(await Promise.all(calls)).to.deep.equal(['f0', 'f1', 'f2', 'f3']);
     leave.forEach((l) => l());
+  });
+
+  it("sends a script's text once, then only its SHA1", async () => {
+    const batch = new LedgerBatch(redis);
+    // A script of its own: another test's batch may have sent ECHO's text already.
+    const script = `return 'sha-' .. ARGV[1]`;
+    const [evals, shas] = [await commandCalls(observer, 'eval'), await commandCalls(observer, 'evalsha')];
+    const first = await Promise.all(Array.from({ length: 4 }, (_, i) => batch.eval(script, [], [`${i}`])));
+    const second = await Promise.all(Array.from({ length: 4 }, (_, i) => batch.eval(script, [], [`${i}`])));
+    expect([...first, ...second]).to.deep.equal([
+      'sha-0',
+      'sha-1',
+      'sha-2',
+      'sha-3',
+      'sha-0',
+      'sha-1',
+      'sha-2',
+      'sha-3',
+    ]);
+    expect((await commandCalls(observer, 'eval')) - evals, 'scripts sent whole').to.equal(1);
+    expect((await commandCalls(observer, 'evalsha')) - shas, 'scripts named by SHA1').to.equal(7);
+  });
+
+  it('sends a script whole again to a Redis that has forgotten it, and still answers each call', async () => {
+    const batch = new LedgerBatch(redis);
+    const script = `return 'again-' .. ARGV[1]`;
+    expect(await batch.eval(script, [], ['a'])).to.equal('again-a');
+    await observer.script('FLUSH');
+    const evals = await commandCalls(observer, 'eval');
+    const answers = await Promise.all([batch.eval(script, [], ['b']), batch.eval(script, [], ['c'])]);
+    expect(answers).to.deep.equal(['again-b', 'again-c']);
+    expect((await commandCalls(observer, 'eval')) - evals, 'each call refused NOSCRIPT sent whole').to.equal(
+      2,
+    );
+    expect(await batch.eval(script, [], ['d'])).to.equal('again-d');
   });
 
   it('fails every call of a batch whose connection fails', async () => {
