@@ -117,11 +117,21 @@ export class LedgerBatch {
     const sha = this.sent.get(script);
     if (sha === undefined) {
       this.sent.set(script, createHash('sha1').update(script).digest('hex'));
-      return this.redis.eval(script, keys.length, ...keys, ...args);
+      // Until one whole send is answered, Redis may not hold it (a connection lost on the way): send it whole
+      // again next time rather than be refused NOSCRIPT first. Refused or not, an answer means Redis loaded it.
+      return this.redis.eval(script, keys.length, ...keys, ...args).catch((err: unknown) => {
+        if (!isReplyError(err)) this.sent.delete(script);
+        throw err;
+      });
     }
     return this.redis.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      if (!isReplyError(err) || !err.message.startsWith('NOSCRIPT')) throw err;
       return this.redis.eval(script, keys.length, ...keys, ...args);
     });
   }
+}
+
+/** An error Redis answered (the script ran and failed, or was refused), not one of the connection. */
+function isReplyError(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'ReplyError';
 }
