@@ -8,8 +8,10 @@ export interface CallTimeline {
   perSecond: number;
   /** Calls in flight upstream on average over that span: how busy the caller kept the service. */
   meanInFlight: number;
-  /** The calls' own times added up, in s. */
+  /** The calls' own times added up, in s: from arrival to the whole answer handed on. */
   busyS: number;
+  /** From arrival to the first of the answer, added up, in s: the service's own time for one that builds its answer whole before sending it (CloudKitty). */
+  toFirstByteS: number;
 }
 
 /**
@@ -19,12 +21,14 @@ export interface CallTimeline {
  */
 export function callTimeline(calls: readonly ProxiedRequest[]): CallTimeline {
   const answered = calls.filter((c) => c.answeredAt !== undefined);
-  if (answered.length === 0) return { calls: 0, spanS: 0, perSecond: 0, meanInFlight: 0, busyS: 0 };
-  let [first, last, busyMs] = [Infinity, -Infinity, 0];
+  if (answered.length === 0)
+    return { calls: 0, spanS: 0, perSecond: 0, meanInFlight: 0, busyS: 0, toFirstByteS: 0 };
+  let [first, last, busyMs, toFirstByteMs] = [Infinity, -Infinity, 0, 0];
   for (const c of answered) {
     first = Math.min(first, c.at);
     last = Math.max(last, c.answeredAt!);
     busyMs += c.answeredAt! - c.at;
+    toFirstByteMs += (c.headersAt ?? c.answeredAt!) - c.at;
   }
   const spanMs = Math.max(1, last - first);
   return {
@@ -33,5 +37,6 @@ export function callTimeline(calls: readonly ProxiedRequest[]): CallTimeline {
     perSecond: (answered.length / spanMs) * 1000,
     meanInFlight: busyMs / spanMs,
     busyS: busyMs / 1000,
+    toFirstByteS: toFirstByteMs / 1000,
   };
 }

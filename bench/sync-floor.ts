@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { KillBillTenant } from '../test/support/killbill-server.js';
 import { tenantHeaders } from '../test/support/killbill-server.js';
 
-/** One usage record as Kill Bill takes it: both units of one subscription for one day. */
+/** One subscription's usage record for the floor: both units, in one record. */
 export interface FloorRecord {
   subscriptionId: string;
   units: string[];

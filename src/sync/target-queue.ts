@@ -12,8 +12,7 @@ export interface TakenTarget {
 /**
  * A sync's targets in order, each let go of as it is taken (`prepared.targets` is emptied at once): what a
  * run holds then shrinks as it goes (the registry's entries, the targets and, once their callers drop each
- * project's rows after its last subscription, the rows) instead of staying whole to its end. At 100,000
- * subscriptions they are most of what a sync keeps alive.
+ * project's rows after its last subscription, the rows) instead of staying whole to its end.
  */
 export function* takeTargets(prepared: {
   targets: SyncTarget[];

@@ -205,7 +205,7 @@ export class UsageSync {
         const r = unattributable
           ? this.failed(target, unattributable)
           : await this.syncOne(target, rows, prepared.now, slots);
-        // A project's rows are done with once its last subscription ran: at 100,000 they are tens of MB.
+        // A project's rows are done with once its last subscription ran.
         if (lastOfProject) prepared.usage.delete(project);
         const why = whyNothingRecorded(target, rows, r);
         if (why) idle.push(why);

@@ -36,7 +36,9 @@ export interface ProxiedRequest {
   /** The status the caller got, or how the proxy ended it. */
   outcome: number | 'drop' | 'hang' | 'drop-after' | 'unreachable';
   at: number;
-  /** When the caller had the whole answer from upstream (ms since the epoch); unset for faults and hangs. */
+  /** When upstream's answer began (its status and headers), ms since the epoch; unset for faults and hangs. */
+  headersAt?: number;
+  /** When the whole answer was handed on to the caller, ms since the epoch; unset for faults and hangs. */
   answeredAt?: number;
 }
 
@@ -199,6 +201,7 @@ export class FaultProxy {
           return;
         }
         seen.outcome = answer.statusCode ?? 0;
+        seen.headersAt = Date.now();
         const headers = this.rewriteAnswerHeaders?.(seen, answer.headers) ?? answer.headers;
         res.writeHead(answer.statusCode ?? 502, headers);
         res.once('finish', () => (seen.answeredAt = Date.now()));

@@ -90,8 +90,14 @@ export class MeteredTenant {
   }
 
   /** Cents Kill Bill holds for the subscription's unit, from `fromDay` to two days from now. */
-  async recordedCents(subscriptionId: string, fromDay: string, unit = 'openstack-billed-instance') {
-    const usage = await this.kb.getUsage(subscriptionId, fromDay, dayOf(Date.now() + 2 * 24 * HOUR));
+  /** Usage recorded from `fromDay` up to `toDay` (exclusive; default two days from now), in cents. */
+  async recordedCents(
+    subscriptionId: string,
+    fromDay: string,
+    unit = 'openstack-billed-instance',
+    toDay = dayOf(Date.now() + 2 * 24 * HOUR),
+  ) {
+    const usage = await this.kb.getUsage(subscriptionId, fromDay, toDay);
     const rolled = usage.rolledUpUnits?.find((u) => u.unitType === unit);
     return Number(rolled?.amount ?? 0);
   }
