@@ -35,14 +35,15 @@ export async function postBare(kbUrl: string, tenant: KillBillTenant, trial: Flo
     while (next < records.length) {
       const i = next++;
       const r = records[i]!;
+      const hour = `${day}T${String(i % 24).padStart(2, '0')}`;
       const body = JSON.stringify({
         subscriptionId: r.subscriptionId,
-        trackingId: `floor-${r.subscriptionId}-${day}T${String(i % 24).padStart(2, '0')}-${concurrency}`,
+        trackingId: `floor-${r.subscriptionId}-${hour}-${concurrency}`,
         unitUsageRecords: r.units.map((unitType, u) => ({
           unitType,
           usageRecords: [
             {
-              recordDate: `${day}T${String(i % 24).padStart(2, '0')}:30:00.000Z`,
+              recordDate: `${hour}:30:00.000Z`,
               amount: ((i * 7 + u * 13) % 389) + 1,
             },
           ],

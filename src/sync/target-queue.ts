@@ -4,6 +4,8 @@ import type { SyncTarget } from './subscription-sync.js';
 /** One subscription to sync, with its project's rows. */
 export interface TakenTarget {
   target: SyncTarget;
+  /** Its project, as the pulled usage is keyed. */
+  project: string;
   rows: readonly RatedRow[];
   /** No later target shares its project: the rows may go once this run is done with them. */
   lastOfProject: boolean;
@@ -33,6 +35,6 @@ export function* takeTargets(prepared: {
     const project = projectKey(target.entry.projectId);
     const n = (left.get(project) ?? 1) - 1;
     left.set(project, n);
-    yield { target, rows: prepared.usage.get(project) ?? [], lastOfProject: n === 0 };
+    yield { target, project, rows: prepared.usage.get(project) ?? [], lastOfProject: n === 0 };
   }
 }

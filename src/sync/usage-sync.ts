@@ -199,8 +199,7 @@ export class UsageSync {
     const total = prepared.targets.length;
     const queue = takeTargets(prepared);
     const work = async () => {
-      for (const { target, rows, lastOfProject } of queue) {
-        const project = projectKey(target.entry.projectId);
+      for (const { target, project, rows, lastOfProject } of queue) {
         const unattributable = prepared.unattributable.get(project);
         const r = unattributable
           ? this.failed(target, unattributable)

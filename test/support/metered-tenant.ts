@@ -89,8 +89,7 @@ export class MeteredTenant {
     return { accountId, subscriptionId, projectId } satisfies MeteredAccount;
   }
 
-  /** Cents Kill Bill holds for the subscription's unit, from `fromDay` to two days from now. */
-  /** Usage recorded from `fromDay` up to `toDay` (exclusive; default two days from now), in cents. */
+  /** Cents Kill Bill holds for the subscription's unit, from `fromDay` up to `toDay` (exclusive; default two days from now). */
   async recordedCents(
     subscriptionId: string,
     fromDay: string,

@@ -23,6 +23,7 @@ describe('the targets a sync run takes', () => {
     const taken = [...takeTargets(prepared)];
     expect(prepared.targets).to.deep.equal([]);
     expect(taken.map((t) => t.target.entry.subscriptionId)).to.deep.equal(['s1', 's2', 's3', 's4']);
+    expect(taken.map((t) => t.project)).to.deep.equal(['p1', 'p2', 'p1', 'p3']);
     expect(taken.map((t) => t.lastOfProject)).to.deep.equal([false, true, true, true]);
     expect(taken.map((t) => t.rows.map((r) => r.rate))).to.deep.equal([['1'], ['2'], ['1'], []]);
   });
