@@ -18,6 +18,12 @@ export interface RecordedKillBillOptions {
   password: string;
   apiKey: string;
   apiSecret: string;
+  /**
+   * How long each usage record waits before its answer (default 0): about 470 ms, with the bridge's 16 at
+   * once, is the real Kill Bill's pace here (34 records a second), so the bridge's CPU can be measured at that
+   * pace without Kill Bill's own CPU beside it.
+   */
+  usageDelayMs?: number;
 }
 
 /** What the stand-in found wrong in the calls it got: each should stay 0. */
@@ -133,8 +139,11 @@ export class RecordedKillBill {
     if (req.method === 'GET' && listing) return sendPage(res, this.tenant.page(listing, ...pageOf(url)));
     if (req.method === 'GET' && url.pathname === '/1.0/kb/catalog')
       return send(res, this.catalog.status, this.catalog.headers, JSON.stringify(this.catalog.body));
-    if (req.method === 'POST' && url.pathname === '/1.0/kb/usages')
+    if (req.method === 'POST' && url.pathname === '/1.0/kb/usages') {
+      const delay = this.options.usageDelayMs ?? 0;
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       return this.recordUsage(res, Buffer.concat(chunks).toString('utf8'));
+    }
     this.problems.unexpected++;
     send(res, 404, { 'content-type': 'application/json' }, '');
   }

@@ -17,6 +17,8 @@ import { buildBridge, measuredBridge, pullMs, unpagedSummary, type Measured } fr
  * `BENCH_SCALE_SUBSCRIPTIONS=100000 npx tsx bench/sync-at-scale.ts`
  */
 const N = Number(process.env.BENCH_SCALE_SUBSCRIPTIONS ?? 2000);
+/** BENCH_SCALE_KILLBILL_DELAY_MS: each usage record answered that late (recorded-killbill.ts says why). */
+const USAGE_DELAY_MS = Number(process.env.BENCH_SCALE_KILLBILL_DELAY_MS ?? 0);
 const METRICS = ['instance', 'vcpus'] as const;
 const unitOf = (metric: string) => `openstack-billed-${metric}`;
 const CREDENTIALS = {
@@ -113,7 +115,9 @@ async function main(): Promise<void> {
   const { killBillVersion } = recordedIndex();
   console.log(
     `Kill Bill here is a RECORDED-ANSWER SERVER (bench/recorded-killbill.ts), not the real Kill Bill: answers ` +
-      `recorded from the real Kill Bill ${killBillVersion}, served for ${N} accounts; CloudKitty and Redis are real.`,
+      `recorded from the real Kill Bill ${killBillVersion}, served for ${N} accounts` +
+      (USAGE_DELAY_MS ? `, each usage record answered ${USAGE_DELAY_MS} ms late` : '') +
+      '; CloudKitty and Redis are real.',
   );
   buildBridge();
   const top = Math.floor(Date.now() / HOUR) * HOUR;
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
   const [ck, redis, kb] = await Promise.all([
     startCloudKitty(),
     RedisServer.start(),
-    RecordedKillBill.start({ accounts: N, start: hours[0]!, ...CREDENTIALS }),
+    RecordedKillBill.start({ accounts: N, start: hours[0]!, usageDelayMs: USAGE_DELAY_MS, ...CREDENTIALS }),
   ]);
   const ckProxy = await FaultProxy.start(ck.url);
   try {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { RedisClient } from '../jobs/redis-connection.js';
+import { RedisScripts } from '../jobs/redis-scripts.js';
 
 export interface LedgerBatchOptions {
   /** Most calls in one write: a batch this full goes at the end of the turn, lingering or not. Default 64. */
@@ -35,8 +35,8 @@ export class LedgerBatch {
   private joined = 0;
   private readonly maxBatch: number;
   private readonly lingerMs: number;
-  /** Each script's SHA1, once it has been sent whole: Redis keeps it, and later calls name it by its SHA1. */
-  private readonly sent = new Map<string, string>();
+  /** Scripts go whole once, then by SHA1; a call that is not to wait for a batch goes here directly. */
+  readonly scripts: RedisScripts;
 
   constructor(
     private readonly redis: RedisClient,
@@ -44,6 +44,7 @@ export class LedgerBatch {
   ) {
     this.maxBatch = options.maxBatch ?? 64;
     this.lingerMs = options.lingerMs ?? 100;
+    this.scripts = new RedisScripts(redis);
   }
 
   /** Counts a run whose calls may linger until it leaves (the returned function; calling it twice is harmless). */
@@ -99,39 +100,11 @@ export class LedgerBatch {
   private evalNow(call: WaitingCall): void {
     let reply: Promise<unknown>;
     try {
-      reply = this.scriptCall(call);
+      reply = this.scripts.run(call.script, call.keys, call.args);
     } catch (err) {
       call.reject(err instanceof Error ? err : new Error(String(err)));
       return;
     }
     reply.then(call.resolve, call.reject);
   }
-
-  /**
-   * A script's text goes to Redis once, then only its SHA1 (`EVALSHA`): the ledger's scripts are most of each
-   * call's bytes, which the caller would otherwise build and write, and Redis hash, on every call. A Redis that
-   * no longer has it (restarted, flushed, another Cluster node) answers NOSCRIPT without running anything, and
-   * gets the text again.
-   */
-  private scriptCall({ script, keys, args }: WaitingCall): Promise<unknown> {
-    const sha = this.sent.get(script);
-    if (sha === undefined) {
-      this.sent.set(script, createHash('sha1').update(script).digest('hex'));
-      // Until one whole send is answered, Redis may not hold it (a connection lost on the way): send it whole
-      // again next time rather than be refused NOSCRIPT first. Refused or not, an answer means Redis loaded it.
-      return this.redis.eval(script, keys.length, ...keys, ...args).catch((err: unknown) => {
-        if (!isReplyError(err)) this.sent.delete(script);
-        throw err;
-      });
-    }
-    return this.redis.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
-      if (!isReplyError(err) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.redis.eval(script, keys.length, ...keys, ...args);
-    });
-  }
-}
-
-/** An error Redis answered (the script ran and failed, or was refused), not one of the connection. */
-function isReplyError(err: unknown): err is Error {
-  return err instanceof Error && err.name === 'ReplyError';
 }

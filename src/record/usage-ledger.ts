@@ -252,7 +252,7 @@ export class UsageLedger {
   private heldLock(tenant: string, sub: string, token: string, ttlMs: number): SubscriptionLock {
     const key = this.lockKey(tenant, sub);
     return {
-      extend: async () => (await this.redis.eval(EXTEND_LOCK, 1, key, token, String(ttlMs))) === 1,
+      extend: async () => (await this.batch.scripts.run(EXTEND_LOCK, [key], [token, String(ttlMs)])) === 1,
       save: async (windows, linger = false) => {
         if (windows.size === 0) return true;
         const pairs = [...windows].flatMap(([start, w]) => [start, JSON.stringify(w)]);
@@ -266,7 +266,7 @@ export class UsageLedger {
         return (await this.batch.eval(COMMIT, keys, args, options.linger)) === 1;
       },
       release: async () => {
-        await this.redis.eval(RELEASE_LOCK, 1, key, token);
+        await this.batch.scripts.run(RELEASE_LOCK, [key], [token]);
       },
     };
   }

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../jobs/redis-connection.js';
+import { RedisScripts } from '../jobs/redis-scripts.js';
 import type { AccountResolution } from './account-resolution.js';
 import { markConflicts } from './conflicts.js';
 import type { RegistryProblem, SubscriptionEntry } from './metered-subscription.js';
@@ -28,10 +29,14 @@ return 1
 
 /** The registry of metered subscriptions, per tenant, in Redis. */
 export class RegistryStore {
+  private readonly scripts: RedisScripts;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.scripts = new RedisScripts(redis);
+  }
 
   private keys(tenant: string) {
     const base = `${this.prefix}:registry:${tenant}`;
@@ -59,18 +64,9 @@ export class RegistryStore {
       readAt,
     };
     const pairs = resolution.entries.flatMap((e) => [e.subscriptionId, JSON.stringify(e)]);
-    const stored = await this.redis.eval(
-      REPLACE_ACCOUNT,
-      3,
-      k.subs,
-      k.accounts,
-      k.tenants,
-      accountId,
-      JSON.stringify(record),
-      String(readAt),
-      tenant,
-      ...pairs,
-    );
+    const keys = [k.subs, k.accounts, k.tenants];
+    const args = [accountId, JSON.stringify(record), String(readAt), tenant, ...pairs];
+    const stored = await this.scripts.run(REPLACE_ACCOUNT, keys, args);
     return stored === 1;
   }
 

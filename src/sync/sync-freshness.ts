@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
+import { RedisScripts, type ScriptRedis } from '../jobs/redis-scripts.js';
 
 /** The commands used; a Cluster connection has them too. */
-type FreshnessRedis = Pick<Redis, 'eval' | 'mget'>;
+type FreshnessRedis = ScriptRedis & Pick<Redis, 'mget'>;
 
 /** Moves the last-success time forward only: a slow process finishing late must not move it back. */
 const SET_LATER = `
@@ -34,10 +35,14 @@ return 1`;
  * an in-process run, or, with the workers, when the last subscription job a tick made for it succeeds.
  */
 export class SyncFreshness {
+  private readonly scripts: RedisScripts;
+
   constructor(
     private readonly redis: FreshnessRedis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.scripts = new RedisScripts(redis);
+  }
 
   lastSuccessKey(tenant: string): string {
     return `${this.prefix}:sync:last-success:${tenant}`;
@@ -48,19 +53,19 @@ export class SyncFreshness {
   }
 
   async succeeded(tenant: string, at: Date = new Date()): Promise<void> {
-    await this.redis.eval(SET_LATER, 1, this.lastSuccessKey(tenant), String(at.getTime()));
+    await this.scripts.run(SET_LATER, [this.lastSuccessKey(tenant)], [String(at.getTime())]);
   }
 
   /** A worker tick found these subscriptions of the tenant due (and queued a job for each). */
   async due(tenant: string, subscriptionIds: readonly string[], at: Date = new Date()): Promise<void> {
     const keys = [this.dueKey(tenant), this.lastSuccessKey(tenant)];
-    await this.redis.eval(MARK_DUE, 2, ...keys, String(at.getTime()), ...subscriptionIds);
+    await this.scripts.run(MARK_DUE, keys, [String(at.getTime()), ...subscriptionIds]);
   }
 
   /** A subscription job succeeded (or found the subscription no longer metered). */
   async done(tenant: string, subscriptionId: string, at: Date = new Date()): Promise<void> {
     const keys = [this.dueKey(tenant), this.lastSuccessKey(tenant)];
-    await this.redis.eval(MARK_DONE, 2, ...keys, String(at.getTime()), subscriptionId);
+    await this.scripts.run(MARK_DONE, keys, [String(at.getTime()), subscriptionId]);
   }
 
   /** The last success of each tenant that ever had one. */

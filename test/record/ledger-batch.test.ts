@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { LedgerBatch } from '../../src/record/ledger-batch.js';
-import { readsProcessed, RedisServer } from '../support/redis-server.js';
+import { commandCalls, readsProcessed, RedisServer } from '../support/redis-server.js';
 
 const ECHO = `return ARGV[1]`;
 const REFUSE = `return redis.error_reply('refused ' .. ARGV[1])`;
@@ -16,22 +16,6 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
   );
   for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
   return done;
-}
-
-/** The error `p` fails with; fails the test when it does not. */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** How many times Redis ran `command` (INFO commandstats), 0 when never. */
-async function commandCalls(redis: Redis, command: string): Promise<number> {
-  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.info('commandstats'));
-  return m ? Number(m[1]) : 0;
 }
 
 /** The ledger's calls of subscriptions side by side, sent to a real Redis together. */
@@ -144,52 +128,6 @@ describe('ledger batch: ledger calls of runs side by side share one write to Red
     ]);
     expect((await commandCalls(observer, 'eval')) - evals, 'scripts sent whole').to.equal(1);
     expect((await commandCalls(observer, 'evalsha')) - shas, 'scripts named by SHA1').to.equal(7);
-  });
-
-  it('sends a script whole again to a Redis that has forgotten it, and still answers each call', async () => {
-    const batch = new LedgerBatch(redis);
-    const script = `return 'again-' .. ARGV[1]`;
-    expect(await batch.eval(script, [], ['a'])).to.equal('again-a');
-    await observer.script('FLUSH');
-    const evals = await commandCalls(observer, 'eval');
-    const answers = await Promise.all([batch.eval(script, [], ['b']), batch.eval(script, [], ['c'])]);
-    expect(answers).to.deep.equal(['again-b', 'again-c']);
-    expect((await commandCalls(observer, 'eval')) - evals, 'each call refused NOSCRIPT sent whole').to.equal(
-      2,
-    );
-    expect(await batch.eval(script, [], ['d'])).to.equal('again-d');
-  });
-
-  it('does not send again a script Redis ran and refused: only NOSCRIPT is sent whole again', async () => {
-    const batch = new LedgerBatch(redis);
-    const refuse = `return redis.error_reply('refused again ' .. ARGV[1])`;
-    expect((await rejection(batch.eval(refuse, [], ['1']))).message).to.match(/refused again 1/);
-    const [evals, shas] = [await commandCalls(observer, 'eval'), await commandCalls(observer, 'evalsha')];
-    expect((await rejection(batch.eval(refuse, [], ['2']))).message).to.match(/refused again 2/);
-    expect((await commandCalls(observer, 'evalsha')) - shas, 'named by its SHA1').to.equal(1);
-    expect((await commandCalls(observer, 'eval')) - evals, 'not sent whole again').to.equal(0);
-  });
-
-  it('sends a script whole again when its first whole send never reached Redis', async () => {
-    const server2 = await RedisServer.start();
-    const client = createRedisConnection(server2.url, 'producer');
-    const watcher = server2.client();
-    await new Promise((r) => client.once('ready', r));
-    const batch = new LedgerBatch(client);
-    const script = `return 'lost-' .. ARGV[1]`;
-    // The connection drops before the first whole send: it fails, and Redis never saw the script.
-    const closed = new Promise((r) => client.once('close', r));
-    (client as Redis).stream.destroy();
-    await closed;
-    const back = new Promise((r) => client.once('ready', r));
-    expect(await rejection(batch.eval(script, [], ['a']))).to.be.instanceOf(Error);
-    await back;
-    const shas = await commandCalls(watcher, 'evalsha');
-    expect(await batch.eval(script, [], ['b'])).to.equal('lost-b');
-    expect((await commandCalls(watcher, 'evalsha')) - shas, 'no EVALSHA refused NOSCRIPT first').to.equal(0);
-    client.disconnect();
-    watcher.disconnect();
-    await server2.close();
   });
 
   it('fails every call of a batch whose connection fails', async () => {

@@ -139,3 +139,9 @@ export async function readsProcessed(redis: Redis): Promise<number> {
   if (!m) throw new Error(`no total_reads_processed in INFO stats: ${stats}`);
   return Number(m[1]);
 }
+
+/** How many times Redis ran `command` (INFO commandstats), 0 when never. */
+export async function commandCalls(redis: Redis, command: string): Promise<number> {
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.info('commandstats'));
+  return m ? Number(m[1]) : 0;
+}
