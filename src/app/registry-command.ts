@@ -52,12 +52,17 @@ interface TenantCounts {
 
 async function countsOf(store: RegistryStore, tenant: string, accountId?: string): Promise<TenantCounts> {
   const entries = (await store.entries(tenant)).filter((e) => !accountId || e.accountId === accountId);
-  const accountIds = accountId ? [accountId] : await store.accountIds(tenant);
-  let problems = 0;
-  for (const id of accountIds) problems += (await store.account(tenant, id))?.problems.length ?? 0;
+  let [accounts, problems] = [0, 0];
+  for await (const page of accountId
+    ? [[await store.account(tenant, accountId)]]
+    : store.accountRecords(tenant))
+    for (const record of page) {
+      accounts++;
+      problems += record?.problems.length ?? 0;
+    }
   return {
     tenant,
-    accounts: accountIds.length,
+    accounts,
     metered: entries.filter((e) => e.status === 'metered').length,
     notMetered: entries.filter((e) => e.status === 'not-metered').length,
     conflicts: entries.filter((e) => e.status === 'conflict').length,
@@ -142,9 +147,10 @@ async function report(store: RegistryStore, tenants: string[], accountId?: strin
           : undefined;
       out.notMetered.push({ tenant, ...e, ...(conflictsWith ? { conflictsWith } : {}) });
     }
-    for (const id of accountId ? [accountId] : ids) {
-      for (const p of (await store.account(tenant, id))?.problems ?? []) out.problems.push({ tenant, ...p });
-    }
+    for await (const page of accountId
+      ? [[await store.account(tenant, accountId)]]
+      : store.accountRecords(tenant))
+      for (const p of page.flatMap((record) => record?.problems ?? [])) out.problems.push({ tenant, ...p });
   }
   return out;
 }

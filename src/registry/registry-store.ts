@@ -75,14 +75,43 @@ export class RegistryStore {
     return raw ? (JSON.parse(raw) as AccountRecord) : null;
   }
 
+  /** Every account record of the tenant, a page at a time ({@link scanValues}). */
+  async *accountRecords(tenant: string): AsyncGenerator<AccountRecord[]> {
+    for await (const page of this.scanValues(this.keys(tenant).accounts))
+      yield page.map((raw) => JSON.parse(raw) as AccountRecord);
+  }
+
+  /**
+   * A hash's values, a page at a time: HSCAN, so that no one reply (nor a round trip per field) carries
+   * 100,000 of them; a page's text is dropped once its caller has parsed it. A field HSCAN names twice (Redis
+   * rehashing the hash meanwhile) is handed on once. Values written during the scan may or may not be seen,
+   * as with a read made a moment earlier or later; those present throughout are seen.
+   */
+  private async *scanValues(key: string): AsyncGenerator<string[]> {
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 1000);
+      cursor = next;
+      const page: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        if (seen.has(flat[i]!)) continue;
+        seen.add(flat[i]!);
+        page.push(flat[i + 1]!);
+      }
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
+  }
+
   async accountIds(tenant: string): Promise<string[]> {
     return this.redis.hkeys(this.keys(tenant).accounts);
   }
 
   /** Every subscription of the tenant, with conflicts between accounts marked. */
   async entries(tenant: string): Promise<SubscriptionEntry[]> {
-    const raw = await this.redis.hvals(this.keys(tenant).subs);
-    const entries = raw.map((r) => JSON.parse(r) as SubscriptionEntry);
+    const entries: SubscriptionEntry[] = [];
+    for await (const page of this.scanValues(this.keys(tenant).subs))
+      for (const raw of page) entries.push(JSON.parse(raw) as SubscriptionEntry);
     entries.sort(
       (a, b) => a.accountId.localeCompare(b.accountId) || a.subscriptionId.localeCompare(b.subscriptionId),
     );
