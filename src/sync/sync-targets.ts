@@ -30,13 +30,16 @@ export async function syncTargets(
   }
   const watermarks = new Map<string, Record<string, string>>();
   const targets: SyncTarget[] = [];
+  // Most targets share their range: one Date per instant, not two per target (19 MB at 100,000).
+  const dates = new Map<number, Date>();
+  const shared = (d: Date) => dates.get(d.getTime()) ?? (dates.set(d.getTime(), d), d);
   for (const entry of metered) {
     const tenant = entry.tenantApiKey;
     const read = watermarks.get(tenant) ?? (await ledger.watermarks(tenant));
     watermarks.set(tenant, read);
     const ratedUpTo = processed.get(projectKey(entry.projectId));
     const { from, to, notRated } = syncRange(entry, read[entry.subscriptionId], req, now, ratedUpTo, sources);
-    if (from < to) targets.push({ entry, from, to });
+    if (from < to) targets.push({ entry, from: shared(from), to: shared(to) });
     else {
       const range = req.from || req.to ? { from: req.from, to: req.to } : undefined;
       idle.push(whyNothingDue({ entry, from, now, windowSize, settleDelayMs, ratedUpTo, notRated, range }));
