@@ -159,16 +159,23 @@ export function rowsPerChunk(pageSize: number, rows: number, framingCalls: numbe
 /** A rated row and its project, kept from a summary as it is read. */
 type PulledRow = RatedRow & { project: string };
 
-/** What the pull keeps of a summary row: rated periods only (`type` is there, as every pull groups by it). */
+/**
+ * What the pull keeps of a summary row: rated periods only (`type` is there, as every pull groups by it). The
+ * project, type and stack each row repeats are kept once per pull: each row parsed alone has copies of its
+ * own, and the rows are held until their subscriptions are synced (200,000 rows an hour at 100,000 projects).
+ */
 function pulledRow(stackTag: string | undefined) {
+  const kept = new Map<string, string>();
+  const once = (s: string) => kept.get(s) ?? (kept.set(s, s), s);
   return (r: SummaryRow<string>): PulledRow | undefined => {
     if (r.rate === null) return undefined;
     const tags = r as unknown as Record<string, string>;
+    const stack = stackTag ? (tags[stackTag] ?? null) : null;
     return {
-      project: projectKey(String(tags.project_id)),
+      project: once(projectKey(String(tags.project_id))),
       beginMs: r.begin.getTime(),
-      type: String(tags.type),
-      stack: stackTag ? (tags[stackTag] ?? null) : null,
+      type: once(String(tags.type)),
+      stack: stack === null ? null : once(stack),
       rate: r.rate,
     };
   };
