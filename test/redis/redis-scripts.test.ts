@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { createRedisConnection } from '../../src/jobs/redis-connection.js';
 import { RedisScripts } from '../../src/jobs/redis-scripts.js';
-import type { SubscriptionEntry } from '../../src/registry/metered-subscription.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
 import { SyncFreshness } from '../../src/sync/sync-freshness.js';
+import { meteredEntry } from '../support/metered-entry.js';
 import { commandCalls, RedisServer } from '../support/redis-server.js';
 
 /** The error `p` fails with; fails the test when it does not. */
@@ -16,25 +16,6 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   }
   throw new Error('expected the call to fail');
 }
-
-/** A metered registry entry of account `a`, subscription `s`. */
-const entry = (a: string, s: string): SubscriptionEntry => ({
-  tenantApiKey: 'bob',
-  accountId: a,
-  subscriptionId: s,
-  projectId: `${s.slice(0, 8)}000000000000000000000000`,
-  stackId: null,
-  stackName: null,
-  units: { instance: 'openstack-billed-instance' },
-  unmetered: [],
-  since: '2030-01-01T00:00:00.000Z',
-  until: null,
-  billCycleDay: 1,
-  timeZone: 'UTC',
-  referenceTime: '2030-01-01T00:00:00.000Z',
-  status: 'metered',
-  reasons: [],
-});
 
 /** Lua scripts sent whole once, then by SHA1, against a real Redis (INFO commandstats counts what ran). */
 describe('redis scripts: a script goes whole once, then by its SHA1', () => {
@@ -61,9 +42,14 @@ describe('redis scripts: a script goes whole once, then by its SHA1', () => {
     const now = await store.now();
     for (const i of [1, 2, 3]) {
       const [a, s] = [`a${i}`, `${i}${i}${i}${i}${i}${i}${i}${i}-sub`];
-      expect(await store.replaceAccount('bob', a, { entries: [entry(a, s)], problems: [] }, now)).to.equal(
-        true,
-      );
+      expect(
+        await store.replaceAccount(
+          'bob',
+          a,
+          { entries: [meteredEntry({ accountId: a, subscriptionId: s })], problems: [] },
+          now,
+        ),
+      ).to.equal(true);
       await freshness.due('bob', [s], new Date(now + i));
       await freshness.done('bob', s, new Date(now + i));
     }

@@ -1,27 +1,17 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import type { RegistryProblem, SubscriptionEntry } from '../../src/registry/metered-subscription.js';
+import type { RegistryProblem } from '../../src/registry/metered-subscription.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
+import { meteredEntry } from '../support/metered-entry.js';
 import { commandCalls, RedisServer } from '../support/redis-server.js';
 
 /** Account `i`'s one metered subscription, on a project of its own. */
-const entryOf = (i: number): SubscriptionEntry => ({
-  tenantApiKey: 'bob',
-  accountId: `account-${String(i).padStart(5, '0')}`,
-  subscriptionId: `subscription-${String(i).padStart(5, '0')}`,
-  projectId: i.toString(16).padStart(32, '0'),
-  stackId: null,
-  stackName: null,
-  units: { instance: 'openstack-billed-instance' },
-  unmetered: [],
-  since: '2030-01-01T00:00:00.000Z',
-  until: null,
-  billCycleDay: 1,
-  timeZone: 'UTC',
-  referenceTime: '2030-01-01T00:00:00.000Z',
-  status: 'metered',
-  reasons: [],
-});
+const entryOf = (i: number) =>
+  meteredEntry({
+    accountId: `account-${String(i).padStart(5, '0')}`,
+    subscriptionId: `subscription-${String(i).padStart(5, '0')}`,
+    projectId: i.toString(16).padStart(32, '0'),
+  });
 
 /** The registry of a tenant larger than one HSCAN page, in a real Redis. */
 describe('registry store: a tenant of thousands of accounts is read in pages', () => {
