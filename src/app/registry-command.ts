@@ -124,11 +124,11 @@ async function report(store: RegistryStore, tenants: string[], accountId?: strin
   const out: RegistryReport = { tenants: [], metered: [], notMetered: [], problems: [] };
   for (const tenant of tenants) {
     const last = await store.lastReconcile(tenant);
-    const ids = await store.accountIds(tenant);
+    const accounts = await store.accountCount(tenant);
     out.tenants.push({
       tenant,
       lastReconcile: last ? new Date(last.at).toISOString() : null,
-      accounts: ids.length,
+      accounts,
     });
     const all = await store.entries(tenant);
     for (const { tenantApiKey: _t, ...e } of all) {

@@ -24,8 +24,12 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('HINCRBY', KEYS[4], 'writes', 1)
 return 1
 `;
+
+/** Scans of a tenant's entries disturbed by writes before they are read in one reply instead. */
+const SCANS = 3;
 
 /** The registry of metered subscriptions, per tenant, in Redis. */
 export class RegistryStore {
@@ -64,7 +68,7 @@ export class RegistryStore {
       readAt,
     };
     const pairs = resolution.entries.flatMap((e) => [e.subscriptionId, JSON.stringify(e)]);
-    const keys = [k.subs, k.accounts, k.tenants];
+    const keys = [k.subs, k.accounts, k.tenants, k.meta];
     const args = [accountId, JSON.stringify(record), String(readAt), tenant, ...pairs];
     const stored = await this.scripts.run(REPLACE_ACCOUNT, keys, args);
     return stored === 1;
@@ -75,48 +79,69 @@ export class RegistryStore {
     return raw ? (JSON.parse(raw) as AccountRecord) : null;
   }
 
-  /** Every account record of the tenant, a page at a time ({@link scanValues}). */
+  /**
+   * Every account record of the tenant, a page at a time ({@link scanValues}); each once. Not one instant's:
+   * for counting and listing, where an account rewritten meanwhile may be seen either way.
+   */
   async *accountRecords(tenant: string): AsyncGenerator<AccountRecord[]> {
-    for await (const page of this.scanValues(this.keys(tenant).accounts))
-      yield page.map((raw) => JSON.parse(raw) as AccountRecord);
+    const seen = new Set<string>();
+    for await (const page of this.scanValues(this.keys(tenant).accounts)) {
+      const records = page.map((raw) => JSON.parse(raw) as AccountRecord);
+      yield records.filter((r) => !seen.has(r.accountId) && seen.add(r.accountId));
+    }
   }
 
   /**
-   * A hash's values, a page at a time: HSCAN, so that no one reply (nor a round trip per field) carries
-   * 100,000 of them; a page's text is dropped once its caller has parsed it. A field HSCAN names twice (Redis
-   * rehashing the hash meanwhile) is handed on once. Values written during the scan may or may not be seen,
-   * as with a read made a moment earlier or later; those present throughout are seen.
+   * A hash's values, a page at a time: HSCAN, so that no one reply (nor a round trip per field) carries 100,000
+   * of them, and a page's text is dropped once its caller has parsed it. HSCAN may name a field twice (Redis
+   * rehashing the hash meanwhile); callers keep the first.
    */
   private async *scanValues(key: string): AsyncGenerator<string[]> {
-    const seen = new Set<string>();
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 1000);
       cursor = next;
-      const page: string[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        if (seen.has(flat[i]!)) continue;
-        seen.add(flat[i]!);
-        page.push(flat[i + 1]!);
-      }
-      if (page.length > 0) yield page;
+      yield flat.filter((_, i) => i % 2 === 1);
     } while (cursor !== '0');
+  }
+
+  async accountCount(tenant: string): Promise<number> {
+    return this.redis.hlen(this.keys(tenant).accounts);
   }
 
   async accountIds(tenant: string): Promise<string[]> {
     return this.redis.hkeys(this.keys(tenant).accounts);
   }
 
-  /** Every subscription of the tenant, with conflicts between accounts marked. */
+  /**
+   * Every subscription of the tenant, with conflicts between accounts marked: as at one instant, as conflicts
+   * are judged between accounts. Read in {@link scanValues} pages, again when an account was replaced during
+   * the scan (the registry counts its writes), and in one HVALS reply after {@link SCANS} scans so disturbed.
+   */
   async entries(tenant: string): Promise<SubscriptionEntry[]> {
-    const entries: SubscriptionEntry[] = [];
-    const shared = new SharedValues();
-    for await (const page of this.scanValues(this.keys(tenant).subs))
-      for (const raw of page) entries.push(shared.entry(JSON.parse(raw) as SubscriptionEntry));
+    const k = this.keys(tenant);
+    let entries: SubscriptionEntry[] | undefined;
+    for (let scan = 1; !entries && scan <= SCANS; scan++) {
+      const before = await this.redis.hget(k.meta, 'writes');
+      const read = await this.scannedEntries(k.subs);
+      if ((await this.redis.hget(k.meta, 'writes')) === before) entries = read;
+    }
+    entries ??= (await this.redis.hvals(k.subs)).map((raw) => JSON.parse(raw) as SubscriptionEntry);
     entries.sort(
       (a, b) => a.accountId.localeCompare(b.accountId) || a.subscriptionId.localeCompare(b.subscriptionId),
     );
     return markConflicts(entries);
+  }
+
+  private async scannedEntries(key: string): Promise<SubscriptionEntry[]> {
+    const entries = new Map<string, SubscriptionEntry>();
+    const shared = new SharedValues();
+    for await (const page of this.scanValues(key))
+      for (const raw of page) {
+        const e = JSON.parse(raw) as SubscriptionEntry;
+        if (!entries.has(e.subscriptionId)) entries.set(e.subscriptionId, shared.entry(e));
+      }
+    return [...entries.values()];
   }
 
   async tenants(): Promise<string[]> {
@@ -145,6 +170,7 @@ export class RegistryStore {
 class SharedValues {
   private readonly strings = new Map<string, string>();
   private readonly units = new Map<string, Record<string, string>>();
+  /** Frozen: a push onto what every entry shares throws instead of changing them all. */
   private readonly empty = Object.freeze([]) as unknown as never[];
 
   entry(e: SubscriptionEntry): SubscriptionEntry {
@@ -156,10 +182,10 @@ class SharedValues {
     if (e.referenceTime) e.referenceTime = this.string(e.referenceTime);
     if (e.unmetered.length === 0) e.unmetered = this.empty;
     if (e.reasons.length === 0) e.reasons = this.empty;
-    const key = Object.entries(e.units).join(';');
+    const key = JSON.stringify(e.units);
     const units = this.units.get(key);
     if (units) e.units = units;
-    else this.units.set(key, e.units);
+    else this.units.set(key, Object.freeze(e.units));
     return e;
   }
 
