@@ -50,12 +50,16 @@ interface TenantCounts {
   problems: number;
 }
 
+/** The tenant's account records in pages, or only `accountId`'s (null when the registry does not hold it). */
+async function* accountRecordsOf(store: RegistryStore, tenant: string, accountId?: string) {
+  if (accountId) yield [await store.account(tenant, accountId)];
+  else yield* store.accountRecords(tenant);
+}
+
 async function countsOf(store: RegistryStore, tenant: string, accountId?: string): Promise<TenantCounts> {
   const entries = (await store.entries(tenant)).filter((e) => !accountId || e.accountId === accountId);
   let [accounts, problems] = [0, 0];
-  for await (const page of accountId
-    ? [[await store.account(tenant, accountId)]]
-    : store.accountRecords(tenant))
+  for await (const page of accountRecordsOf(store, tenant, accountId))
     for (const record of page) {
       accounts++;
       problems += record?.problems.length ?? 0;
@@ -147,9 +151,7 @@ async function report(store: RegistryStore, tenants: string[], accountId?: strin
           : undefined;
       out.notMetered.push({ tenant, ...e, ...(conflictsWith ? { conflictsWith } : {}) });
     }
-    for await (const page of accountId
-      ? [[await store.account(tenant, accountId)]]
-      : store.accountRecords(tenant))
+    for await (const page of accountRecordsOf(store, tenant, accountId))
       for (const p of page.flatMap((record) => record?.problems ?? [])) out.problems.push({ tenant, ...p });
   }
   return out;

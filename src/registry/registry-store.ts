@@ -126,7 +126,12 @@ export class RegistryStore {
       const read = await this.scannedEntries(k.subs);
       if ((await this.redis.hget(k.meta, 'writes')) === before) entries = read;
     }
-    entries ??= (await this.redis.hvals(k.subs)).map((raw) => JSON.parse(raw) as SubscriptionEntry);
+    if (!entries) {
+      const shared = new SharedValues();
+      entries = (await this.redis.hvals(k.subs)).map((raw) =>
+        shared.entry(JSON.parse(raw) as SubscriptionEntry),
+      );
+    }
     entries.sort(
       (a, b) => a.accountId.localeCompare(b.accountId) || a.subscriptionId.localeCompare(b.subscriptionId),
     );
