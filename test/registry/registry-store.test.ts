@@ -46,11 +46,14 @@ describe('registry store: a tenant of thousands of accounts is read in pages', (
   const N = 2500;
   let server: RedisServer;
   let redis: Redis;
+  /** A second connection, for writes made while `redis` is in the middle of a scan. */
+  let writerClient: Redis;
   let store: RegistryStore;
 
   before(async () => {
     server = await RedisServer.start();
     redis = server.client();
+    writerClient = server.client();
     store = new RegistryStore(redis, 'pages');
     const now = await store.now();
     for (let i = 0; i < N; i++) {
@@ -63,6 +66,7 @@ describe('registry store: a tenant of thousands of accounts is read in pages', (
   });
   after(async () => {
     redis?.disconnect();
+    writerClient?.disconnect();
     await server?.close();
   });
 
@@ -101,7 +105,7 @@ describe('registry store: a tenant of thousands of accounts is read in pages', (
 
   it('reads the entries again when an account is replaced during the scan: one instant, no false conflict', async () => {
     // Account a moves its project to account b's new subscription: read torn, both would claim the project.
-    const writer = new RegistryStore(server.client(), 'pages');
+    const writer = new RegistryStore(writerClient, 'pages');
     const project = 'f'.repeat(32);
     const [old, moved] = [
       meteredEntry({ accountId: 'account-a', subscriptionId: 'subscription-old', projectId: project }),

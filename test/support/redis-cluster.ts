@@ -24,19 +24,24 @@ export class RedisClusterSetup {
     const setup = new RedisClusterSetup(dir, []);
     try {
       for (let i = 0; i < size; i++) {
-        const port = await freePort();
-        const nodeDir = join(dir.path, `node-${port}`);
-        mkdirSync(nodeDir);
-        const args = [
-          ...dataNodeArgs(port, nodeDir),
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(nodeDir, 'nodes.conf'),
-          '--cluster-node-timeout',
-          '3000',
-        ];
-        setup.nodes.push(await RedisProcess.start(port, `redis cluster node ${i}`, args));
+        setup.nodes.push(
+          await RedisProcess.startOnFreePort(`redis cluster node ${i}`, async (port) => {
+            const nodeDir = join(dir.path, `node-${port}`);
+            mkdirSync(nodeDir, { recursive: true });
+            return [
+              ...dataNodeArgs(port, nodeDir),
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              join(nodeDir, 'nodes.conf'),
+              // The default bus port, port + 10,000, may be taken or past 65,535 (ports above 55,535).
+              '--cluster-port',
+              String(await freePort()),
+              '--cluster-node-timeout',
+              '3000',
+            ];
+          }),
+        );
       }
       await redisCli([
         '--cluster',

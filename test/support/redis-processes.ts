@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { waitFor } from './wait.js';
+import { freePort, waitFor } from './wait.js';
 
 /**
  * The redis-server processes (data nodes and Sentinels) the topology harnesses start. Every one still
@@ -23,7 +23,10 @@ export class RedisProcess {
     private readonly exited: Promise<void>,
   ) {}
 
-  /** Starts `redis-server ...args` and waits until it answers PING on `port`. */
+  /**
+   * Starts `redis-server ...args` and waits until it answers PING on `port`. A process that exits first
+   * (its port taken, a bad argument) fails at once with the last lines of its own log, not after a timeout.
+   */
   static async start(
     port: number,
     label: string,
@@ -31,7 +34,10 @@ export class RedisProcess {
     ping?: RedisOptions,
   ): Promise<RedisProcess> {
     assertRedisInstalled();
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    // Redis logs to stdout; it is read always (a full pipe would block the server) and its tail kept.
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const log = new LogTail();
+    child.stdout?.on('data', (chunk: Buffer) => log.add(chunk));
     running.add(child);
     const exited = new Promise<void>((resolve) =>
       child.once('exit', () => {
@@ -40,8 +46,33 @@ export class RedisProcess {
       }),
     );
     const started = new RedisProcess(port, label, child, exited);
-    await waitFor(`${label} on port ${port} answers PING`, () => pingOnce(port, ping), { timeoutMs: 15_000 });
+    const answersOrExited = async () => !started.alive || pingOnce(port, ping);
+    await waitFor(`${label} on port ${port} answers PING`, answersOrExited, { timeoutMs: 15_000 });
+    if (!started.alive) {
+      await new Promise((resolve) => (child.stdout?.closed ? resolve(null) : child.once('close', resolve)));
+      throw new RedisExitedError(label, port, child, log.text());
+    }
     return started;
+  }
+
+  /**
+   * {@link start} on a port free a moment ago, `argsFor` giving the arguments for it. A free port can be
+   * taken before redis-server binds it (another test's process, an outgoing connection), so a process
+   * that exits before answering is started again on a fresh port, up to three times.
+   */
+  static async startOnFreePort(
+    label: string,
+    argsFor: (port: number) => string[] | Promise<string[]>,
+    ping?: RedisOptions,
+  ): Promise<RedisProcess> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      try {
+        return await RedisProcess.start(port, label, await argsFor(port), ping);
+      } catch (err) {
+        if (!(err instanceof RedisExitedError) || attempt === 3) throw err;
+      }
+    }
   }
 
   get alive(): boolean {
@@ -80,6 +111,29 @@ export class RedisProcess {
   }
 }
 
+/** A redis-server that exited before it answered PING; its message carries the server's own log. */
+export class RedisExitedError extends Error {
+  constructor(label: string, port: number, child: ChildProcess, log: string) {
+    const how = child.signalCode ?? `exit code ${String(child.exitCode)}`;
+    super(`${label} on port ${port} exited (${how}) before answering PING; its log ends:\n${log}`);
+    this.name = 'RedisExitedError';
+  }
+}
+
+/** The last lines a process wrote. */
+class LogTail {
+  private lines: string[] = [];
+
+  add(chunk: Buffer): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    if (this.lines.length > 20) this.lines = this.lines.slice(-20);
+  }
+
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
 async function pingOnce(port: number, options: RedisOptions = {}): Promise<boolean> {
   const c = new Redis({
     host: '127.0.0.1',
@@ -87,6 +141,10 @@ async function pingOnce(port: number, options: RedisOptions = {}): Promise<boole
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    // Whatever holds the port may accept and never answer; a check that hangs would hide the exit.
+    connectTimeout: 1_000,
+    commandTimeout: 1_000,
+    enableReadyCheck: false,
     ...options,
   });
   c.on('error', () => {});

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataNodeArgs, RedisProcess, tempDir } from './redis-processes.js';
-import { freePort, waitFor } from './wait.js';
+import { waitFor } from './wait.js';
 
 export const MASTER_NAME = 'mymaster';
 
@@ -30,11 +30,10 @@ export class RedisSentinelSetup {
     const sentinels: RedisProcess[] = [];
     const setup = new RedisSentinelSetup(dir, nodes, sentinels);
     try {
-      const [masterPort, replicaPort] = [await freePort(), await freePort()];
-      nodes.push(await startNode(dir.path, 'master', masterPort, []));
-      nodes.push(
-        await startNode(dir.path, 'replica', replicaPort, ['--replicaof', '127.0.0.1', String(masterPort)]),
-      );
+      const master = await startNode(dir.path, 'master', []);
+      const masterPort = master.port;
+      nodes.push(master);
+      nodes.push(await startNode(dir.path, 'replica', ['--replicaof', '127.0.0.1', String(masterPort)]));
       for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(dir.path, i, masterPort));
       await setup.waitUntilReady(masterPort);
       return setup;
@@ -136,28 +135,31 @@ function fieldOf(flat: string[], name: string): string | undefined {
   return i >= 0 && i % 2 === 0 ? flat[i + 1] : undefined;
 }
 
-async function startNode(dir: string, role: string, port: number, extra: string[]): Promise<RedisProcess> {
-  const nodeDir = join(dir, `${role}-${port}`);
-  mkdirSync(nodeDir);
-  return RedisProcess.start(port, `redis ${role}`, [...dataNodeArgs(port, nodeDir), ...extra]);
+async function startNode(dir: string, role: string, extra: string[]): Promise<RedisProcess> {
+  return RedisProcess.startOnFreePort(`redis ${role}`, (port) => {
+    const nodeDir = join(dir, `${role}-${port}`);
+    mkdirSync(nodeDir, { recursive: true });
+    return [...dataNodeArgs(port, nodeDir), ...extra];
+  });
 }
 
 async function startSentinel(dir: string, index: number, masterPort: number): Promise<RedisProcess> {
-  const port = await freePort();
-  const conf = join(dir, `sentinel-${index}.conf`);
-  // Sentinel rewrites its config file as it learns the topology, so each gets its own writable copy.
-  writeFileSync(
-    conf,
-    [
-      `port ${port}`,
-      'bind 127.0.0.1',
-      `dir ${dir}`,
-      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${masterPort} 2`,
-      `sentinel down-after-milliseconds ${MASTER_NAME} 2000`,
-      `sentinel failover-timeout ${MASTER_NAME} 10000`,
-      `sentinel parallel-syncs ${MASTER_NAME} 1`,
-      '',
-    ].join('\n'),
-  );
-  return RedisProcess.start(port, `redis sentinel ${index}`, [conf, '--sentinel']);
+  return RedisProcess.startOnFreePort(`redis sentinel ${index}`, (port) => {
+    const conf = join(dir, `sentinel-${index}-${port}.conf`);
+    // Sentinel rewrites its config file as it learns the topology, so each gets its own writable copy.
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${masterPort} 2`,
+        `sentinel down-after-milliseconds ${MASTER_NAME} 2000`,
+        `sentinel failover-timeout ${MASTER_NAME} 10000`,
+        `sentinel parallel-syncs ${MASTER_NAME} 1`,
+        '',
+      ].join('\n'),
+    );
+    return [conf, '--sentinel'];
+  });
 }

@@ -1,15 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, waitFor } from './wait.js';
-
-/** Every redis-server still running, killed when the test process exits whatever way it ends. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
+import { RedisExitedError, RedisProcess } from './redis-processes.js';
+import { freePort } from './wait.js';
 
 /**
  * A real redis-server for one test suite, on a free loopback port, with its data in a temp folder.
@@ -18,7 +12,8 @@ process.once('exit', () => {
 export class RedisServer {
   readonly port: number;
   readonly dir: string;
-  private child: ChildProcess | undefined;
+  private process: RedisProcess | undefined;
+  private readonly clients = new Set<Redis>();
 
   private constructor(
     port: number,
@@ -35,65 +30,60 @@ export class RedisServer {
     return `redis://${this.password ? `:${this.password}@` : ''}127.0.0.1:${this.port}`;
   }
 
+  /** On a port free a moment ago; one taken before redis-server binds it is given up for another. */
   static async start(options: { password?: string; appendOnly?: boolean } = {}): Promise<RedisServer> {
-    assertRedisInstalled();
-    const server = new RedisServer(await freePort(), options.password, options.appendOnly);
-    await server.resume();
-    return server;
+    for (let attempt = 1; ; attempt++) {
+      const server = new RedisServer(await freePort(), options.password, options.appendOnly);
+      try {
+        await server.resume();
+        return server;
+      } catch (err) {
+        await server.close();
+        if (!(err instanceof RedisExitedError) || attempt === 3) throw err;
+      }
+    }
   }
 
   /** Starts (again) on the same port and waits until it answers PING. */
   async resume(): Promise<void> {
-    if (this.child) return;
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        this.dir,
-        '--save',
-        '',
-        ...(this.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
-        // BullMQ needs every key it writes to stay: an evicted job would be a lost job.
-        '--maxmemory-policy',
-        'noeviction',
-        ...(this.password ? ['--requirepass', this.password] : []),
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    this.child = child;
-    running.add(child);
-    child.once('exit', () => {
-      running.delete(child);
-      if (this.child === child) this.child = undefined;
-    });
-    await waitFor(`redis-server on port ${this.port} answers PING`, () => this.ping(), { timeoutMs: 10_000 });
+    if (this.process?.alive) return;
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      ...(this.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      // BullMQ needs every key it writes to stay: an evicted job would be a lost job.
+      '--maxmemory-policy',
+      'noeviction',
+      ...(this.password ? ['--requirepass', this.password] : []),
+    ];
+    this.process = await RedisProcess.start(this.port, 'redis-server', args, { password: this.password });
   }
 
   /** Stops the server by its PID and waits until the process has gone. */
   async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) {
-      this.child = undefined;
-      return;
-    }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
-    this.child = undefined;
+    await this.process?.kill();
+    this.process = undefined;
   }
 
+  /** Stops the server; a client of {@link client} still open is ended too, not left reconnecting forever. */
   async close(): Promise<void> {
+    for (const c of this.clients) c.disconnect();
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** A fresh client; the caller quits it. */
   client(): Redis {
-    return new Redis(this.url, { maxRetriesPerRequest: null, lazyConnect: false });
+    const c = new Redis(this.url, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.clients.add(c);
+    c.once('end', () => this.clients.delete(c));
+    return c;
   }
 
   async flush(): Promise<void> {
@@ -103,29 +93,6 @@ export class RedisServer {
     } finally {
       c.disconnect();
     }
-  }
-
-  private async ping(): Promise<boolean> {
-    const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      return (await c.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      c.disconnect();
-    }
-  }
-}
-
-function assertRedisInstalled(): void {
-  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      'redis-server is not installed, and the tests need a real one. ' +
-        'Install it with: sudo apt-get install -y redis-server',
-    );
   }
 }
 

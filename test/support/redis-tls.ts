@@ -2,7 +2,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataNodeArgs, RedisProcess, tempDir } from './redis-processes.js';
-import { freePort } from './wait.js';
 
 /**
  * True when this redis-server was built with TLS (Debian's is). A build without it refuses `tls-port`
@@ -44,8 +43,7 @@ export class RedisTlsServer {
     const dir = tempDir('redis-tls');
     try {
       const files = makeCertificates(dir.path);
-      const port = await freePort();
-      const args = [
+      const tlsOnly = (port: number) => [
         ...dataNodeArgs(0, dir.path),
         '--tls-port',
         String(port),
@@ -59,7 +57,9 @@ export class RedisTlsServer {
         '--tls-auth-clients',
         'no',
       ];
-      const node = await RedisProcess.start(port, 'redis (TLS only)', args, { tls: { ca: files.caPem } });
+      const node = await RedisProcess.startOnFreePort('redis (TLS only)', tlsOnly, {
+        tls: { ca: files.caPem },
+      });
       return new RedisTlsServer(dir, node, files.ca);
     } catch (err) {
       dir.remove();
