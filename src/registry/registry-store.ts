@@ -3,6 +3,7 @@ import { RedisScripts } from '../jobs/redis-scripts.js';
 import type { AccountResolution } from './account-resolution.js';
 import { markConflicts } from './conflicts.js';
 import type { RegistryProblem, SubscriptionEntry } from './metered-subscription.js';
+import { SharedValues } from './shared-values.js';
 
 export interface AccountRecord {
   accountId: string;
@@ -164,40 +165,5 @@ export class RegistryStore {
   async lastReconcile(tenant: string): Promise<{ at: number; accounts: number } | null> {
     const m = await this.redis.hgetall(this.keys(tenant).meta);
     return m.reconciledAt ? { at: Number(m.reconciledAt), accounts: Number(m.accounts) } : null;
-  }
-}
-
-/**
- * One instance of each value many entries repeat (the tenant, start dates, time zone, the units and their
- * names, empty lists): a sync holds every entry of the tenant at once, and at 100,000 entries the copies
- * JSON.parse makes were about 20 MB of its live heap (BENCHMARKS.md). Entries are never changed in place.
- */
-class SharedValues {
-  private readonly strings = new Map<string, string>();
-  private readonly units = new Map<string, Record<string, string>>();
-  /** Frozen: a push onto what every entry shares throws instead of changing them all. */
-  private readonly empty = Object.freeze([]) as unknown as never[];
-
-  entry(e: SubscriptionEntry): SubscriptionEntry {
-    e.tenantApiKey = this.string(e.tenantApiKey);
-    e.status = this.string(e.status) as SubscriptionEntry['status'];
-    e.timeZone = this.string(e.timeZone);
-    if (e.since) e.since = this.string(e.since);
-    if (e.until) e.until = this.string(e.until);
-    if (e.referenceTime) e.referenceTime = this.string(e.referenceTime);
-    if (e.unmetered.length === 0) e.unmetered = this.empty;
-    if (e.reasons.length === 0) e.reasons = this.empty;
-    const key = JSON.stringify(e.units);
-    const units = this.units.get(key);
-    if (units) e.units = units;
-    else this.units.set(key, Object.freeze(e.units));
-    return e;
-  }
-
-  private string(s: string): string {
-    const known = this.strings.get(s);
-    if (known !== undefined) return known;
-    this.strings.set(s, s);
-    return s;
   }
 }
