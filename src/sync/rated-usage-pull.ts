@@ -182,9 +182,9 @@ function pulledRow(stackTag: string | undefined) {
 }
 
 /**
- * Each project's rows in an array of their own length: one grown by pushes keeps room for 17 (152 bytes for
- * the two rows of a steady hour), and the rows are held until their subscriptions are synced (14 MB of the
- * catch-up's live heap at 100,000 projects, BENCHMARKS.md).
+ * Each project's rows in an array of their own length: one grown by pushes keeps room for 19 (168 bytes for
+ * the two rows of a steady hour), and the rows are held until their subscriptions are synced (12 MB of the
+ * steady hour's live heap at 100,000 projects, BENCHMARKS.md).
  */
 function heldExactly(usage: ProjectUsage): ProjectUsage {
   for (const [project, rows] of usage) usage.set(project, rows.slice());

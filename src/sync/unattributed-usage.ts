@@ -17,7 +17,8 @@ export interface UnattributedUsage {
  * The usage of projects split by cluster that none of their metered subscriptions owns: a stack no
  * subscription names, when the project has no subscription without a stack id to take the rest. Only metric
  * types someone bills count (an unbilled metric is a choice, not a loss). It is reported, never billed:
- * giving it to some subscription would be a guess.
+ * giving it to some subscription would be a guess. Reported tenant by tenant, each tenant's projects in the
+ * order their first subscription comes in `metered`.
  */
 export function unattributedUsage(
   metered: readonly SubscriptionEntry[],
