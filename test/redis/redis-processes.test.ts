@@ -11,31 +11,52 @@ describe('the redis-server harness: a server that cannot start says why at once,
   this.timeout(60_000);
   const dir = tempDir('processes');
   const started: RedisProcess[] = [];
-  let holder: Server | undefined;
+  const holders: Server[] = [];
 
   after(async () => {
     await Promise.all(started.map((p) => p.kill()));
-    holder?.close();
+    // Not awaited: close() waits until every connection the PING checks opened is gone.
+    for (const h of holders) h.close();
     dir.remove();
   });
 
+  /** Starts a process expected to fail; one that starts anyway is still stopped after the tests. */
+  async function failedStart(port: number, label: string, args: string[]): Promise<unknown> {
+    return RedisProcess.start(port, label, args).then(
+      (p) => started.push(p) && undefined,
+      (err: unknown) => err,
+    );
+  }
+
   async function holdPort(): Promise<number> {
     const port = await freePort();
-    holder = createServer();
-    await new Promise<void>((resolve) => holder!.listen(port, '127.0.0.1', resolve));
+    const holder = createServer();
+    holders.push(holder);
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
     return port;
   }
 
-  it('a port already taken: RedisExitedError with redis-server’s own reason, well before the PING timeout', async () => {
+  it('a port already taken: RedisExitedError with redis-server’s own reason, long before the PING timeout', async () => {
     const port = await holdPort();
     const began = Date.now();
-    const failed = await RedisProcess.start(port, 'redis on a taken port', dataNodeArgs(port, dir.path)).then(
-      () => undefined,
-      (err: unknown) => err,
+    const failed = await failedStart(port, 'redis on a taken port', dataNodeArgs(port, dir.path));
+    expect(failed).to.be.instanceOf(RedisExitedError);
+    expect((failed as Error).message).to.match(/Address already in use/);
+    expect(Date.now() - began).to.be.below(5_000);
+  });
+
+  it('a port another Redis holds: this process exits, and the other one’s PONG is not taken for it', async () => {
+    const other = await RedisProcess.startOnFreePort('the other redis', (port) =>
+      dataNodeArgs(port, dir.path),
+    );
+    started.push(other);
+    const failed = await failedStart(
+      other.port,
+      'redis on the other’s port',
+      dataNodeArgs(other.port, dir.path),
     );
     expect(failed).to.be.instanceOf(RedisExitedError);
     expect((failed as Error).message).to.match(/Address already in use/);
-    expect(Date.now() - began).to.be.below(15_000);
   });
 
   it('startOnFreePort starts again on another port when the first is taken before redis binds it', async () => {
@@ -53,12 +74,10 @@ describe('the redis-server harness: a server that cannot start says why at once,
   });
 
   it('a cluster node on a port above 55,535 starts when its bus port is given (port + 10,000 would pass 65,535)', async () => {
-    const high = await (async () => {
-      for (let port = 60_999; port > 55_535; port--) {
-        if (await portIsFree(port)) return port;
-      }
-      throw new Error('no free port above 55,535');
-    })();
+    // Above the kernel's ephemeral range (up to 60,999 here), so no outgoing connection takes it meanwhile.
+    let high = 0;
+    for (let port = 65_535; port > 61_000 && !high; port--) if (await portIsFree(port)) high = port;
+    expect(high, 'a free port above 61,000').to.be.above(0);
     const clusterArgs = (bus: string[]) => [
       ...dataNodeArgs(high, dir.path),
       '--cluster-enabled',
@@ -67,18 +86,16 @@ describe('the redis-server harness: a server that cannot start says why at once,
       `${dir.path}/nodes-${high}-${bus.length}.conf`,
       ...bus,
     ];
-    const refused = await RedisProcess.start(high, 'cluster node, default bus port', clusterArgs([])).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const refused = await failedStart(high, 'cluster node, default bus port', clusterArgs([]));
     expect((refused as Error).message).to.match(/port number too high/);
+    const busPort = await freePort();
     const node = await RedisProcess.start(
       high,
       'cluster node, own bus port',
-      clusterArgs(['--cluster-port', String(await freePort())]),
+      clusterArgs(['--cluster-port', String(busPort)]),
     );
     started.push(node);
-    expect(String(await node.command('CLUSTER', 'INFO'))).to.match(/cluster_enabled:1|cluster_state/);
+    expect(String(await node.command('CLUSTER', 'INFO'))).to.match(/cluster_state:/);
   });
 });
 

@@ -34,10 +34,12 @@ export class RedisProcess {
     ping?: RedisOptions,
   ): Promise<RedisProcess> {
     assertRedisInstalled();
-    // Redis logs to stdout; it is read always (a full pipe would block the server) and its tail kept.
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Redis logs to stdout, a bad argument to stderr: both are read always (a full pipe would block the
+    // server) and their tail kept for the error that says why it did not start.
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = new LogTail();
     child.stdout?.on('data', (chunk: Buffer) => log.add(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => log.add(chunk));
     running.add(child);
     const exited = new Promise<void>((resolve) =>
       child.once('exit', () => {
@@ -46,10 +48,16 @@ export class RedisProcess {
       }),
     );
     const started = new RedisProcess(port, label, child, exited);
-    const answersOrExited = async () => !started.alive || pingOnce(port, ping);
-    await waitFor(`${label} on port ${port} answers PING`, answersOrExited, { timeoutMs: 15_000 });
+    // Ours by its PID: another Redis on the port would answer PING while this one exits for want of it.
+    const answersOrExited = async () => !started.alive || answersAs(port, child.pid, ping);
+    try {
+      await waitFor(`${label} on port ${port} answers PING`, answersOrExited, { timeoutMs: 15_000 });
+    } catch (err) {
+      await started.kill();
+      throw err;
+    }
     if (!started.alive) {
-      await new Promise((resolve) => (child.stdout?.closed ? resolve(null) : child.once('close', resolve)));
+      await new Promise((resolve) => (isClosed(child) ? resolve(null) : child.once('close', resolve)));
       throw new RedisExitedError(label, port, child, log.text());
     }
     return started;
@@ -120,21 +128,32 @@ export class RedisExitedError extends Error {
   }
 }
 
-/** The last lines a process wrote. */
+/** Whether both of a process's output pipes have closed (its 'close' event has been or is about to be sent). */
+const isClosed = (child: ChildProcess) => Boolean(child.stdout?.closed && child.stderr?.closed);
+
+/** The last lines a process wrote, a line cut between two chunks joined again. */
 class LogTail {
   private lines: string[] = [];
+  private partial = '';
 
   add(chunk: Buffer): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    const parts = (this.partial + chunk.toString('utf8')).split('\n');
+    this.partial = parts.pop() ?? '';
+    this.lines.push(...parts.filter(Boolean));
     if (this.lines.length > 20) this.lines = this.lines.slice(-20);
   }
 
   text(): string {
-    return this.lines.join('\n');
+    return [...this.lines, this.partial].filter(Boolean).join('\n');
   }
 }
 
-async function pingOnce(port: number, options: RedisOptions = {}): Promise<boolean> {
+/** Whether the Redis on `port` answers PING (not LOADING) and is the process `pid`. */
+async function answersAs(
+  port: number,
+  pid: number | undefined,
+  options: RedisOptions = {},
+): Promise<boolean> {
   const c = new Redis({
     host: '127.0.0.1',
     port,
@@ -150,7 +169,8 @@ async function pingOnce(port: number, options: RedisOptions = {}): Promise<boole
   c.on('error', () => {});
   try {
     await c.connect();
-    return (await c.ping()) === 'PONG';
+    if ((await c.ping()) !== 'PONG') return false;
+    return /process_id:(\d+)/.exec(await c.info('server'))?.[1] === String(pid);
   } catch {
     return false;
   } finally {

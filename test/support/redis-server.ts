@@ -78,7 +78,7 @@ export class RedisServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** A fresh client; the caller quits it. */
+  /** A fresh client; the caller quits it when done (one still open when the server closes is ended then). */
   client(): Redis {
     const c = new Redis(this.url, { maxRetriesPerRequest: null, lazyConnect: false });
     this.clients.add(c);
