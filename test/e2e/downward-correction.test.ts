@@ -222,7 +222,13 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
     const all = runs.flat();
     const total = (k: 'credits' | 'alreadyCredited' | 'creditedCents') =>
       all.reduce((s, r) => s + (r[k] ?? 0), 0);
-    expect(runs.length, 'the run whose credit answer was lost failed, the next one finished').to.equal(2);
+    const why = runs
+      .map((r, i) => `run ${i + 1}: ${JSON.stringify(errorsOf(r).map((e) => e.error))}`)
+      .join('; ');
+    expect(
+      runs.length,
+      `the run whose credit answer was lost failed, the next one finished (${why})`,
+    ).to.equal(2);
     expect([total('credits'), total('alreadyCredited'), total('creditedCents')]).to.deep.equal([
       0,
       1,
