@@ -61,7 +61,7 @@ export class TenantReading {
       if (!f.objectId || !REGISTRY_FIELDS.has(f.name)) continue;
       const value = UNIQUE_VALUES.has(f.name) ? f.value : this.shared.string(f.value);
       // Concatenated, not pushed: a list a push grows keeps room for 19 fields (168 bytes an object), and an
-      // object has a few registry fields at most.
+      // object has a few registry fields at most (an account's subscriptions, unbounded, are pushed).
       const field = { name: this.shared.string(f.name), value };
       const known = this.fields.get(f.objectId);
       this.fields.set(f.objectId, known ? known.concat([field]) : [field]);

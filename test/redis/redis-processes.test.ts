@@ -36,13 +36,12 @@ describe('the redis-server harness: a server that cannot start says why at once,
     return port;
   }
 
-  it('a port already taken: RedisExitedError with redis-server’s own reason, long before the PING timeout', async () => {
+  it('a port already taken: RedisExitedError with redis-server’s own reason, not the PING timeout', async () => {
     const port = await holdPort();
-    const began = Date.now();
+    // Not the wait's "timed out" error: the exit is what ended the wait.
     const failed = await failedStart(port, 'redis on a taken port', dataNodeArgs(port, dir.path));
     expect(failed).to.be.instanceOf(RedisExitedError);
     expect((failed as Error).message).to.match(/Address already in use/);
-    expect(Date.now() - began).to.be.below(5_000);
   });
 
   it('a port another Redis holds: this process exits, and the other one’s PONG is not taken for it', async () => {

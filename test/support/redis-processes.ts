@@ -184,8 +184,11 @@ export function tempDir(name: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Arguments every data node gets: loopback only, no persistence, and no eviction (BullMQ needs it). */
-export function dataNodeArgs(port: number, dir: string): string[] {
+/**
+ * Arguments every data node gets: loopback only, no snapshots, and no eviction (BullMQ needs it). With
+ * `appendOnly`, an AOF fsynced at every write, so what it held survives a SIGKILL and a restart.
+ */
+export function dataNodeArgs(port: number, dir: string, { appendOnly = false } = {}): string[] {
   return [
     '--port',
     String(port),
@@ -195,8 +198,7 @@ export function dataNodeArgs(port: number, dir: string): string[] {
     dir,
     '--save',
     '',
-    '--appendonly',
-    'no',
+    ...(appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     '--maxmemory-policy',
     'noeviction',
   ];
