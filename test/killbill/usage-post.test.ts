@@ -4,6 +4,7 @@ import { KillBillClient, type SubscriptionUsageRecord } from '../../src/clients/
 import { proxiedFromEnv } from '../../src/clients/killbill/usage-post.js';
 import { KillBillError } from '../../src/errors/index.js';
 import type { FaultProxy } from '../support/fault-proxy.js';
+import { waitFor } from '../support/wait.js';
 import { dayOf, HOUR, killBillForBridge, MeteredTenant, newProjectId } from '../support/metered-tenant.js';
 
 const USAGE_POSTS = { method: 'POST', path: '/1.0/kb/usages' };
@@ -99,6 +100,26 @@ describe('Kill Bill client: recording usage on Node’s own HTTP client (real Ki
     expect(auth(0)).to.deep.equal(auth(1));
     expect(auth(0)[1]).to.equal(tenant.apiKey);
     expect(JSON.parse(sent[0]!.body)).to.deep.equal(record(ids[0]!));
+  });
+
+  it('closes a kept-alive connection it left idle before Kill Bill would, so none is reset as it is reused', async () => {
+    // Announced as `Keep-Alive: timeout=3`: the proxy closes an idle connection after 4 s (Node adds 1 s).
+    proxy.keepAliveTimeoutMs = 3_000;
+    try {
+      const { bare } = clients();
+      expect(await bare.recordUsage(record(`usage-post-${randomUUID()}`))).to.equal('recorded');
+      const port = proxy.seen(USAGE_POSTS).at(-1)!.callerPort;
+      const closed = () => proxy.closedConnections.find((c) => c.callerPort === port);
+      await waitFor('the record’s connection has closed', () => closed() !== undefined, {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+      });
+      expect(closed()?.by, 'who closed the idle connection first').to.equal('caller');
+      expect(await bare.recordUsage(record(`usage-post-${randomUUID()}`))).to.equal('recorded');
+      expect(proxy.seen(USAGE_POSTS).at(-1)!.callerPort, 'the next record’s connection').not.to.equal(port);
+    } finally {
+      proxy.keepAliveTimeoutMs = 5_000;
+    }
   });
 
   it('reads a refusal of the record itself the same: not retryable, Kill Bill’s own message', async () => {

@@ -36,6 +36,8 @@ export interface ProxiedRequest {
   /** The status the caller got, or how the proxy ended it. */
   outcome: number | 'drop' | 'hang' | 'drop-after' | 'unreachable';
   at: number;
+  /** The caller's side of the connection it came on (its local port). */
+  callerPort: number;
   /** When upstream's answer began (its status and headers), ms since the epoch; unset for faults and hangs. */
   headersAt?: number;
   /** When the whole answer was handed on to the caller, ms since the epoch; unset for faults and hangs. */
@@ -66,10 +68,15 @@ export class FaultProxy {
   /** The answer's headers to send back instead of the server's (as another version or size of it sends them). */
   rewriteAnswerHeaders:
     ((req: ProxiedRequest, headers: IncomingHttpHeaders) => IncomingHttpHeaders) | undefined;
+  /** Each caller's connection that ended, in order, by its port, and who closed it first. */
+  readonly closedConnections: Array<{ callerPort: number; by: 'caller' | 'proxy' }> = [];
   private faults: PlannedFault[] = [];
   private readonly sockets = new Set<Socket>();
-  private readonly agent = new Agent({ keepAlive: true });
+  // Closes an idle connection before the server behind does (Jetty after 30 s, Node after its keepAliveTimeout
+  // plus 1 s, which it announces): reused as the server closes it, a request is reset, a failure no test made.
+  private readonly agent = new Agent({ keepAlive: true, timeout: 4_000 });
   private server: Server | undefined;
+  private keepAliveMs = 5_000;
 
   private constructor(
     private readonly target: URL,
@@ -88,6 +95,12 @@ export class FaultProxy {
 
   get url(): string {
     return `http://127.0.0.1:${this.portNumber}`;
+  }
+
+  /** How long the proxy keeps a caller's idle connection (Node's default 5 s), from the next answer on. */
+  set keepAliveTimeoutMs(ms: number) {
+    this.keepAliveMs = ms;
+    if (this.server) this.server.keepAliveTimeout = ms;
   }
 
   /** The next `count` requests that match get `fault` instead of the server's answer. */
@@ -125,9 +138,16 @@ export class FaultProxy {
   async up(): Promise<void> {
     if (this.server) return;
     const server = createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = this.keepAliveMs;
     server.on('connection', (s) => {
       this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
+      const callerPort = s.remotePort ?? 0;
+      let callerEnded = false;
+      s.once('end', () => (callerEnded = true));
+      s.once('close', () => {
+        this.sockets.delete(s);
+        this.closedConnections.push({ callerPort, by: callerEnded ? 'caller' : 'proxy' });
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -163,6 +183,7 @@ export class FaultProxy {
       body: body.toString('utf8'),
       outcome: 'hang',
       at: Date.now(),
+      callerPort: req.socket.remotePort ?? 0,
     };
     this.requests.push(seen);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));

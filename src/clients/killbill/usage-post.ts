@@ -5,6 +5,14 @@ import { answeredFailure, noAnswerFailure } from './kill-bill-failures.js';
 
 const OPERATION = 'record usage';
 
+/**
+ * How long a kept-alive connection may sit idle before we close it. A server closes idle connections too (Jetty
+ * after 30 s, Node after 5 s); a record sent on one at the moment the server closes it is reset, unanswered, and
+ * its subscription's run fails. Closing first avoids that: Node's agent also keeps a connection no longer than
+ * a second less than the server's `Keep-Alive: timeout=` says, but only when it has an idle timeout of its own.
+ */
+const IDLE_CONNECTION_MS = 4_000;
+
 export interface UsagePostOptions {
   /** Base URL, without /1.0/kb. */
   url: string;
@@ -33,7 +41,8 @@ export class UsagePost {
     this.target = new URL('/1.0/kb/usages', `${options.url.replace(/\/+$/, '')}/`);
     const secure = this.target.protocol === 'https:';
     this.request = secure ? https.request : http.request;
-    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    const kept = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
+    this.agent = secure ? new https.Agent(kept) : new http.Agent(kept);
     const basic = Buffer.from(`${options.username}:${options.password}`).toString('base64');
     this.headers = {
       Accept: 'application/json',
