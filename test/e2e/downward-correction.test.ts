@@ -231,7 +231,7 @@ describe('real Kill Bill: a downward correction of an invoiced period is a credi
       .map((r) => `${r.method} ${r.path.split('?')[0]} ${r.outcome}`);
     expect(
       runs.length,
-      `the run whose credit answer was lost failed, the next one finished (${why}; Kill Bill's odd answers: ${odd.join(', ')})`,
+      `the run whose credit answer was lost failed, the next one finished (${why}; the proxy's non-2xx outcomes: ${odd.join(', ')})`,
     ).to.equal(2);
     expect([total('credits'), total('alreadyCredited'), total('creditedCents')]).to.deep.equal([
       0,

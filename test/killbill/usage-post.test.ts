@@ -102,23 +102,25 @@ describe('Kill Bill client: recording usage on Node’s own HTTP client (real Ki
     expect(JSON.parse(sent[0]!.body)).to.deep.equal(record(ids[0]!));
   });
 
-  it('closes a kept-alive connection it left idle before Kill Bill would, so none is reset as it is reused', async () => {
-    // Announced as `Keep-Alive: timeout=3`: the proxy closes an idle connection after 4 s (Node adds 1 s).
-    proxy.keepAliveTimeoutMs = 3_000;
+  it('closes a kept-alive connection idle for 4 s itself, before the server does (a reuse then would be reset)', async () => {
+    // Announced as `Keep-Alive: timeout=10`: the proxy would close an idle connection after 11 s (Node adds 1 s).
+    const kept = proxy.keepAliveTimeoutMs;
+    proxy.keepAliveTimeoutMs = 10_000;
     try {
       const { bare } = clients();
+      const closedBefore = proxy.closedConnections.length;
       expect(await bare.recordUsage(record(`usage-post-${randomUUID()}`))).to.equal('recorded');
       const port = proxy.seen(USAGE_POSTS).at(-1)!.callerPort;
-      const closed = () => proxy.closedConnections.find((c) => c.callerPort === port);
+      const closed = () => proxy.closedConnections.slice(closedBefore).find((c) => c.callerPort === port);
       await waitFor('the record’s connection has closed', () => closed() !== undefined, {
-        timeoutMs: 15_000,
+        timeoutMs: 20_000,
         intervalMs: 50,
       });
       expect(closed()?.by, 'who closed the idle connection first').to.equal('caller');
       expect(await bare.recordUsage(record(`usage-post-${randomUUID()}`))).to.equal('recorded');
       expect(proxy.seen(USAGE_POSTS).at(-1)!.callerPort, 'the next record’s connection').not.to.equal(port);
     } finally {
-      proxy.keepAliveTimeoutMs = 5_000;
+      proxy.keepAliveTimeoutMs = kept;
     }
   });
 

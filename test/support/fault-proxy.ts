@@ -68,7 +68,7 @@ export class FaultProxy {
   /** The answer's headers to send back instead of the server's (as another version or size of it sends them). */
   rewriteAnswerHeaders:
     ((req: ProxiedRequest, headers: IncomingHttpHeaders) => IncomingHttpHeaders) | undefined;
-  /** Each caller's connection that ended, in order, by its port, and who closed it first. */
+  /** Each caller's connection that ended, in order, by its port: `caller` when its FIN came before we closed. */
   readonly closedConnections: Array<{ callerPort: number; by: 'caller' | 'proxy' }> = [];
   private faults: PlannedFault[] = [];
   private readonly sockets = new Set<Socket>();
@@ -97,7 +97,11 @@ export class FaultProxy {
     return `http://127.0.0.1:${this.portNumber}`;
   }
 
-  /** How long the proxy keeps a caller's idle connection (Node's default 5 s), from the next answer on. */
+  /** The server's `keepAliveTimeout` (Node's default 5 s; it closes 1 s later), from the next answer on. */
+  get keepAliveTimeoutMs(): number {
+    return this.keepAliveMs;
+  }
+
   set keepAliveTimeoutMs(ms: number) {
     this.keepAliveMs = ms;
     if (this.server) this.server.keepAliveTimeout = ms;

@@ -7,9 +7,11 @@ const OPERATION = 'record usage';
 
 /**
  * How long a kept-alive connection may sit idle before we close it. A server closes idle connections too (Jetty
- * after 30 s, Node after 5 s); a record sent on one at the moment the server closes it is reset, unanswered, and
- * its subscription's run fails. Closing first avoids that: Node's agent also keeps a connection no longer than
- * a second less than the server's `Keep-Alive: timeout=` says, but only when it has an idle timeout of its own.
+ * after 30 s, Node after its keepAliveTimeout + 1 s); a record sent on one at the moment the server closes it is
+ * reset, unanswered, and its subscription's run fails. Closing first avoids that. With an idle timeout of its
+ * own, Node's agent also closes a second before a shorter `Keep-Alive: timeout=` the server announces; without
+ * one it keeps the connection forever. (The socket also emits 'timeout' after 4 s without data during a
+ * request; nothing listens, so only `timeoutMs` ends a slow answer.)
  */
 const IDLE_CONNECTION_MS = 4_000;
 
