@@ -79,15 +79,15 @@ export class RedisServer {
   }
 }
 
-/**
- * Reads the Redis server has processed (INFO stats), through `redis`: a client's write, one command or a
- * pipeline of many, is one read or a few. The INFO command itself counts too.
- */
 /** A data node's arguments, with the server's password. */
 function serverArgs(port: number, dir: string, o: { password?: string; appendOnly?: boolean }): string[] {
   return [...dataNodeArgs(port, dir, o), ...(o.password ? ['--requirepass', o.password] : [])];
 }
 
+/**
+ * Reads the Redis server has processed (INFO stats), through `redis`: a client's write, one command or a
+ * pipeline of many, is one read or a few. The INFO command itself counts too.
+ */
 export async function readsProcessed(redis: Redis): Promise<number> {
   const stats = await redis.info('stats');
   const m = /total_reads_processed:(\d+)/.exec(stats);
