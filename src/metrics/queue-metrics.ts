@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, type Job, type QueueOptions, type Worker } from 'bullmq';
+import type { Job, Queue, QueueOptions, Worker } from 'bullmq';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { withinDeadline } from './scrape-deadline.js';
 
@@ -8,8 +8,18 @@ type JobCounts = Record<(typeof STATES)[number], number>;
 
 /** Whether BullMQ will try the job again: the same test BullMQ makes before it moves a job to failed. */
 export function willRetry(job: Job | undefined, err: Error): boolean {
-  if (!job || err instanceof UnrecoverableError || err.name === 'UnrecoverableError') return false;
+  if (!job || err.name === 'UnrecoverableError' || isUnrecoverable(err)) return false;
   return job.attemptsMade < (job.opts.attempts ?? 1);
+}
+
+/**
+ * BullMQ's `instanceof UnrecoverableError`, by the class's name along the prototype chain: this module must not
+ * load bullmq, which a one-shot `bridge sync` would pay for at start (about 0.2 s of CPU) only to count no jobs.
+ */
+function isUnrecoverable(err: Error): boolean {
+  for (let p: unknown = Object.getPrototypeOf(err); p; p = Object.getPrototypeOf(p))
+    if ((p as { constructor?: { name?: string } }).constructor?.name === 'UnrecoverableError') return true;
+  return false;
 }
 
 /**
@@ -20,7 +30,8 @@ export class QueueMetrics {
   private readonly completed: Counter<'queue'>;
   private readonly failed: Counter<'queue'>;
   private readonly retried: Counter<'queue'>;
-  private queues: Queue[] = [];
+  /** Opened by the first {@link countJobs}, which loads bullmq: only a service counts jobs. */
+  private queues: Promise<Queue[]> | undefined;
   /** One Redis read per scrape, shared by the two gauges that need it. */
   private reading: Promise<Map<string, JobCounts | undefined>> | undefined;
 
@@ -75,13 +86,14 @@ export class QueueMetrics {
 
   /** Reads these queues' counts at every scrape; the first connection given is kept. */
   countJobs(connection: QueueOptions['connection'], prefix: string, names: readonly string[]): void {
-    if (this.queues.length > 0) return;
-    this.queues = names.map((name) => {
-      const queue = new Queue(name, { connection, prefix });
-      // Redis going away is said by the dependency watch; here it only means no counts this scrape.
-      queue.on('error', () => {});
-      return queue;
-    });
+    this.queues ??= import('bullmq').then(({ Queue }) =>
+      names.map((name) => {
+        const queue = new Queue(name, { connection, prefix });
+        // Redis going away is said by the dependency watch; here it only means no counts this scrape.
+        queue.on('error', () => {});
+        return queue;
+      }),
+    );
   }
 
   private counts(): Promise<Map<string, JobCounts | undefined>> {
@@ -91,7 +103,7 @@ export class QueueMetrics {
 
   private async read(): Promise<Map<string, JobCounts | undefined>> {
     const entries = await Promise.all(
-      this.queues.map(async (q) => {
+      (await (this.queues ?? [])).map(async (q) => {
         const got = await withinDeadline(
           q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
           this.deadlineMs,
@@ -110,8 +122,8 @@ export class QueueMetrics {
   }
 
   async close(): Promise<void> {
-    const queues = this.queues;
-    this.queues = [];
-    await Promise.all(queues.map((q) => q.close().catch(() => {})));
+    const queues = await this.queues;
+    this.queues = undefined;
+    await Promise.all((queues ?? []).map((q) => q.close().catch(() => {})));
   }
 }

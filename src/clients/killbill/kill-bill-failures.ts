@@ -1,5 +1,5 @@
-import { isAxiosError } from 'axios';
 import { KillBillError } from '../../errors/index.js';
+import { axios } from './generated-client.js';
 
 /** Kill Bill's answer to a usage record whose tracking id it already has (contract §3.1). */
 export const TRACKING_ID_ALREADY_EXISTS = 50000;
@@ -43,7 +43,7 @@ export function isNoTenantForKey(err: KillBillError, apiKey: string): boolean {
 /** Turns an axios failure into a {@link KillBillError} that carries no credentials. */
 export function toKillBillError(operation: string, err: unknown): KillBillError {
   if (err instanceof KillBillError) return err;
-  if (!isAxiosError(err)) {
+  if (!axios.isAxiosError(err)) {
     return new KillBillError(
       operation,
       err instanceof Error ? err.message : String(err),

@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import type {
   AccountApi,
   CatalogApi,
@@ -13,7 +13,7 @@ import type {
   Subscription,
   SubscriptionUsageRecord,
 } from 'killbill';
-import { generated } from './generated-client.js';
+import { axios, generated } from './generated-client.js';
 import type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 import { KillBillError } from '../../errors/index.js';
 import {
@@ -62,7 +62,7 @@ export class KillBillClient {
       username: options.username,
       password: options.password,
     };
-    // killbill is CommonJS and types axios through its CJS entry; the instance is the same at run time.
+    // killbill types axios through its CJS entry, this file through its ES one; the instance is the same.
     const http = this.http as unknown as ConstructorParameters<typeof AccountApi>[2];
     const config = new generated.Configuration({
       basePath: this.admin.url,
