@@ -1,4 +1,5 @@
-import convict from 'convict';
+import type Convict from 'convict';
+import { convict } from './convict.js';
 import { parseRedisUrl, REDIS_URL_FORMS } from './redis-url.js';
 import type { Milliseconds } from './config-types.js';
 
@@ -45,7 +46,7 @@ function parseJsonFromEnv(v: unknown): unknown {
 }
 
 /** Every format the schema names by its `format`. */
-const FORMATS: convict.Format[] = [
+const FORMATS: Convict.Format[] = [
   {
     name: 'http-url',
     validate(value: unknown) {

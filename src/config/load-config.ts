@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import convict from 'convict';
+import type Convict from 'convict';
 import { addressClashProblems } from './address-clash.js';
 import { ConfigError, type ConfigProblem, type ValueOrigin } from '../errors/config-error.js';
 import { createConfig, schema, SECRET_KEYS, type BridgeConfig, type WrittenConfig } from './schema.js';
@@ -113,7 +113,7 @@ function resolveConfigFile(options: LoadConfigOptions, env: NodeJS.ProcessEnv): 
 
 /** Runs convict's per-key format checks and turns its text into one problem per key. */
 function formatProblems(
-  config: convict.Config<WrittenConfig>,
+  config: Convict.Config<WrittenConfig>,
   origins: Map<string, ValueOrigin>,
 ): ConfigProblem[] {
   try {

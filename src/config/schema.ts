@@ -1,4 +1,5 @@
-import convict from 'convict';
+import type Convict from 'convict';
+import { convict } from './convict.js';
 import { addConfigFormats } from './formats.js';
 import { processSchema } from './schema-process.js';
 import { upstreamSchema } from './schema-upstream.js';
@@ -20,9 +21,9 @@ export const SECRET_KEYS = new Set([
 
 // Every key has doc, format, default and env, so `bridge config check` and the README table can be
 // generated from this one place.
-export const schema: convict.Schema<WrittenConfig> = { ...upstreamSchema, ...processSchema };
+export const schema: Convict.Schema<WrittenConfig> = { ...upstreamSchema, ...processSchema };
 
-export function createConfig(): convict.Config<WrittenConfig> {
+export function createConfig(): Convict.Config<WrittenConfig> {
   addConfigFormats();
   return convict<WrittenConfig>(schema);
 }
