@@ -1,17 +1,8 @@
 import { readFileSync } from 'node:fs';
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Node,
-  type Pair,
-  type YAMLError,
-} from 'yaml';
+import type { LineCounter, Node, Pair, YAMLError } from 'yaml';
 import type { ConfigProblem, ValueOrigin } from '../errors/config-error.js';
 import { suggestKey } from './key-suggestion.js';
-import { syntaxErrorOffset } from './yaml-syntax.js';
+import { syntaxErrorOffset, yaml } from './yaml-syntax.js';
 
 /** One value read from the file, with the schema key it sets and where it stood. */
 export interface FileValue {
@@ -113,7 +104,7 @@ interface KeyReading {
 function readKeys(pairs: Pair[], prefix: string, r: KeyReading): void {
   for (const pair of pairs) {
     const keyNode = pair.key as Node;
-    const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+    const name = yaml().isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     const rawPath = prefix ? `${prefix}.${name}` : name;
     if (!prefix && IGNORED_BLOCKS.has(name)) {
       r.ignored.push(name);
@@ -121,7 +112,7 @@ function readKeys(pairs: Pair[], prefix: string, r: KeyReading): void {
     }
     const valueNode = pair.value as Node | null;
     const key = CONCERTIM_KEYS[rawPath] ?? rawPath.split('.').map(snakeToCamel).join('.');
-    if (isMap(valueNode) && !STRUCTURED_KEYS.has(key)) {
+    if (yaml().isMap(valueNode) && !STRUCTURED_KEYS.has(key)) {
       readKeys(valueNode.items as Pair[], rawPath, r);
       continue;
     }
@@ -135,7 +126,9 @@ function readKeys(pairs: Pair[], prefix: string, r: KeyReading): void {
       continue;
     }
     let value: unknown =
-      isScalar(valueNode) || isSeq(valueNode) || isMap(valueNode) ? valueNode.toJSON() : null;
+      yaml().isScalar(valueNode) || yaml().isSeq(valueNode) || yaml().isMap(valueNode)
+        ? valueNode.toJSON()
+        : null;
     // concertim files write log levels in upper case (DEBUG); pino's names are lower case.
     if (key === 'log.level' && typeof value === 'string') value = value.toLowerCase();
     r.reading.values.push({ key, value, origin: r.at(valueNode ?? keyNode) });
@@ -148,8 +141,8 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
   const text = readText(file, reading);
   if (text === undefined) return reading;
 
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: true });
   const at: Locate = (node) => {
     const offset = node?.range?.[0] ?? 0;
     const pos = lines.linePos(offset);
@@ -161,7 +154,7 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
     return reading;
   }
   if (doc.contents === null) return reading;
-  if (!isMap(doc.contents)) {
+  if (!yaml().isMap(doc.contents)) {
     reading.problems.push({
       key: '(config file)',
       message: 'expected a YAML mapping of keys',

@@ -1,4 +1,16 @@
-import { CST, Parser, type YAMLError } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { CST, YAMLError } from 'yaml';
+
+let loaded: typeof Yaml | undefined;
+
+/**
+ * The yaml package, loaded when there is a file to read: a configuration from the environment alone (a
+ * container's) starts about 0.07 s of CPU sooner without it.
+ */
+export function yaml(): typeof Yaml {
+  return (loaded ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
 
 type OpenerKind = 'quote' | 'flow-seq' | 'flow-map';
 
@@ -37,7 +49,7 @@ function kindNamedIn(message: string): OpenerKind | undefined {
 function collect(token: CST.Token | null | undefined, into: UnclosedOpener[]): void {
   if (!token) return;
   const kind = unclosedKind(token);
-  if (kind) into.push({ kind, start: token.offset, end: token.offset + CST.stringify(token).length });
+  if (kind) into.push({ kind, start: token.offset, end: token.offset + yaml().CST.stringify(token).length });
   switch (token.type) {
     case 'document':
       collect(token.value, into);
@@ -61,7 +73,7 @@ export function syntaxErrorOffset(text: string, error: YAMLError): number {
   // A key that runs over two lines is most often a line indented too far: point at where the key ends.
   const offset = error.code === 'MULTILINE_IMPLICIT_KEY' ? error.pos[1] - 1 : error.pos[0];
   const openers: UnclosedOpener[] = [];
-  for (const token of new Parser().parse(text)) collect(token, openers);
+  for (const token of new (yaml().Parser)().parse(text)) collect(token, openers);
   const kind = kindNamedIn(error.message);
   // The innermost opener is the one that started last among those reaching the error.
   const culprit = openers

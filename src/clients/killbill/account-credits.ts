@@ -26,8 +26,8 @@ export class AccountCredits {
   private readonly accounts: AccountApi;
 
   constructor(private readonly kb: KillBillClient) {
-    this.credits = kb.api(generated.CreditApi);
-    this.accounts = kb.api(generated.AccountApi);
+    this.credits = kb.api(generated().CreditApi);
+    this.accounts = kb.api(generated().AccountApi);
   }
 
   /** Gives `cents` of credit in the account's currency, committed at once (a draft credit would apply nothing). */

@@ -1,5 +1,5 @@
+import type { AxiosError } from 'axios';
 import { KillBillError } from '../../errors/index.js';
-import { axios } from './generated-client.js';
 
 /** Kill Bill's answer to a usage record whose tracking id it already has (contract §3.1). */
 export const TRACKING_ID_ALREADY_EXISTS = 50000;
@@ -43,7 +43,7 @@ export function isNoTenantForKey(err: KillBillError, apiKey: string): boolean {
 /** Turns an axios failure into a {@link KillBillError} that carries no credentials. */
 export function toKillBillError(operation: string, err: unknown): KillBillError {
   if (err instanceof KillBillError) return err;
-  if (!axios.isAxiosError(err)) {
+  if (!isAxiosError(err)) {
     return new KillBillError(
       operation,
       err instanceof Error ? err.message : String(err),
@@ -75,4 +75,9 @@ export function answeredFailure(operation: string, status: number, data: unknown
   const code = typeof body === 'object' && body !== null && typeof body.code === 'number' ? body.code : null;
   const retryable = (status >= 500 && !OTHER_TENANTS_OBJECT.test(text)) || status === 429 || status === 408;
   return new KillBillError(operation, `${status} ${text}`, status, code, retryable);
+}
+
+/** axios's own `isAxiosError`, without loading axios (generated-client.ts says why it loads late). */
+function isAxiosError(err: unknown): err is AxiosError {
+  return typeof err === 'object' && err !== null && (err as { isAxiosError?: unknown }).isAxiosError === true;
 }

@@ -1,10 +1,7 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import type {
   AccountApi,
-  CatalogApi,
   InvoiceApi,
-  SubscriptionApi,
-  TenantApi,
   UsageApi,
   Account,
   Bundle,
@@ -13,7 +10,7 @@ import type {
   Subscription,
   SubscriptionUsageRecord,
 } from 'killbill';
-import { axios, generated } from './generated-client.js';
+import { connectGenerated, type GeneratedApis } from './generated-client.js';
 import type { KillBillCall, KillBillClientOptions, RecordOutcome } from './client-options.js';
 import { KillBillError } from '../../errors/index.js';
 import {
@@ -36,17 +33,12 @@ export class KillBillClient {
   private readonly apiSecret: string;
   /** X-Killbill-CreatedBy on writes. */
   readonly createdBy: string;
-  private readonly http: AxiosInstance;
-  readonly accounts: AccountApi;
-  private readonly subscriptions: SubscriptionApi;
-  readonly usages: UsageApi;
-  private readonly tenants: TenantApi;
-  private readonly catalogs: CatalogApi;
-  readonly invoices: InvoiceApi;
   private readonly admin: { url: string; username: string; password: string };
   private readonly onReachability: ((noAnswer: string | null) => void) | undefined;
   private readonly onCall: ((call: KillBillCall) => void) | undefined;
-  private readonly apiArgs: ConstructorParameters<typeof AccountApi>;
+  private readonly timeoutMs: number;
+  /** The generated client on this connection, built by the first call that needs it (generated-client.ts). */
+  private built: GeneratedApis | undefined;
   /** The hot path of a sync; null when a proxy in the environment must carry it (see {@link proxiedFromEnv}). */
   private readonly usagePost: UsagePost | null;
 
@@ -56,27 +48,12 @@ export class KillBillClient {
     this.createdBy = options.createdBy ?? 'killbill-openstack-bridge';
     this.onReachability = options.onReachability;
     this.onCall = options.onCall;
-    this.http = axios.create({ timeout: options.timeoutMs ?? 20_000, maxRedirects: 0 });
+    this.timeoutMs = options.timeoutMs ?? 20_000;
     this.admin = {
       url: options.url.replace(/\/+$/, ''),
       username: options.username,
       password: options.password,
     };
-    // killbill types axios through its CJS entry, this file through its ES one; the instance is the same.
-    const http = this.http as unknown as ConstructorParameters<typeof AccountApi>[2];
-    const config = new generated.Configuration({
-      basePath: this.admin.url,
-      username: options.username,
-      password: options.password,
-      apiKey: generated.apiKey(options.apiKey, options.apiSecret),
-    });
-    this.apiArgs = [config, undefined, http];
-    this.accounts = new generated.AccountApi(config, undefined, http);
-    this.subscriptions = new generated.SubscriptionApi(config, undefined, http);
-    this.usages = new generated.UsageApi(config, undefined, http);
-    this.tenants = new generated.TenantApi(config, undefined, http);
-    this.catalogs = new generated.CatalogApi(config, undefined, http);
-    this.invoices = new generated.InvoiceApi(config, undefined, http);
     this.usagePost = proxiedFromEnv(this.admin.url)
       ? null
       : new UsagePost({
@@ -84,13 +61,30 @@ export class KillBillClient {
           apiKey: options.apiKey,
           apiSecret: options.apiSecret,
           createdBy: this.createdBy,
-          timeoutMs: options.timeoutMs ?? 20_000,
+          timeoutMs: this.timeoutMs,
         });
+  }
+
+  private get apis(): GeneratedApis {
+    const { admin, apiKey, apiSecret, timeoutMs } = this;
+    return (this.built ??= connectGenerated({ ...admin, apiKey, apiSecret, timeoutMs }));
+  }
+
+  get accounts(): AccountApi {
+    return this.apis.accounts;
+  }
+
+  get usages(): UsageApi {
+    return this.apis.usages;
+  }
+
+  get invoices(): InvoiceApi {
+    return this.apis.invoices;
   }
 
   /** A generated API on this connection, for calls kept in files of their own (account-credits.ts). */
   api<A>(Api: new (...args: ConstructorParameters<typeof AccountApi>) => A): A {
-    return new Api(...this.apiArgs);
+    return new Api(...this.apis.args);
   }
 
   /** Runs one call: reported to `onCall` and `onReachability`, any failure as a {@link KillBillError}. */
@@ -127,7 +121,9 @@ export class KillBillClient {
 
   async healthy(): Promise<boolean> {
     try {
-      const res = await this.http.get(`${this.admin.url}/1.0/healthcheck`, { validateStatus: () => true });
+      const res = await this.apis.http.get(`${this.admin.url}/1.0/healthcheck`, {
+        validateStatus: () => true,
+      });
       return res.status === 200;
     } catch {
       return false;
@@ -171,7 +167,7 @@ export class KillBillClient {
   /** The callback URLs Kill Bill holds for the tenant (one at most). */
   async getCallbacks(): Promise<string[]> {
     const res = await this.call('get push notification callback', () =>
-      this.tenants.getPushNotificationCallbacks(),
+      this.apis.tenants.getPushNotificationCallbacks(),
     );
     return res.data.values ?? [];
   }
@@ -179,7 +175,7 @@ export class KillBillClient {
   async registerCallback(url: string): Promise<void> {
     // The generated client leaves the content type to axios, which picks a form type; Kill Bill answers 415.
     await this.call('register push notification callback', () =>
-      this.tenants.registerPushNotificationCallback(this.createdBy, url, undefined, undefined, {
+      this.apis.tenants.registerPushNotificationCallback(this.createdBy, url, undefined, undefined, {
         headers: { 'Content-Type': 'application/json' },
       }),
     );
@@ -189,7 +185,7 @@ export class KillBillClient {
   async createTenant(): Promise<boolean> {
     const tenant = { apiKey: this.apiKey, apiSecret: this.apiSecret };
     try {
-      await this.call('create tenant', () => this.tenants.createTenant(tenant, this.createdBy));
+      await this.call('create tenant', () => this.apis.tenants.createTenant(tenant, this.createdBy));
       return true;
     } catch (err) {
       if (err instanceof KillBillError && err.status === 409) return false;
@@ -199,14 +195,14 @@ export class KillBillClient {
 
   /** Units declared by the tenant's latest catalog version; null when it has no catalog. */
   async getCatalogUnits(): Promise<Set<string> | null> {
-    const versions = await this.read('get catalog', () => this.catalogs.getCatalogJson());
+    const versions = await this.read('get catalog', () => this.apis.catalogs.getCatalogJson());
     const latest = versions && versions.length > 0 ? versions[versions.length - 1] : undefined;
     if (!latest) return null;
     return new Set((latest.units ?? []).map((u) => u.name).filter((n): n is string => typeof n === 'string'));
   }
 
   async uploadCatalogXml(xml: string): Promise<void> {
-    await this.call('upload catalog', () => this.catalogs.uploadCatalogXml(xml, this.createdBy));
+    await this.call('upload catalog', () => this.apis.catalogs.uploadCatalogXml(xml, this.createdBy));
   }
 
   async addAccountCustomFields(
@@ -239,7 +235,7 @@ export class KillBillClient {
   /** Subscribes an account to a plan; `startDate` (YYYY-MM-DD) may lie in the past. Returns the id. */
   async createSubscription(accountId: string, planName: string, startDate?: string, externalKey?: string) {
     const res = await this.call('create subscription', () =>
-      this.subscriptions.createSubscription(
+      this.apis.subscriptions.createSubscription(
         // The spec's type also requires product, billing period and price list; the plan name implies them.
         { accountId, planName, externalKey } as Subscription,
         this.createdBy,
@@ -253,7 +249,7 @@ export class KillBillClient {
   /** Whether Kill Bill has a tenant with this client's API key. Needs only the user's credentials. */
   async tenantExists(): Promise<boolean> {
     try {
-      return (await this.read('get tenant', () => this.tenants.getTenantByApiKey(this.apiKey))) !== null;
+      return (await this.read('get tenant', () => this.apis.tenants.getTenantByApiKey(this.apiKey))) !== null;
     } catch (err) {
       if (err instanceof KillBillError && isNoTenantForKey(err, this.apiKey)) return false;
       throw err;
@@ -265,7 +261,7 @@ export class KillBillClient {
     const options = { responseType: 'text' as const, headers: { Accept: 'text/xml' } };
     try {
       const res = await this.call('get catalog', () =>
-        this.catalogs.getCatalogXml(requestedDate, undefined, options),
+        this.apis.catalogs.getCatalogXml(requestedDate, undefined, options),
       );
       return String(res.data ?? '');
     } catch (err) {

@@ -22,8 +22,8 @@ export class PagedListings {
     private readonly kb: KillBillClient,
     readonly pageSize = DEFAULT_PAGE_SIZE,
   ) {
-    this.bundleApi = kb.api(generated.BundleApi);
-    this.fieldApi = kb.api(generated.CustomFieldApi);
+    this.bundleApi = kb.api(generated().BundleApi);
+    this.fieldApi = kb.api(generated().CustomFieldApi);
   }
 
   /** Every account of the tenant. */
