@@ -34,6 +34,8 @@ export async function giveCredits(
   pending: PendingWindow,
   resumed: boolean,
 ): Promise<GivenCredit[]> {
+  // Most windows have no credit: their record alone never loads the generated client (generated-client.ts).
+  if (!pending.credits?.length) return [];
   const { kb, entry, logger } = ctx;
   const credits = accountCredits(kb);
   const given: GivenCredit[] = [];
