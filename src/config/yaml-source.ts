@@ -102,9 +102,10 @@ interface KeyReading {
 
 /** Reads a mapping's keys (under `prefix`, the dotted path of the block they stand in) into schema values. */
 function readKeys(pairs: Pair[], prefix: string, r: KeyReading): void {
+  const { isMap, isScalar, isSeq } = yaml();
   for (const pair of pairs) {
     const keyNode = pair.key as Node;
-    const name = yaml().isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+    const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     const rawPath = prefix ? `${prefix}.${name}` : name;
     if (!prefix && IGNORED_BLOCKS.has(name)) {
       r.ignored.push(name);
@@ -112,7 +113,7 @@ function readKeys(pairs: Pair[], prefix: string, r: KeyReading): void {
     }
     const valueNode = pair.value as Node | null;
     const key = CONCERTIM_KEYS[rawPath] ?? rawPath.split('.').map(snakeToCamel).join('.');
-    if (yaml().isMap(valueNode) && !STRUCTURED_KEYS.has(key)) {
+    if (isMap(valueNode) && !STRUCTURED_KEYS.has(key)) {
       readKeys(valueNode.items as Pair[], rawPath, r);
       continue;
     }
@@ -126,9 +127,7 @@ function readKeys(pairs: Pair[], prefix: string, r: KeyReading): void {
       continue;
     }
     let value: unknown =
-      yaml().isScalar(valueNode) || yaml().isSeq(valueNode) || yaml().isMap(valueNode)
-        ? valueNode.toJSON()
-        : null;
+      isScalar(valueNode) || isSeq(valueNode) || isMap(valueNode) ? valueNode.toJSON() : null;
     // concertim files write log levels in upper case (DEBUG); pino's names are lower case.
     if (key === 'log.level' && typeof value === 'string') value = value.toLowerCase();
     r.reading.values.push({ key, value, origin: r.at(valueNode ?? keyNode) });
@@ -141,8 +140,9 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
   const text = readText(file, reading);
   if (text === undefined) return reading;
 
-  const lines = new (yaml().LineCounter)();
-  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const { LineCounter, parseDocument, isMap } = yaml();
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   const at: Locate = (node) => {
     const offset = node?.range?.[0] ?? 0;
     const pos = lines.linePos(offset);
@@ -154,7 +154,7 @@ export function readConfigFile(file: string, schemaKeys: ReadonlySet<string>): F
     return reading;
   }
   if (doc.contents === null) return reading;
-  if (!yaml().isMap(doc.contents)) {
+  if (!isMap(doc.contents)) {
     reading.problems.push({
       key: '(config file)',
       message: 'expected a YAML mapping of keys',

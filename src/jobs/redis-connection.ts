@@ -10,7 +10,7 @@ export type { RedisSettings } from './redis-options.js';
 
 /**
  * ioredis is CommonJS: imported from an ES module, Node first scans it and the modules it re-exports for named
- * exports, about 0.08 s of CPU at every start of every `bridge` command; `require` skips that. Same classes.
+ * exports, about 0.08 s of CPU at the start of every command that uses Redis; `require` skips that. Same classes.
  */
 const { Cluster, Redis } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
 type Cluster = IORedis.Cluster;

@@ -122,8 +122,9 @@ export class QueueMetrics {
   }
 
   async close(): Promise<void> {
-    const queues = await this.queues;
+    const opening = this.queues;
     this.queues = undefined;
-    await Promise.all((queues ?? []).map((q) => q.close().catch(() => {})));
+    const queues = (await opening?.catch(() => undefined)) ?? [];
+    await Promise.all(queues.map((q) => q.close().catch(() => {})));
   }
 }

@@ -39,7 +39,7 @@ export async function giveCredits(
   const { kb, entry, logger } = ctx;
   const credits = accountCredits(kb);
   const given: GivenCredit[] = [];
-  for (const c of pending.credits ?? []) {
+  for (const c of pending.credits) {
     const found = resumed ? await credits.find(entry.accountId, c.description) : null;
     const item = found ?? (await credits.give(entry.accountId, c.cents, c.description));
     if (found && found.cents !== c.cents) {

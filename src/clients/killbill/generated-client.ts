@@ -21,7 +21,7 @@ export function generated(): typeof Generated {
  * axios as the generated client itself requires it (CommonJS): importing it as an ES module would load axios a
  * second time, its ES build, for the same library.
  */
-export function axios(): AxiosStatic {
+function axios(): AxiosStatic {
   return (commonAxios ??= require('axios') as AxiosStatic);
 }
 

@@ -66,8 +66,15 @@ export class KillBillClient {
   }
 
   private get apis(): GeneratedApis {
+    if (this.built) return this.built;
     const { admin, apiKey, apiSecret, timeoutMs } = this;
-    return (this.built ??= connectGenerated({ ...admin, apiKey, apiSecret, timeoutMs }));
+    try {
+      return (this.built = connectGenerated({ ...admin, apiKey, apiSecret, timeoutMs }));
+    } catch (err) {
+      // A broken install, not Kill Bill's answer: no retry mends it (the call was never sent).
+      const why = err instanceof Error ? err.message : String(err);
+      throw new KillBillError('load of the generated client', why, undefined, null, false);
+    }
   }
 
   get accounts(): AccountApi {
