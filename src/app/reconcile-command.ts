@@ -6,6 +6,7 @@ import type { Month } from '../reconcile/reconcile-run.js';
 import type { BridgeRuntime } from './bridge-runtime.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
 import { formatAmount } from './money.js';
+import { writeJsonDocument } from './json-document.js';
 import {
   EXIT_CONFIG,
   EXIT_FAILURE,
@@ -125,17 +126,16 @@ async function fix(runtime: BridgeRuntime, report: ReconcileReport, accountId?: 
 }
 
 /** The report (after the fix's summary, when there was one) as a table or JSON; exit 1 unless all is right. */
-function printReconcile(
+async function printReconcile(
   opts: ReconcileOptions,
   month: Month,
   report: ReconcileReport,
   fixed?: SyncRunReport,
-): void {
+): Promise<void> {
   const period = `${month.year}-${String(month.month).padStart(2, '0')}`;
   const text = [fixed ? `fix: ${syncSummary(fixed)}` : '', reconcileTable(report)].filter(Boolean);
-  process.stdout.write(
-    opts.json ? `${JSON.stringify(reconcileJson(period, report, fixed), null, 2)}\n` : `${text.join('\n')}\n`,
-  );
+  if (opts.json) await writeJsonDocument(process.stdout, reconcileJson(period, report, fixed));
+  else process.stdout.write(`${text.join('\n')}\n`);
   if (!report.ok || fixed?.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
 }
 
@@ -183,7 +183,7 @@ async function reconcileNow(loaded: LoadedConfig, opts: ReconcileOptions, month:
     }
     // One account says nothing of its tenant as a whole: only a whole run sets the metric.
     if (!opts.account) await new store.ReconcileDifferences(redis, config.redis.prefix).save(report.byTenant);
-    printReconcile(opts, month, report, fixed);
+    await printReconcile(opts, month, report, fixed);
   } catch (err) {
     const why = unreachableOf(err, dependencyUrls(config)) ?? (err as Error);
     process.stderr.write(`bridge: reconcile failed: ${why.message}\n`);

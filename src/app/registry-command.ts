@@ -7,6 +7,7 @@ import type { RegistryProblem, SubscriptionEntry } from '../registry/metered-sub
 import type { RedisClient } from '../jobs/redis-connection.js';
 import { RegistryStore } from '../registry/registry-store.js';
 import { EXIT_FAILURE, loadConfigOrExit, startLogger, type GlobalOptions } from './startup.js';
+import { writeJsonDocument } from './json-document.js';
 
 interface RegistryOptions extends GlobalOptions {
   account?: string;
@@ -227,7 +228,8 @@ async function show(config: BridgeConfig, opts: RegistryOptions): Promise<void> 
   const tenants = [config.killbill.apiKey, ...config.killbill.extraTenants.map((t) => t.apiKey)];
   await run(config, async (store) => {
     const r = await report(store, tenants, opts.account);
-    process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : render(r));
+    if (opts.json) await writeJsonDocument(process.stdout, r);
+    else process.stdout.write(render(r));
   });
 }
 

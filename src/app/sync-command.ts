@@ -4,6 +4,7 @@ import { describeIdle, groupIdle, type IdleGroup, type IdleReason } from '../syn
 import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
 import { ProgressBar } from './progress-bar.js';
+import { writeJsonDocument } from './json-document.js';
 import {
   EXIT_CONFIG,
   EXIT_FAILURE,
@@ -136,9 +137,8 @@ async function syncNow(loaded: LoadedConfig, opts: SyncOptions, from?: Date, to?
       config.metering.concurrency,
       (done, total, r) => bar.update(done, total, r.error ? `✗ ${r.subscriptionId}` : ''),
     );
-    process.stdout.write(
-      opts.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : `${summarize(report)}\n`,
-    );
+    if (opts.json) await writeJsonDocument(process.stdout, reportJson(report));
+    else process.stdout.write(`${summarize(report)}\n`);
     // Failed subscriptions carry their own errors; a service that was down is the reason to act on.
     for (const dependency of ['killbill', 'cloudkitty', 'keystone', 'redis'] as const) {
       const problem = watch.problem(dependency);
