@@ -108,7 +108,7 @@ export const processSchema: Omit<
       env: 'BRIDGE_SYNC_EVERY',
     },
     concurrency: {
-      doc: "Usage jobs run at once by one worker process (`bridge sync`: Kill Bill calls at once, from four times as many subscriptions in flight, whose ledger writes share round trips to Redis). Kill Bill's usage calls peak around 16 at once on a 2-core server (BENCHMARKS.md).",
+      doc: "Usage jobs run at once by one worker process (`bridge sync`: subscriptions synced side by side, one Kill Bill call each at a time, their ledger writes sharing round trips to Redis). Kill Bill's usage calls peak around 16 at once on a 2-core server (BENCHMARKS.md).",
       format: 'positive-int',
       default: 16,
       env: 'BRIDGE_SYNC_CONCURRENCY',

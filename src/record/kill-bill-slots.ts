@@ -1,7 +1,7 @@
 /**
- * At most `size` Kill Bill calls of a sync at once. A sync runs more subscriptions side by side than this, so
- * that while some wait on Redis (their ledger calls batched with others', {@link LedgerBatch}) Kill Bill
- * still has `size` calls to work on: its throughput peaks near 16 on our machines (BENCHMARKS.md).
+ * At most `size` Kill Bill calls of a sync at once: its throughput peaks near 16 on our machines
+ * (BENCHMARKS.md). A sync runs as many subscriptions side by side as it has slots (usage-sync.ts says why not
+ * more), so a call waits here only if a run ever makes two at once; the bound holds whatever the runs do.
  */
 export class KillBillSlots {
   private inUse = 0;

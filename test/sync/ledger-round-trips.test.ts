@@ -44,10 +44,10 @@ describe('usage sync: subscriptions side by side share round trips to Redis', fu
     await stack?.close();
   });
 
-  it(`records ${SUBSCRIPTIONS} subscriptions at 4 Kill Bill calls at once in fewer than 2.5 writes each`, async () => {
+  it(`records ${SUBSCRIPTIONS} subscriptions at 16 Kill Bill calls at once in fewer than 2.5 writes each`, async () => {
     const sync = stack.usageSync();
     const before = await readsProcessed(observer);
-    const results = await sync.runOnce({ mode: 'new', now: new Date() }, 4);
+    const results = await sync.runOnce({ mode: 'new', now: new Date() }, 16);
     const reads = (await readsProcessed(observer)) - before;
 
     expect(results.map((r) => r.error).filter(Boolean)).to.deep.equal([]);
