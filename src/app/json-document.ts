@@ -10,7 +10,12 @@ function jsonValue(value: unknown, key: string): unknown {
   return typeof toJSON === 'function' ? toJSON.call(value, key) : value;
 }
 
-const isContainer = (v: unknown): v is object => typeof v === 'object' && v !== null;
+/** An array or a plain object: what the pieces take apart. Anything else (a Map, a boxed string) goes whole. */
+function isContainer(v: unknown): v is object {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return Array.isArray(v) || proto === Object.prototype || proto === null;
+}
 
 /** One value as JSON.stringify(value, null, 2) writes it at `indent`: in one piece. */
 function whole(value: unknown, indent: string): string | undefined {
@@ -49,13 +54,30 @@ function* pieces(v: unknown, indent: string): Generator<string> {
   yield first ? '{}' : `\n${indent}}`;
 }
 
+/** Until `out` takes more; throws if it closes or fails first (a reader that went away), never waits forever. */
+async function drained(out: Writable): Promise<void> {
+  const closed = () => out.errored ?? new Error('the output closed before the document was written');
+  if (out.destroyed) throw closed();
+  const stop = new AbortController();
+  try {
+    await Promise.race([
+      once(out, 'drain', { signal: stop.signal }),
+      once(out, 'close', { signal: stop.signal }).then(() => {
+        throw closed();
+      }),
+    ]);
+  } finally {
+    stop.abort();
+  }
+}
+
 /** Writes `doc` and a newline to `out` as JSON.stringify(doc, null, 2) would, a chunk at a time. */
 export async function writeJsonDocument(out: Writable, doc: unknown): Promise<void> {
   let chunk = '';
   const flush = async () => {
     const full = !out.write(chunk);
     chunk = '';
-    if (full) await once(out, 'drain');
+    if (full) await drained(out);
   };
   for (const piece of jsonPieces(doc)) {
     chunk += piece;

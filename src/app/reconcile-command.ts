@@ -134,8 +134,16 @@ async function printReconcile(
 ): Promise<void> {
   const period = `${month.year}-${String(month.month).padStart(2, '0')}`;
   const text = [fixed ? `fix: ${syncSummary(fixed)}` : '', reconcileTable(report)].filter(Boolean);
-  if (opts.json) await writeJsonDocument(process.stdout, reconcileJson(period, report, fixed));
-  else process.stdout.write(`${text.join('\n')}\n`);
+  try {
+    if (opts.json) await writeJsonDocument(process.stdout, reconcileJson(period, report, fixed));
+    else process.stdout.write(`${text.join('\n')}\n`);
+  } catch (err) {
+    // Not "reconcile failed": the comparison (and any fix) ran; only its report is lost.
+    process.stderr.write(
+      `bridge: reconcile ran, but its report could not be written: ${(err as Error).message}\n`,
+    );
+    process.exitCode = EXIT_FAILURE;
+  }
   if (!report.ok || fixed?.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
 }
 

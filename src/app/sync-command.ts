@@ -5,6 +5,7 @@ import type { SubscriptionSyncResult } from '../sync/subscription-sync.js';
 import type { SyncRunReport } from '../sync/usage-sync.js';
 import { ProgressBar } from './progress-bar.js';
 import { writeJsonDocument } from './json-document.js';
+import type { DependencyWatch } from './dependency-watch.js';
 import {
   EXIT_CONFIG,
   EXIT_FAILURE,
@@ -131,27 +132,41 @@ async function syncNow(loaded: LoadedConfig, opts: SyncOptions, from?: Date, to?
   }
   const runtime = createBridgeRuntime(config, logger, { watch, redis });
   const bar = new ProgressBar('syncing', opts.json ? process.stderr : process.stdout);
+  let report: SyncRunReport;
   try {
-    const report = await runtime.usageSync.runOnceReport(
+    report = await runtime.usageSync.runOnceReport(
       { mode: opts.recheck || from ? 'recheck' : 'new', from, to, accountId: opts.account },
       config.metering.concurrency,
       (done, total, r) => bar.update(done, total, r.error ? `✗ ${r.subscriptionId}` : ''),
     );
-    if (opts.json) await writeJsonDocument(process.stdout, reportJson(report));
-    else process.stdout.write(`${summarize(report)}\n`);
-    // Failed subscriptions carry their own errors; a service that was down is the reason to act on.
-    for (const dependency of ['killbill', 'cloudkitty', 'keystone', 'redis'] as const) {
-      const problem = watch.problem(dependency);
-      if (problem) process.stderr.write(`bridge: ${problem}\n`);
-    }
-    if (report.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
   } catch (err) {
     const why = unreachableOf(err, dependencyUrls(config)) ?? (err as Error);
     process.stderr.write(`bridge: sync failed, nothing more was recorded: ${why.message}\n`);
     process.exitCode = EXIT_FAILURE;
+    return;
   } finally {
     await runtime.close();
   }
+  await printReport(report, opts, watch);
+}
+
+/** The run's report on stdout, then what to act on on stderr; a report that cannot be written is not the sync failing. */
+async function printReport(report: SyncRunReport, opts: SyncOptions, watch: DependencyWatch): Promise<void> {
+  try {
+    if (opts.json) await writeJsonDocument(process.stdout, reportJson(report));
+    else process.stdout.write(`${summarize(report)}\n`);
+  } catch (err) {
+    process.stderr.write(
+      `bridge: the sync ran, but its report could not be written: ${(err as Error).message}\n`,
+    );
+    process.exitCode = EXIT_FAILURE;
+  }
+  // Failed subscriptions carry their own errors; a service that was down is the reason to act on.
+  for (const dependency of ['killbill', 'cloudkitty', 'keystone', 'redis'] as const) {
+    const problem = watch.problem(dependency);
+    if (problem) process.stderr.write(`bridge: ${problem}\n`);
+  }
+  if (report.results.some((r) => r.error)) process.exitCode = EXIT_FAILURE;
 }
 
 export function registerSyncCommand(program: Command): void {

@@ -30,8 +30,8 @@ export interface HoldOptions {
   lean?: LeanRead;
   /**
    * Every ledger call (lock and read, save, commit) may wait a little for other runs' calls to share a write to
-   * Redis ({@link LedgerBatch}); the run counts itself in the ledger's batch until it stops. For runs whose Kill
-   * Bill calls are bounded elsewhere, so that runs waiting here leave Kill Bill no idle slot.
+   * Redis ({@link LedgerBatch}); the run counts itself in the ledger's batch until it stops. For the runs of a
+   * `bridge sync`, many side by side: a worker's job runs alone, and nothing would come to share its write.
    */
   linger?: boolean;
 }

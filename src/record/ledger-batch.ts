@@ -22,9 +22,9 @@ interface WaitingCall {
  * makes three a subscription: batched, N subscriptions locked and read together cost one write and one read.
  *
  * Every call made in one turn of the event loop goes out in one write when the turn ends. A call that may
- * linger (one of a run whose Kill Bill calls are bounded elsewhere, so that while it waits other runs keep
- * Kill Bill busy) waits up to `lingerMs` for others to share its write, unless every run that {@link join}ed
- * is waiting here already (nothing more would come) or the batch is full. Each call still gets its own answer:
+ * linger (one of a `bridge sync` run, which has nothing else to do meanwhile) waits up to `lingerMs` for others
+ * to share its write, unless every run that {@link join}ed is waiting here already (nothing more would come) or
+ * the batch is full: fewer round trips for a little of Kill Bill's time, as the run's slot waits with it. Each call still gets its own answer:
  * a lock lost, a script refused, fails that call alone; a connection that fails fails each call.
  */
 export class LedgerBatch {

@@ -81,7 +81,7 @@ export interface SyncRunReport {
 }
 
 // Runs per Kill Bill slot. More would keep Kill Bill busy while some wait on Redis, which pays only against a
-// Kill Bill that answers at once (100,000 against the recorded one: 17 % faster with 4). At Kill Bill's own pace
+// Kill Bill that answers at once (100,000 against the recorded one: records 17 % slower with 1 than 4). At its pace
 // the waiting runs' state costs CPU: 2,000 subscriptions answered 300 ms late, 1.51 ms a subscription with 4,
 // 1.37 with 2, 1.08 with 1, for 9 % more wall time there (BENCHMARKS.md).
 const RUNS_PER_SLOT = 1;

@@ -35,7 +35,23 @@ class SlowSink extends Writable {
 
 describe('a JSON document written in pieces', () => {
   it('is exactly the text of JSON.stringify(doc, null, 2), special values included', () => {
-    for (const doc of [report(0), report(1), report(5), [], {}, 'text', 12, null, [[1, [2]], { a: [] }]])
+    const unusual = {
+      map: new Map([['a', 1]]),
+      boxed: [new String('s'), new Number(2)],
+      bare: Object.create(null),
+    };
+    for (const doc of [
+      report(0),
+      report(1),
+      report(5),
+      [],
+      {},
+      'text',
+      12,
+      null,
+      [[1, [2]], { a: [] }],
+      unusual,
+    ])
       expect([...jsonPieces(doc)].join('')).to.equal(JSON.stringify(doc, null, 2));
   });
 
@@ -45,6 +61,18 @@ describe('a JSON document written in pieces', () => {
     await writeJsonDocument(sink, doc);
     expect(sink.text).to.equal(`${JSON.stringify(doc, null, 2)}\n`);
     expect(sink.writes).to.be.greaterThan(10);
+  });
+
+  it('fails, not hangs, when the stream closes without an error, or was closed before', async () => {
+    const closing = new PassThrough({ highWaterMark: 1 });
+    const written = writeJsonDocument(closing, report(20_000));
+    closing.destroy();
+    let failure: unknown;
+    await written.catch((err: unknown) => (failure = err));
+    expect((failure as Error)?.message).to.equal('the output closed before the document was written');
+    failure = undefined;
+    await writeJsonDocument(closing, report(20_000)).catch((err: unknown) => (failure = err));
+    expect((failure as Error)?.message).to.match(/closed|destroyed/);
   });
 
   it('fails, not hangs, when the stream it waits on breaks', async () => {
