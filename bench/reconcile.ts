@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { KillBillClient, KillBillClientOptions } from '../src/clients/killbill/killbill-client.js';
-import { PagedListings } from '../src/clients/killbill/paged-listings.js';
+import { DEFAULT_PAGE_SIZE, PagedListings } from '../src/clients/killbill/paged-listings.js';
 import { silentLogger } from '../src/logging/logger.js';
 import { AccountRegistrar } from '../src/registry/account-registrar.js';
 import { FIELD } from '../src/registry/metered-subscription.js';
@@ -23,7 +23,7 @@ process.env.KILLBILL_XMX ??= '1g';
  */
 const accounts = Number(process.env.BENCH_RECONCILE_ACCOUNTS ?? 1000);
 /** BENCH_RECONCILE_PAGE: page sizes, comma-separated, each measured on the same accounts. */
-const pageSizes = (process.env.BENCH_RECONCILE_PAGE ?? '1000').split(',').map(Number);
+const pageSizes = (process.env.BENCH_RECONCILE_PAGE ?? String(DEFAULT_PAGE_SIZE)).split(',').map(Number);
 const rounds = Number(process.env.BENCH_RECONCILE_ROUNDS ?? 2);
 const perAccount = process.env.BENCH_RECONCILE_PER_ACCOUNT !== '0';
 const PLAN = 'openstack-standard-monthly';

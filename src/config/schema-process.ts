@@ -140,9 +140,9 @@ export const processSchema: Omit<
       env: 'BRIDGE_REGISTRY_CONCURRENCY',
     },
     pageSize: {
-      doc: "Rows per page of Kill Bill's account, bundle and custom-field listings a registry rebuild reads.",
+      doc: "Rows per page of Kill Bill's account, bundle and custom-field listings a registry rebuild reads. Fewer, larger pages are served faster; Kill Bill holds a whole page in its heap while the bridge reads it row by row.",
       format: 'positive-int',
-      default: 1000,
+      default: 10000,
       env: 'BRIDGE_REGISTRY_PAGE_SIZE',
     },
   },

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/logging/logger.js';
 import { AccountRegistrar } from '../../src/registry/account-registrar.js';
 import { FIELD } from '../../src/registry/metered-subscription.js';
 import { RegistryStore } from '../../src/registry/registry-store.js';
+import { KillBillError } from '../../src/errors/index.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { createTenant, type KillBillTenant } from '../support/killbill-server.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -193,5 +194,38 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
     expect(await paged.store.entries(tenant.apiKey)).to.deep.equal(
       await registrar('paged').store.entries(tenant.apiKey),
     );
+  });
+
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => expect.fail('the rebuild succeeded'),
+      (err: unknown) => err as KillBillError,
+    );
+
+  it('fails a rebuild whose page arrives cut short as Kill Bill unreachable, storing nothing of it', async () => {
+    const cut = registrar('cut', 2);
+    proxy.failNext(1, { kind: 'cut-body' }, { path: '/1.0/kb/bundles/pagination' });
+    const err = await failure(cut.registrar.reconcileTenant(tenant.apiKey));
+    expect(err).to.be.instanceOf(KillBillError);
+    expect(err.operation).to.equal('list bundles');
+    expect(err.retryable).to.equal(true);
+    expect(err.noAnswer).to.be.a('string');
+    expect(proxy.seen({ path: '/1.0/kb/bundles/pagination' }).at(-1)!.outcome).to.equal('cut-body');
+    expect(await cut.store.entries(tenant.apiKey)).to.deep.equal([]);
+    // The next rebuild reads the tenant whole.
+    await cut.registrar.reconcileTenant(tenant.apiKey);
+    expect(await cut.store.entries(tenant.apiKey)).to.deep.equal(
+      await registrar('paged').store.entries(tenant.apiKey),
+    );
+  });
+
+  it("fails a rebuild whose listing Kill Bill refuses, with Kill Bill's status and message", async () => {
+    const refused = registrar('refused', 2);
+    proxy.failNext(1, { kind: 'status', status: 503 }, { path: '/1.0/kb/accounts/pagination' });
+    const err = await failure(refused.registrar.reconcileTenant(tenant.apiKey));
+    expect(err).to.be.instanceOf(KillBillError);
+    expect(err.status).to.equal(503);
+    expect(err.retryable).to.equal(true);
+    expect(err.message).to.equal('Kill Bill list accounts failed: 503 injected by the test proxy: 503');
   });
 });

@@ -18,7 +18,9 @@ export type Fault =
   /** Never answer: the caller's own timeout has to end it. */
   | { kind: 'hang' }
   /** Pass it on, then drop the connection instead of returning the answer: the server did the work. */
-  | { kind: 'drop-after' };
+  | { kind: 'drop-after' }
+  /** Pass it on and return the answer's status, headers and first half of its body, then drop the connection. */
+  | { kind: 'cut-body' };
 
 export interface RequestMatch {
   method?: string;
@@ -34,7 +36,7 @@ export interface ProxiedRequest {
   headers: IncomingHttpHeaders;
   body: string;
   /** The status the caller got, or how the proxy ended it. */
-  outcome: number | 'drop' | 'hang' | 'drop-after' | 'unreachable';
+  outcome: number | 'drop' | 'hang' | 'drop-after' | 'cut-body' | 'unreachable';
   at: number;
   /** The caller's side of the connection it came on (its local port). */
   callerPort: number;
@@ -225,6 +227,11 @@ export class FaultProxy {
           seen.outcome = 'drop-after';
           return;
         }
+        if (fault?.kind === 'cut-body') {
+          void cutShort(answer, res).then(() => req.socket.destroy());
+          seen.outcome = 'cut-body';
+          return;
+        }
         seen.outcome = answer.statusCode ?? 0;
         seen.headersAt = Date.now();
         const headers = this.rewriteAnswerHeaders?.(seen, answer.headers) ?? answer.headers;
@@ -239,6 +246,16 @@ export class FaultProxy {
     });
     upstream.end(forwarded);
   }
+}
+
+/** The answer's head and the first half of its body written, the rest held back. */
+async function cutShort(answer: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of answer) chunks.push(c as Buffer);
+  const body = Buffer.concat(chunks);
+  const { 'transfer-encoding': _chunked, ...headers } = answer.headers;
+  res.writeHead(answer.statusCode ?? 502, { ...headers, 'content-length': String(body.length) });
+  await new Promise<void>((resolve) => res.write(body.subarray(0, body.length >> 1), () => resolve()));
 }
 
 function matches(match: RequestMatch, method: string, path: string): boolean {

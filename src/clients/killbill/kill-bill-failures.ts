@@ -63,6 +63,15 @@ export function noAnswerFailure(operation: string, why: string): KillBillError {
   return new KillBillError(operation, `no answer (${why})`, undefined, null, true, why);
 }
 
+/** Kill Bill's error answers are JSON (`{className, code, message}`); anything else is kept as text. */
+export function answerBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /** Kill Bill answered `status` (not 2xx) with `body`: its JSON error, or text. */
 export function answeredFailure(operation: string, status: number, data: unknown): KillBillError {
   const body = data as { message?: unknown; code?: unknown } | string | undefined;
