@@ -98,6 +98,7 @@ async function sync(config: BridgeConfig, logger: Logger, opts: RegistryOptions)
       metricUnits: config.metering.metricUnits,
       concurrency: config.registry.concurrency,
       pageSize: config.registry.pageSize,
+      pageTimeoutMs: config.registry.pageTimeoutMs,
       logger: logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'error' }),
     });
     if (opts.account) {

@@ -12,7 +12,7 @@ export function typedConfig(written: WrittenConfig): BridgeConfig {
   const { timeout: cloudkittyTimeout, ...cloudkitty } = written.cloudkitty;
   const { shutdownTimeout, ...server } = written.server;
   const { windowSize, settleDelay, syncEvery, recheckEvery, lockTtl, ...metering } = written.metering;
-  const { reconcileEvery, ...registry } = written.registry;
+  const { reconcileEvery, pageTimeout, ...registry } = written.registry;
   return {
     ...written,
     redis: { ...written.redis, topology: parseRedisUrl(written.redis.url) },
@@ -28,6 +28,10 @@ export function typedConfig(written: WrittenConfig): BridgeConfig {
       recheckEveryMs: validatedDuration(recheckEvery),
       lockTtlMs: validatedDuration(lockTtl),
     },
-    registry: { ...registry, reconcileEveryMs: validatedDuration(reconcileEvery) },
+    registry: {
+      ...registry,
+      reconcileEveryMs: validatedDuration(reconcileEvery),
+      pageTimeoutMs: validatedDuration(pageTimeout),
+    },
   };
 }

@@ -38,8 +38,8 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
   const made = { accounts: 0, subscriptions: 0, fields: 0 };
   const connections: Redis[] = [];
 
-  const registrar = (prefix: string, pageSize?: number) => {
-    const kb = new KillBillClient({ ...tenant, url: proxy.url });
+  const registrar = (prefix: string, pageSize?: number, timeouts: { call?: number; page?: number } = {}) => {
+    const kb = new KillBillClient({ ...tenant, url: proxy.url, timeoutMs: timeouts.call });
     const connection = redis.client();
     connections.push(connection);
     const store = new RegistryStore(connection, prefix);
@@ -49,6 +49,7 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
       metricUnits: METRIC_UNITS,
       logger: silentLogger,
       pageSize,
+      pageTimeoutMs: timeouts.page,
     });
     return { registrar: r, store };
   };
@@ -227,5 +228,19 @@ describe('registry rebuild from paged listings (real Kill Bill)', function () {
     expect(err.status).to.equal(503);
     expect(err.retryable).to.equal(true);
     expect(err.message).to.equal('Kill Bill list accounts failed: 503 injected by the test proxy: 503');
+  });
+
+  it("gives up on a page Kill Bill does not answer after the page timeout, not the calls' timeout", async function () {
+    // Were the calls' timeout (longer than this test may run) applied, the test would time out instead.
+    this.timeout(60_000);
+    const hung = registrar('hung', 2, { call: 10 * 60_000, page: 1000 });
+    proxy.failNext(1, { kind: 'hang' }, { path: '/1.0/kb/customFields/pagination' });
+    const err = await failure(hung.registrar.reconcileTenant(tenant.apiKey));
+    expect(err).to.be.instanceOf(KillBillError);
+    expect([err.operation, err.noAnswer, err.retryable]).to.deep.equal([
+      'list custom fields',
+      'ECONNABORTED',
+      true,
+    ]);
   });
 });
