@@ -165,7 +165,6 @@ export function createBridgeRuntime(
     logger,
     concurrency: config.registry.concurrency,
     pageSize: config.registry.pageSize,
-    pageTimeoutMs: config.registry.pageTimeoutMs,
   });
   const usageSync = new UsageSync({
     registry,

@@ -98,7 +98,6 @@ async function sync(config: BridgeConfig, logger: Logger, opts: RegistryOptions)
       metricUnits: config.metering.metricUnits,
       concurrency: config.registry.concurrency,
       pageSize: config.registry.pageSize,
-      pageTimeoutMs: config.registry.pageTimeoutMs,
       logger: logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'error' }),
     });
     if (opts.account) {

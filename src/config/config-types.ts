@@ -71,7 +71,7 @@ export interface WrittenConfig {
     recheckEvery: string;
     lockTtl: string;
   };
-  registry: { reconcileEvery: string; concurrency: number; pageSize: number; pageTimeout: string };
+  registry: { reconcileEvery: string; concurrency: number; pageSize: number };
 }
 
 /** The configuration the bridge runs with: {@link WrittenConfig} with each duration read once, at load. */
@@ -95,8 +95,5 @@ export interface BridgeConfig {
     recheckEveryMs: Milliseconds;
     lockTtlMs: Milliseconds;
   };
-  registry: Omit<WrittenConfig['registry'], 'reconcileEvery' | 'pageTimeout'> & {
-    reconcileEveryMs: Milliseconds;
-    pageTimeoutMs: Milliseconds;
-  };
+  registry: Omit<WrittenConfig['registry'], 'reconcileEvery'> & { reconcileEveryMs: Milliseconds };
 }

@@ -140,16 +140,10 @@ export const processSchema: Omit<
       env: 'BRIDGE_REGISTRY_CONCURRENCY',
     },
     pageSize: {
-      doc: "Rows per page of Kill Bill's account, bundle and custom-field listings a registry rebuild reads. The bridge reads a page row by row as it arrives; Kill Bill builds the whole page in its heap first.",
+      doc: "Rows per page of Kill Bill's account, bundle and custom-field listings a registry rebuild reads.",
       format: 'positive-int',
       default: 1000,
       env: 'BRIDGE_REGISTRY_PAGE_SIZE',
-    },
-    pageTimeout: {
-      doc: 'Timeout of one page of those listings, in place of killbill.timeout: Kill Bill builds a whole page before it sends a byte of it (10,000 bundles: about 18 s on a 2-vCPU machine).',
-      format: 'duration',
-      default: '2m',
-      env: 'BRIDGE_REGISTRY_PAGE_TIMEOUT',
     },
   },
 };

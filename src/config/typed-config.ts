@@ -12,7 +12,7 @@ export function typedConfig(written: WrittenConfig): BridgeConfig {
   const { timeout: cloudkittyTimeout, ...cloudkitty } = written.cloudkitty;
   const { shutdownTimeout, ...server } = written.server;
   const { windowSize, settleDelay, syncEvery, recheckEvery, lockTtl, ...metering } = written.metering;
-  const { reconcileEvery, pageTimeout, ...registry } = written.registry;
+  const { reconcileEvery, ...registry } = written.registry;
   return {
     ...written,
     redis: { ...written.redis, topology: parseRedisUrl(written.redis.url) },
@@ -28,10 +28,6 @@ export function typedConfig(written: WrittenConfig): BridgeConfig {
       recheckEveryMs: validatedDuration(recheckEvery),
       lockTtlMs: validatedDuration(lockTtl),
     },
-    registry: {
-      ...registry,
-      reconcileEveryMs: validatedDuration(reconcileEvery),
-      pageTimeoutMs: validatedDuration(pageTimeout),
-    },
+    registry: { ...registry, reconcileEveryMs: validatedDuration(reconcileEvery) },
   };
 }

@@ -15,8 +15,6 @@ export interface AccountRegistrarOptions {
   concurrency?: number;
   /** Rows per page of Kill Bill's listings read by {@link AccountRegistrar.reconcileTenant}. Default 1000. */
   pageSize?: number;
-  /** Timeout of one page of those listings. Default 2 minutes. */
-  pageTimeoutMs?: number;
 }
 
 interface ObjectField {
@@ -155,8 +153,7 @@ export class AccountRegistrar {
     const kb = this.client(tenant);
     const started = await store.now();
     const catalogUnits = await kb.getCatalogUnits();
-    const { pageSize, pageTimeoutMs } = this.options;
-    const reading = await TenantReading.read(new PagedListings(kb, pageSize, pageTimeoutMs));
+    const reading = await TenantReading.read(new PagedListings(kb, this.options.pageSize));
     const seen = new Set<string>();
     let metered = 0;
     for await (const page of reading.accounts()) {

@@ -174,7 +174,6 @@ describe('configuration: defaults, YAML file, environment', () => {
         BRIDGE_SYNC_EVERY: '5m',
         BRIDGE_SETTLE_DELAY: '90s',
         BRIDGE_WINDOW_SIZE: '120s',
-        BRIDGE_REGISTRY_PAGE_TIMEOUT: '3m',
       },
     });
     const c = loaded.config;
@@ -188,7 +187,7 @@ describe('configuration: defaults, YAML file, environment', () => {
       lockTtlMs: 60_000,
     });
     expect(c.metering.windowSize).to.deep.equal({ ms: 120_000, label: '2m' });
-    expect(c.registry).to.include({ reconcileEveryMs: 3_600_000, pageTimeoutMs: 180_000, pageSize: 1000 });
+    expect(c.registry.reconcileEveryMs).to.equal(3_600_000);
     expect(loaded.written.metering).to.include({ syncEvery: '5m', windowSize: '120s', settleDelay: '90s' });
     const shown = renderEffectiveConfig(loaded);
     expect(shown).to.include('metering.syncEvery = "5m"  (environment variable BRIDGE_SYNC_EVERY)');

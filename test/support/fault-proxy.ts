@@ -228,8 +228,10 @@ export class FaultProxy {
           return;
         }
         if (fault?.kind === 'cut-body') {
-          void cutShort(answer, res).then(() => req.socket.destroy());
           seen.outcome = 'cut-body';
+          // Whatever goes wrong on the way, the caller's answer ends cut short.
+          const cut = () => req.socket.destroy();
+          void cutShort(answer, res).then(cut, cut);
           return;
         }
         seen.outcome = answer.statusCode ?? 0;

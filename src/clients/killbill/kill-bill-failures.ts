@@ -53,23 +53,16 @@ export function toKillBillError(operation: string, err: unknown): KillBillError 
     );
   }
   const status = err.response?.status;
-  // No answer at all: refused, reset, timed out. The request may or may not have been applied.
-  if (status === undefined) return noAnswerFailure(operation, err.code ?? err.message);
+  // No answer at all: refused, reset, timed out. The request may or may not have been applied. A 2xx whose body
+  // was cut off on the way (axios keeps its status) is no whole answer either: a retry may get one.
+  if (status === undefined || (status >= 200 && status < 300))
+    return noAnswerFailure(operation, err.code ?? err.message);
   return answeredFailure(operation, status, err.response?.data);
 }
 
 /** Kill Bill gave no answer (`why`: ECONNREFUSED, ECONNABORTED for a timeout, …): retryable. */
 export function noAnswerFailure(operation: string, why: string): KillBillError {
   return new KillBillError(operation, `no answer (${why})`, undefined, null, true, why);
-}
-
-/** Kill Bill's error answers are JSON (`{className, code, message}`); anything else is kept as text. */
-export function answerBody(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 /** Kill Bill answered `status` (not 2xx) with `body`: its JSON error, or text. */

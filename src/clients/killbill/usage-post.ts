@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { SubscriptionUsageRecord } from 'killbill';
-import { answerBody, answeredFailure, noAnswerFailure } from './kill-bill-failures.js';
+import { answeredFailure, noAnswerFailure } from './kill-bill-failures.js';
 
 const OPERATION = 'record usage';
 
@@ -81,6 +81,15 @@ export class UsagePost {
       req.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
       req.end(body);
     });
+  }
+}
+
+/** Kill Bill's error answers are JSON (`{className, code, message}`); anything else is kept as text. */
+function answerBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 
