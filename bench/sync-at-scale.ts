@@ -8,6 +8,7 @@ import { stopSharedServers } from '../test/support/root-hooks.js';
 import { projectIdOf, recordedIndex } from './recorded-answers.js';
 import { RecordedKillBill } from './recorded-killbill.js';
 import { buildBridge, measuredBridge, pullMs, unpagedSummary, type Measured } from './sync.js';
+import { threadCpuLine } from './thread-cpu.js';
 
 /**
  * `bridge registry sync` and `bridge sync` (a catch-up of two hours, then one steady hour) of N metered
@@ -87,6 +88,7 @@ function report(label: string, run: Run, synced = true): void {
   console.log(
     `    CPU / subscription  ${((run.cpuS * 1000) / N).toFixed(3)} ms (user + system, whole process)`,
   );
+  console.log(`    CPU by thread       ${threadCpuLine(run.threads, N)}`);
   console.log(`    peak RSS            ${run.peakRssMb.toFixed(0)} MB`);
   console.log(`    Kill Bill calls     ${kbCalls.join(', ') || 'none'}`);
   console.log(`    CloudKitty calls    ${run.ckCalls} (summaries ${run.ckSummaries})`);

@@ -4,6 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KillBillTenant } from '../test/support/killbill-server.js';
 import { tenantHeaders } from '../test/support/killbill-server.js';
+import { systemCalls } from './thread-cpu.js';
 
 /** One subscription's usage record for the floor: both units, in one record. */
 export interface FloorRecord {
@@ -101,17 +102,26 @@ export interface BareRates {
   tried: FloorRate[];
   /** CPU (user + system) the bare client spent per record it posted, in ms; its start-up not included. */
   cpuMsPerRecord: number;
+  /** Read-like and write-like system calls per record, where `/proc` says. */
+  systemCallsPerRecord?: { reads: number; writes: number };
 }
 
 /** Kill Bill's best rate for usage records on this machine now: each trial in turn, the best taken. */
 export async function bestBareRate(run: FloorRun): Promise<BareRates> {
   const tried: FloorRate[] = [];
-  const cpu = process.cpuUsage();
+  const [cpu, calls] = [process.cpuUsage(), systemCalls()];
   for (const trial of run.trials) tried.push(await postBare(run.kbUrl, run.tenant, trial));
-  const used = process.cpuUsage(cpu);
+  const [used, callsAfter] = [process.cpuUsage(cpu), systemCalls()];
   const posted = tried.reduce((sum, r) => sum + r.records, 0);
   const best = tried.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
-  return { best, tried, cpuMsPerRecord: (used.user + used.system) / 1000 / posted };
+  const systemCallsPerRecord =
+    calls && callsAfter
+      ? {
+          reads: (callsAfter.reads - calls.reads) / posted,
+          writes: (callsAfter.writes - calls.writes) / posted,
+        }
+      : undefined;
+  return { best, tried, cpuMsPerRecord: (used.user + used.system) / 1000 / posted, systemCallsPerRecord };
 }
 
 /**

@@ -7,6 +7,7 @@ import { CloudKittyClient } from '../src/clients/openstack/index.js';
 import type { RatedUsage } from '../test/support/rated-usage-dataframes.js';
 import { seedRatedUsage, seededCloudKittyEnv, startCloudKitty } from '../test/support/cloudkitty.js';
 import { FaultProxy } from '../test/support/fault-proxy.js';
+import { threadCpuLine, watchThreads, type ThreadCpu } from './thread-cpu.js';
 import {
   dayOf,
   HOUR,
@@ -56,6 +57,7 @@ export interface Measured {
   wallS: number;
   cpuS: number;
   peakRssMb: number;
+  threads: ThreadCpu | undefined;
 }
 
 /** `bridge ARGS` under GNU time: its wall time, CPU (user + system) and peak RSS. */
@@ -76,6 +78,7 @@ export function measuredBridge(args: string[], env: Record<string, string>): Pro
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const threads = watchThreads(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -83,10 +86,12 @@ export function measuredBridge(args: string[], env: Record<string, string>): Pro
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {
+      const byThread = threads.stop();
       const m = /BENCH-TIME (\S+) (\S+) (\S+) (\d+)/.exec(stderr);
       if (!m) return reject(new Error(`no timing from /usr/bin/time: ${stderr.slice(-500)}`));
       const [wall, user, sys, rssKb] = m.slice(1).map(Number) as [number, number, number, number];
-      resolve({ code, stdout, stderr, wallS: wall, cpuS: user + sys, peakRssMb: rssKb / 1024 });
+      const peakRssMb = rssKb / 1024;
+      resolve({ code, stdout, stderr, wallS: wall, cpuS: user + sys, peakRssMb, threads: byThread });
     });
   });
 }
@@ -249,6 +254,7 @@ function report(label: string, run: SyncRun): void {
   console.log(
     `    CPU / subscription  ${((run.cpuS * 1000) / N).toFixed(2)} ms (user + system, whole process)`,
   );
+  console.log(`    CPU by thread       ${threadCpuLine(run.threads, N)}`);
   console.log(
     `    CloudKitty pull     ${run.pullS.toFixed(1)} s (its summaries: ${run.summaryTimeline.toFirstByteS.toFixed(1)} s ` +
       `to CloudKitty's first byte, ${run.summaryTimeline.busyS.toFixed(1)} s to the last)`,
@@ -380,6 +386,11 @@ async function main(): Promise<void> {
       `${((run.cpuS * 1000) / N / cpuMsPerRecord).toFixed(2)}× the bare client's ${cpuMsPerRecord.toFixed(2)} ms a record`;
     console.log(`  CPU / subscription, catch-up ${cpu(catchUp)}`);
     console.log(`  CPU / subscription, steady   ${cpu(steady)}`);
+    const calls = full.systemCallsPerRecord;
+    if (calls)
+      console.log(
+        `  system calls, bare client   ${calls.reads.toFixed(1)} reads, ${calls.writes.toFixed(1)} writes a record`,
+      );
   } finally {
     await ckProxy.close();
     await kb.close();
