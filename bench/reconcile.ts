@@ -123,6 +123,12 @@ function line(name: string, m: Measured, floor: Measured): string {
   );
 }
 
+/** The bridge's registrar for the bench's tenant, silent; `pageSize` unset is the bridge's default. */
+function benchRegistrar(kb: KillBillClient, tenant: KillBillTenant, store: RegistryStore, pageSize?: number) {
+  const clients = new Map([[tenant.apiKey, kb]]);
+  return new AccountRegistrar({ clients, store, metricUnits: METRIC_UNITS, logger: silentLogger, pageSize });
+}
+
 /** The floor and the rebuild at one page size, taking turns, best of each. */
 async function atPageSize(
   kb: KillBillClient,
@@ -131,13 +137,7 @@ async function atPageSize(
   counter: { calls: number },
   pageSize: number,
 ): Promise<{ floor: Measured; rebuild: Measured }> {
-  const registrar = new AccountRegistrar({
-    clients: new Map([[tenant.apiKey, kb]]),
-    store,
-    metricUnits: METRIC_UNITS,
-    logger: silentLogger,
-    pageSize,
-  });
+  const registrar = benchRegistrar(kb, tenant, store, pageSize);
   const best = (a: Measured | undefined, b: Measured) => (a && a.ms <= b.ms ? a : b);
   let floor: Measured | undefined;
   let rebuild: Measured | undefined;
@@ -176,12 +176,7 @@ async function run(tenant: KillBillTenant, redis: RedisServer): Promise<void> {
   const measured: Array<{ floor: Measured; rebuild: Measured }> = [];
   for (const pageSize of pageSizes) measured.push(await atPageSize(kb, tenant, store, counter, pageSize));
   if (perAccount) {
-    const registrar = new AccountRegistrar({
-      clients: new Map([[tenant.apiKey, kb]]),
-      store,
-      metricUnits: METRIC_UNITS,
-      logger: silentLogger,
-    });
+    const registrar = benchRegistrar(kb, tenant, store);
     const old = await measure(counter, () => reReadEveryAccount(kb, registrar, tenant.apiKey));
     console.log(line('re-reading every account (before)', old, measured[0]!.floor));
     const share = ((100 * measured[0]!.rebuild.calls) / old.calls).toFixed(2);

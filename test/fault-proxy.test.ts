@@ -58,6 +58,17 @@ describe('fault proxy (test support)', () => {
     expect(served).to.equal(1);
   });
 
+  it("cuts an answer short: the server's status and headers, half its body, then the connection dropped", async () => {
+    proxy.failNext(1, { kind: 'cut-body' });
+    const res = await post('/cut', 'abcdef');
+    expect(res.status).to.equal(201);
+    expect(Number(res.headers.get('content-length'))).to.equal('POST /cut abcdef'.length);
+    const err = await res.text().catch((e: Error) => e);
+    expect(err).to.be.instanceOf(Error);
+    expect(served).to.equal(1);
+    expect(proxy.seen({ path: '/cut' }).at(-1)).to.include({ outcome: 'cut-body' });
+  });
+
   it('hangs until the caller gives up', async () => {
     proxy.failNext(1, { kind: 'hang' });
     const err = await fetch(`${proxy.url}/slow`, { signal: AbortSignal.timeout(300) }).catch((e: Error) => e);

@@ -195,18 +195,37 @@ export class FaultProxy {
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     await this.beforeForward?.(seen);
     const fault = this.takeFault(method, path);
-    if (fault?.kind === 'hang') return;
+    if (!this.answeredByFault(fault, seen, req, res)) this.forward(req, res, seen, body, fault);
+  }
+
+  /** A fault that stands for the target's answer (or its absence): true once it has. */
+  private answeredByFault(
+    fault: Fault | undefined,
+    seen: ProxiedRequest,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): boolean {
+    if (fault?.kind === 'hang') return true;
     if (fault?.kind === 'drop') {
       seen.outcome = 'drop';
       req.socket.destroy();
-      return;
+      return true;
     }
-    if (fault?.kind === 'status') {
-      seen.outcome = fault.status;
-      res.writeHead(fault.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: `injected by the test proxy: ${fault.status}` }));
-      return;
-    }
+    if (fault?.kind !== 'status') return false;
+    seen.outcome = fault.status;
+    res.writeHead(fault.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: `injected by the test proxy: ${fault.status}` }));
+    return true;
+  }
+
+  /** The request to the target, rewritten as configured; its answer relayed, or spoilt by a fault after it. */
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    seen: ProxiedRequest,
+    body: Buffer,
+    fault: Fault | undefined,
+  ): void {
     const rewritten = this.rewriteBody?.(seen);
     const forwarded = rewritten === undefined ? body : Buffer.from(rewritten, 'utf8');
     const headers = { ...req.headers, host: this.target.host };
@@ -215,38 +234,46 @@ export class FaultProxy {
       {
         host: this.target.hostname,
         port: this.target.port,
-        method,
-        path: this.rewritePath?.(seen) ?? path,
+        method: seen.method,
+        path: this.rewritePath?.(seen) ?? seen.path,
         headers,
         agent: this.agent,
       },
-      (answer) => {
-        if (fault?.kind === 'drop-after') {
-          answer.resume();
-          answer.once('end', () => req.socket.destroy());
-          seen.outcome = 'drop-after';
-          return;
-        }
-        if (fault?.kind === 'cut-body') {
-          seen.outcome = 'cut-body';
-          // Whatever goes wrong on the way, the caller's answer ends cut short.
-          const cut = () => req.socket.destroy();
-          void cutShort(answer, res).then(cut, cut);
-          return;
-        }
-        seen.outcome = answer.statusCode ?? 0;
-        seen.headersAt = Date.now();
-        const headers = this.rewriteAnswerHeaders?.(seen, answer.headers) ?? answer.headers;
-        res.writeHead(answer.statusCode ?? 502, headers);
-        res.once('finish', () => (seen.answeredAt = Date.now()));
-        answer.pipe(res);
-      },
+      (answer) => this.relay(answer, req, res, seen, fault),
     );
     upstream.once('error', () => {
       seen.outcome = 'unreachable';
       req.socket.destroy();
     });
     upstream.end(forwarded);
+  }
+
+  private relay(
+    answer: IncomingMessage,
+    req: IncomingMessage,
+    res: ServerResponse,
+    seen: ProxiedRequest,
+    fault: Fault | undefined,
+  ): void {
+    if (fault?.kind === 'drop-after') {
+      answer.resume();
+      answer.once('end', () => req.socket.destroy());
+      seen.outcome = 'drop-after';
+      return;
+    }
+    if (fault?.kind === 'cut-body') {
+      seen.outcome = 'cut-body';
+      // Whatever goes wrong on the way, the caller's answer ends cut short.
+      const cut = () => req.socket.destroy();
+      void cutShort(answer, res).then(cut, cut);
+      return;
+    }
+    seen.outcome = answer.statusCode ?? 0;
+    seen.headersAt = Date.now();
+    const headers = this.rewriteAnswerHeaders?.(seen, answer.headers) ?? answer.headers;
+    res.writeHead(answer.statusCode ?? 502, headers);
+    res.once('finish', () => (seen.answeredAt = Date.now()));
+    answer.pipe(res);
   }
 }
 
