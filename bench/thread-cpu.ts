@@ -2,10 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Where a bridge run's CPU went, by thread, and how many read and write system calls it made (Linux `/proc`).
- * GNU time gives one figure for the whole process: on this VM about a third of it can be V8's background
- * threads (TurboFan compiling, GC helpers), a cost fixed by the code, not by the subscriptions, that a short run
- * pays as much as a long one; and a system call is dear here, so their count per subscription is the figure
- * that does not move with the machine's load.
+ * GNU time gives one figure for the whole process: on this VM up to 40 % of it can be V8's background threads
+ * (TurboFan compiling, GC helpers), which grow with the subscriptions far less than in proportion (BENCHMARKS.md);
+ * and a system call is dear here, so their count per subscription is the figure that does not move with the
+ * machine's load.
  */
 export interface ThreadCpu {
   /** CPU (user + system) of the main thread: the event loop, the bridge's own code. */
